@@ -1,0 +1,149 @@
+//! Campaigns and their progress.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use crate::counts::StatusCounts;
+use crate::model::{CampaignId, Status};
+use crate::{Error, Result};
+
+/// A campaign with its progress.
+#[derive(Debug, Clone, Serialize)]
+pub struct Campaign {
+    pub id: CampaignId,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub rule: String,
+    pub tree_describe: Option<String>,
+    pub tree_commit: Option<String>,
+    pub tree_url: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub counts: StatusCounts,
+    pub open_questions: u64,
+}
+
+impl Campaign {
+    /// The git ref file links point at: the commit, else a `vX.Y` found in the describe.
+    pub fn tree_ref(&self) -> Option<String> {
+        if let Some(c) = &self.tree_commit {
+            return Some(c.clone());
+        }
+        let d = self.tree_describe.as_deref()?;
+        d.split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+            .find(|w| {
+                w.starts_with('v') && w[1..].split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .map(str::to_owned)
+    }
+}
+
+struct Row {
+    id: CampaignId,
+    slug: String,
+    title: String,
+    description: String,
+    rule: String,
+    tree_describe: Option<String>,
+    tree_commit: Option<String>,
+    tree_url: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl Row {
+    fn into_campaign(self, counts: StatusCounts, open_questions: u64) -> Campaign {
+        Campaign {
+            id: self.id,
+            slug: self.slug,
+            title: self.title,
+            description: self.description,
+            rule: self.rule,
+            tree_describe: self.tree_describe,
+            tree_commit: self.tree_commit,
+            tree_url: self.tree_url,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            counts,
+            open_questions,
+        }
+    }
+}
+
+/// All campaigns, by slug, with progress.
+pub async fn list(db: &SqlitePool) -> Result<Vec<Campaign>> {
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id!: CampaignId", slug, title, description, rule, tree_describe, tree_commit, tree_url,
+                  created_at, updated_at FROM campaigns ORDER BY slug"#
+    )
+    .fetch_all(db)
+    .await?;
+    let mut counts: HashMap<CampaignId, StatusCounts> = HashMap::new();
+    for r in sqlx::query!(
+        r#"SELECT campaign_id AS "campaign_id: CampaignId", status AS "status: Status", count(*) AS "n!: i64"
+           FROM sites GROUP BY campaign_id, status"#
+    )
+    .fetch_all(db)
+    .await?
+    {
+        counts.entry(r.campaign_id).or_default().add(r.status, r.n as u64);
+    }
+    let questions: HashMap<CampaignId, i64> = sqlx::query!(
+        r#"SELECT campaign_id AS "campaign_id: CampaignId", count(*) AS "n!: i64" FROM notes
+           WHERE question_state = 'open' GROUP BY campaign_id"#
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.campaign_id, r.n))
+    .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (c, q) = (counts.get(&r.id).copied().unwrap_or_default(), questions.get(&r.id).copied().unwrap_or(0));
+            r.into_campaign(c, q as u64)
+        })
+        .collect())
+}
+
+/// One campaign by slug.
+pub async fn get(db: &SqlitePool, slug: &str) -> Result<Campaign> {
+    let row = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id!: CampaignId", slug, title, description, rule, tree_describe, tree_commit, tree_url,
+                  created_at, updated_at FROM campaigns WHERE slug = ?1"#,
+        slug
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("campaign {slug:?}")))?;
+    let mut counts = StatusCounts::default();
+    for r in sqlx::query!(
+        r#"SELECT status AS "status: Status", count(*) AS "n!: i64" FROM sites WHERE campaign_id = ?1 GROUP BY status"#,
+        row.id
+    )
+    .fetch_all(db)
+    .await?
+    {
+        counts.add(r.status, r.n as u64);
+    }
+    let q = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!: i64" FROM notes WHERE campaign_id = ?1 AND question_state = 'open'"#,
+        row.id
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(row.into_campaign(counts, q as u64))
+}
+
+/// True when the database holds no campaign at all (the demo may load).
+pub async fn is_empty(db: &SqlitePool) -> Result<bool> {
+    Ok(sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM campaigns"#)
+        .fetch_one(db)
+        .await?
+        == 0)
+}

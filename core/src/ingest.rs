@@ -1,0 +1,1042 @@
+//! Storing a batch of outside data (an auditor's file, the demo, later a scan) in one
+//! transaction: campaign, subsystems, verdict groups, sites, notes and references.
+//!
+//! Importers build a [`Batch`] from their format and call [`store`]. A batch that changes
+//! nothing writes nothing (no import row, no events).
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::identity::{normalise_code, site_identity};
+use crate::matcher::{MatchSpec, Matcher, SiteFacts};
+use crate::model::{
+    now, subsystem_slug, CampaignId, DecidedBy, EventKind, EventSource, ImportId, IterKind,
+    Person, RefKind, SiteId, Slug, SourcePath, Status, SubsystemId, VerdictId,
+};
+use crate::transition::{self, Authority, StatusChange};
+use crate::Result;
+
+/// Rows per multi-row INSERT (one JSON array parameter each).
+const CHUNK: usize = 2000;
+
+/// The campaign a batch is about.
+#[derive(Debug, Clone)]
+pub struct CampaignSpec {
+    pub slug: Slug,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub rule: Option<String>,
+    pub tree: Option<TreeSpec>,
+}
+
+/// The source tree the sites were read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeSpec {
+    pub describe: String,
+    pub commit: Option<String>,
+    pub url: Option<String>,
+}
+
+/// A subsystem as the batch knows it.
+#[derive(Debug, Clone)]
+pub struct SubsystemSpec {
+    pub name: String,
+    pub maintainers: Vec<Person>,
+    pub reviewers: Vec<Person>,
+    pub lists: Vec<String>,
+    pub status: Option<String>,
+}
+
+/// A verdict group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictSpec {
+    pub label: String,
+    pub matches: MatchSpec,
+    pub status: Status,
+    pub reason: String,
+}
+
+/// A note; `ask` makes it an open question to that subsystem's owners.
+#[derive(Debug, Clone)]
+pub struct NoteSpec {
+    pub author: String,
+    pub text: String,
+    /// Stored time form (see [`crate::model::parse_time`]).
+    pub date: Option<String>,
+    pub ask: Option<String>,
+    pub subsystem: Option<String>,
+}
+
+/// A reference to a commit, a mail message or a web page.
+#[derive(Debug, Clone)]
+pub struct RefSpec {
+    pub kind: RefKind,
+    /// Commit id, Message-ID without angle brackets, or URL.
+    pub target: String,
+    pub title: String,
+    pub author: Option<String>,
+    pub date: Option<String>,
+}
+
+impl RefSpec {
+    /// The `[vhost]` / `vhost:` tag of a commit subject, if any.
+    pub fn tag(&self) -> Option<String> {
+        (self.kind == RefKind::Commit)
+            .then(|| subject_tag(&self.title))
+            .flatten()
+    }
+}
+
+/// The subsystem tag of a commit subject: `[vhost] fix …` → `vhost`, `vhost: fix …` → `vhost`.
+pub fn subject_tag(subject: &str) -> Option<String> {
+    let s = subject.trim();
+    if let Some(rest) = s.strip_prefix('[') {
+        let end = rest.find(']')?;
+        let tag = rest[..end].trim();
+        return (!tag.is_empty() && !tag.contains(char::is_whitespace)).then(|| tag.to_owned());
+    }
+    let (head, _) = s.split_once(": ")?;
+    let reply = ["re", "fwd", "aw", "sv"].contains(&head.to_ascii_lowercase().as_str());
+    (!reply
+        && !head.is_empty()
+        && head.len() <= 40
+        && head
+            .chars()
+            .all(|c| c.is_alphanumeric() || "_-/.,".contains(c)))
+    .then(|| head.to_owned())
+}
+
+/// One call site.
+#[derive(Debug, Clone)]
+pub struct SiteSpec {
+    pub file: SourcePath,
+    pub line: u32,
+    pub column: Option<u32>,
+    pub function: Option<String>,
+    pub callee: String,
+    pub code: String,
+    pub iter_kind: IterKind,
+    pub direction: Option<String>,
+    /// A per-site decision; `None` (or `unreviewed`) leaves it to the verdict groups.
+    pub status: Option<Status>,
+    pub reason: Option<String>,
+    pub subsystem: Option<String>,
+    pub notes: Vec<NoteSpec>,
+    pub refs: Vec<RefSpec>,
+}
+
+/// Where a batch came from, for the import record and events.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub source: EventSource,
+    /// File name or URL shown in history.
+    pub name: String,
+    /// SHA-256 (hex) of the input.
+    pub sha256: String,
+    pub actor: String,
+}
+
+/// Everything one import stores.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub origin: Origin,
+    pub campaign: CampaignSpec,
+    pub subsystems: Vec<SubsystemSpec>,
+    /// `Some` replaces the campaign's verdict groups; `None` keeps them.
+    pub verdicts: Option<Vec<VerdictSpec>>,
+    pub notes: Vec<NoteSpec>,
+    pub refs: Vec<RefSpec>,
+    pub sites: Vec<SiteSpec>,
+}
+
+/// What [`store`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub campaign: String,
+    pub import_id: Option<ImportId>,
+    pub sites_total: u64,
+    pub sites_new: u64,
+    /// Existing sites whose data (line, subsystem…) or status changed.
+    pub sites_changed: u64,
+    pub status_changes: u64,
+    pub notes_new: u64,
+    pub refs_new: u64,
+    pub verdicts_replaced: bool,
+}
+
+impl Summary {
+    /// True when the batch changed nothing (and so nothing was written).
+    pub fn is_noop(&self) -> bool {
+        self.import_id.is_none()
+    }
+}
+
+/// The site as the database has it, for comparison.
+struct Existing {
+    id: SiteId,
+    line: i64,
+    col: Option<i64>,
+    iter_kind: IterKind,
+    direction: Option<String>,
+    subsystem_id: Option<SubsystemId>,
+    status: Status,
+    decided_by: DecidedBy,
+    verdict_id: Option<VerdictId>,
+    reason: String,
+}
+
+/// A decision about a site's status.
+#[derive(Debug, Clone, PartialEq)]
+struct Decision {
+    status: Status,
+    decided_by: DecidedBy,
+    verdict_id: Option<VerdictId>,
+    reason: String,
+}
+
+/// Counts of writes so far: a batch that wrote nothing is rolled back.
+#[derive(Default)]
+struct Writes(u64);
+
+/// Store `batch` in one transaction.
+pub async fn store(pool: &SqlitePool, batch: &Batch) -> Result<Summary> {
+    let mut tx = pool.begin().await?;
+    let at = now();
+    let mut writes = Writes::default();
+    let mut summary = Summary {
+        campaign: batch.campaign.slug.to_string(),
+        sites_total: batch.sites.len() as u64,
+        ..Default::default()
+    };
+
+    let campaign = upsert_campaign(&mut tx, &batch.campaign, &at, &mut writes).await?;
+    let mut subsystems = SubsystemCache::default();
+    for s in &batch.subsystems {
+        subsystems.upsert(&mut tx, s, &mut writes).await?;
+    }
+
+    // The import row exists from the start so new sites can point at it; it is rolled back
+    // with everything else when the batch turns out to change nothing.
+    let kind = match batch.origin.source {
+        EventSource::Demo => "demo",
+        EventSource::Scan => "scan",
+        _ => "auditor",
+    };
+    let total = summary.sites_total as i64;
+    let import_id = sqlx::query_scalar!(
+        r#"INSERT INTO imports (campaign_id, source, kind, sha256, at, actor, sites_total, sites_new, sites_changed)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0) RETURNING id AS "id!: ImportId""#,
+        campaign,
+        batch.origin.name,
+        kind,
+        batch.origin.sha256,
+        at,
+        batch.origin.actor,
+        total,
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+
+    let ctx = EventCtx {
+        campaign,
+        at: &at,
+        origin: &batch.origin,
+    };
+
+    let verdicts_changed = match &batch.verdicts {
+        Some(v) => replace_verdicts(&mut tx, &ctx, v).await?,
+        None => false,
+    };
+    if verdicts_changed {
+        writes.0 += 1;
+        summary.verdicts_replaced = true;
+    }
+    let verdicts = load_verdicts(&mut tx, campaign).await?;
+
+    store_sites(&mut tx, &ctx, batch, import_id, &verdicts, &mut subsystems, &mut summary).await?;
+    writes.0 += summary.sites_new + summary.sites_changed;
+
+    if verdicts_changed {
+        summary.status_changes += reevaluate(&mut tx, &ctx, &verdicts, batch).await?;
+        writes.0 += summary.status_changes;
+    }
+
+    for n in &batch.notes {
+        if insert_note(&mut tx, &ctx, None, n, &mut subsystems).await? {
+            summary.notes_new += 1;
+        }
+    }
+    for r in &batch.refs {
+        if insert_ref(&mut tx, &ctx, None, r).await? {
+            summary.refs_new += 1;
+        }
+    }
+    writes.0 += summary.notes_new + summary.refs_new;
+
+    if writes.0 == 0 {
+        tx.rollback().await?;
+        return Ok(summary);
+    }
+    let (new, changed) = (summary.sites_new as i64, summary.sites_changed as i64);
+    sqlx::query!(
+        "UPDATE imports SET sites_new = ?2, sites_changed = ?3 WHERE id = ?1",
+        import_id,
+        new,
+        changed
+    )
+    .execute(&mut *tx)
+    .await?;
+    let what = format!(
+        "{} sites: {} new, {} changed, {} status changes, {} notes, {} refs",
+        summary.sites_total,
+        summary.sites_new,
+        summary.sites_changed,
+        summary.status_changes,
+        summary.notes_new,
+        summary.refs_new
+    );
+    ctx.event(&mut tx, None, EventKind::Import, None, Some(&batch.origin.name), &what)
+        .await?;
+    sqlx::query!(
+        "UPDATE campaigns SET updated_at = ?2 WHERE id = ?1",
+        campaign,
+        at
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    summary.import_id = Some(import_id);
+    Ok(summary)
+}
+
+/// Context for the events one batch appends.
+struct EventCtx<'a> {
+    campaign: CampaignId,
+    at: &'a str,
+    origin: &'a Origin,
+}
+
+impl EventCtx<'_> {
+    async fn event(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        site: Option<SiteId>,
+        kind: EventKind,
+        old: Option<&str>,
+        new: Option<&str>,
+        reason: &str,
+    ) -> Result<()> {
+        sqlx::query!(
+            "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            self.campaign,
+            site,
+            self.at,
+            self.origin.actor,
+            self.origin.source,
+            self.origin.name,
+            kind,
+            old,
+            new,
+            reason
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    fn authority(&self) -> Authority {
+        match self.origin.source {
+            EventSource::Scan => Authority::Scan,
+            _ => Authority::Import,
+        }
+    }
+}
+
+async fn upsert_campaign(
+    tx: &mut Transaction<'_, Sqlite>,
+    spec: &CampaignSpec,
+    at: &str,
+    writes: &mut Writes,
+) -> Result<CampaignId> {
+    let slug = spec.slug.as_str();
+    let row = sqlx::query!(
+        r#"SELECT id AS "id!: CampaignId", title, description, rule, tree_describe, tree_commit, tree_url
+           FROM campaigns WHERE slug = ?1"#,
+        slug
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (tree_describe, tree_commit, tree_url) = match &spec.tree {
+        Some(t) => (Some(t.describe.clone()), t.commit.clone(), t.url.clone()),
+        None => (None, None, None),
+    };
+    let Some(row) = row else {
+        writes.0 += 1;
+        let title = spec.title.clone().unwrap_or_else(|| slug.to_owned());
+        let description = spec.description.clone().unwrap_or_default();
+        let rule = spec.rule.clone().unwrap_or_default();
+        let id = sqlx::query_scalar!(
+            r#"INSERT INTO campaigns (slug, title, description, rule, tree_describe, tree_commit, tree_url, created_at, updated_at)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id AS "id!: CampaignId""#,
+            slug,
+            title,
+            description,
+            rule,
+            tree_describe,
+            tree_commit,
+            tree_url,
+            at
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        return Ok(id);
+    };
+    // Only what the batch states is updated; absent fields keep their stored values.
+    let title = spec.title.clone().unwrap_or(row.title.clone());
+    let description = spec.description.clone().unwrap_or(row.description.clone());
+    let rule = spec.rule.clone().unwrap_or(row.rule.clone());
+    let (td, tc, tu) = if spec.tree.is_some() {
+        (tree_describe, tree_commit, tree_url)
+    } else {
+        (row.tree_describe.clone(), row.tree_commit.clone(), row.tree_url.clone())
+    };
+    if (&title, &description, &rule, &td, &tc, &tu)
+        != (
+            &row.title,
+            &row.description,
+            &row.rule,
+            &row.tree_describe,
+            &row.tree_commit,
+            &row.tree_url,
+        )
+    {
+        writes.0 += 1;
+        sqlx::query!(
+            "UPDATE campaigns SET title = ?2, description = ?3, rule = ?4, tree_describe = ?5,
+             tree_commit = ?6, tree_url = ?7, updated_at = ?8 WHERE id = ?1",
+            row.id,
+            title,
+            description,
+            rule,
+            td,
+            tc,
+            tu,
+            at
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(row.id)
+}
+
+/// Subsystem ids by name, created on first mention.
+#[derive(Default)]
+struct SubsystemCache(HashMap<String, SubsystemId>);
+
+impl SubsystemCache {
+    async fn id(&mut self, tx: &mut Transaction<'_, Sqlite>, name: &str) -> Result<SubsystemId> {
+        if let Some(id) = self.0.get(name) {
+            return Ok(*id);
+        }
+        let id = match sqlx::query_scalar!(
+            r#"SELECT id AS "id!: SubsystemId" FROM subsystems WHERE name = ?1"#,
+            name
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        {
+            Some(id) => id,
+            None => {
+                let base = subsystem_slug(name);
+                let mut slug = base.clone();
+                let mut n = 2;
+                while sqlx::query_scalar!(r#"SELECT 1 AS "one!: i64" FROM subsystems WHERE slug = ?1"#, slug)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .is_some()
+                {
+                    slug = format!("{base}-{n}");
+                    n += 1;
+                }
+                sqlx::query_scalar!(
+                    r#"INSERT INTO subsystems (name, slug) VALUES (?1, ?2) RETURNING id AS "id!: SubsystemId""#,
+                    name,
+                    slug
+                )
+                .fetch_one(&mut **tx)
+                .await?
+            }
+        };
+        self.0.insert(name.to_owned(), id);
+        Ok(id)
+    }
+
+    async fn upsert(
+        &mut self,
+        tx: &mut Transaction<'_, Sqlite>,
+        s: &SubsystemSpec,
+        writes: &mut Writes,
+    ) -> Result<SubsystemId> {
+        let before = self.0.len();
+        let existed = sqlx::query_scalar!(r#"SELECT 1 AS "one!: i64" FROM subsystems WHERE name = ?1"#, s.name)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some();
+        let id = self.id(tx, &s.name).await?;
+        if !existed && self.0.len() > before {
+            writes.0 += 1;
+        }
+        if let Some(status) = &s.status {
+            let n = sqlx::query!(
+                "UPDATE subsystems SET status = ?2 WHERE id = ?1 AND status IS NOT ?2",
+                id,
+                status
+            )
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            writes.0 += n;
+        }
+        for (role, people) in [("maintainer", &s.maintainers), ("reviewer", &s.reviewers)] {
+            for p in people {
+                let n = sqlx::query!(
+                    "INSERT OR IGNORE INTO subsystem_people (subsystem_id, role, name, email) VALUES (?1, ?2, ?3, ?4)",
+                    id,
+                    role,
+                    p.name,
+                    p.email
+                )
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                writes.0 += n;
+            }
+        }
+        for l in &s.lists {
+            let n = sqlx::query!(
+                "INSERT OR IGNORE INTO subsystem_lists (subsystem_id, list) VALUES (?1, ?2)",
+                id,
+                l
+            )
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            writes.0 += n;
+        }
+        Ok(id)
+    }
+}
+
+/// A verdict group with its compiled matcher.
+struct LoadedVerdict {
+    id: VerdictId,
+    matcher: Matcher,
+    status: Status,
+    reason: String,
+}
+
+async fn load_verdicts(
+    tx: &mut Transaction<'_, Sqlite>,
+    campaign: CampaignId,
+) -> Result<Vec<LoadedVerdict>> {
+    let rows = crate::verdicts::list_in(&mut **tx, campaign).await?;
+    rows.into_iter()
+        .map(|v| {
+            Ok(LoadedVerdict {
+                id: v.id,
+                matcher: v.matches.compile()?,
+                status: v.status,
+                reason: v.reason,
+            })
+        })
+        .collect()
+}
+
+/// Replace the campaign's verdict groups when they differ. Returns whether they did.
+async fn replace_verdicts(
+    tx: &mut Transaction<'_, Sqlite>,
+    ctx: &EventCtx<'_>,
+    new: &[VerdictSpec],
+) -> Result<bool> {
+    let old = crate::verdicts::list_in(&mut **tx, ctx.campaign).await?;
+    let same = old.len() == new.len()
+        && old.iter().zip(new).all(|(o, n)| {
+            o.label == n.label && o.matches == n.matches && o.status == n.status && o.reason == n.reason
+        });
+    if same {
+        return Ok(false);
+    }
+    // Detach sites from the old groups first; reevaluate() decides them again.
+    sqlx::query!(
+        "UPDATE sites SET verdict_id = NULL WHERE campaign_id = ?1 AND verdict_id IS NOT NULL",
+        ctx.campaign
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!("DELETE FROM verdicts WHERE campaign_id = ?1", ctx.campaign)
+        .execute(&mut **tx)
+        .await?;
+    for (pos, v) in new.iter().enumerate() {
+        let pos = pos as i64;
+        let kind = v.matches.iter_kind.map(|k| k.as_str());
+        sqlx::query!(
+            "INSERT INTO verdicts (campaign_id, position, label, match_callee, match_iter_kind, match_direction,
+                                   match_function, match_file, status, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            ctx.campaign,
+            pos,
+            v.label,
+            v.matches.callee,
+            kind,
+            v.matches.direction,
+            v.matches.function,
+            v.matches.file,
+            v.status,
+            v.reason
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    let summary = format!("{} verdict groups replaced by {}", new.len(), ctx.origin.name);
+    ctx.event(
+        tx,
+        None,
+        EventKind::Verdicts,
+        Some(&old.len().to_string()),
+        Some(&new.len().to_string()),
+        &summary,
+    )
+    .await?;
+    Ok(true)
+}
+
+fn decide(
+    explicit: Option<Status>,
+    reason: Option<&str>,
+    facts: &SiteFacts<'_>,
+    verdicts: &[LoadedVerdict],
+) -> Decision {
+    if let Some(status) = explicit.filter(|s| *s != Status::Unreviewed) {
+        return Decision {
+            status,
+            decided_by: DecidedBy::Site,
+            verdict_id: None,
+            reason: reason.unwrap_or_default().to_owned(),
+        };
+    }
+    match verdicts.iter().find(|v| v.matcher.matches(facts)) {
+        Some(v) => Decision {
+            status: v.status,
+            decided_by: DecidedBy::Verdict,
+            verdict_id: Some(v.id),
+            reason: v.reason.clone(),
+        },
+        None => Decision {
+            status: Status::Unreviewed,
+            decided_by: DecidedBy::Default,
+            verdict_id: None,
+            reason: reason.unwrap_or_default().to_owned(),
+        },
+    }
+}
+
+/// Identity keys of the batch's sites, in batch order.
+pub fn identities(sites: &[SiteSpec]) -> Vec<String> {
+    // Ordinals count calls with the same (file, function, callee, code) in line order.
+    let norm: Vec<String> = sites.iter().map(|s| normalise_code(&s.code)).collect();
+    let mut order: Vec<usize> = (0..sites.len()).collect();
+    order.sort_by_key(|&i| (sites[i].line, sites[i].column, i));
+    let mut seen: HashMap<(&str, Option<&str>, &str, &str), u32> = HashMap::new();
+    let mut out = vec![String::new(); sites.len()];
+    for i in order {
+        let s = &sites[i];
+        let key = (s.file.as_str(), s.function.as_deref(), s.callee.as_str(), norm[i].as_str());
+        let n = seen.entry(key).or_insert(0);
+        out[i] = site_identity(key.0, key.1, key.2, key.3, *n);
+        *n += 1;
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn store_sites(
+    tx: &mut Transaction<'_, Sqlite>,
+    ctx: &EventCtx<'_>,
+    batch: &Batch,
+    import_id: ImportId,
+    verdicts: &[LoadedVerdict],
+    subsystems: &mut SubsystemCache,
+    summary: &mut Summary,
+) -> Result<()> {
+    let ids = identities(&batch.sites);
+    let mut existing = load_existing(tx, ctx.campaign).await?;
+    let mut new_rows = Vec::new();
+    let mut data_updates = Vec::new();
+    let mut with_extras: Vec<(usize, Option<SiteId>)> = Vec::new();
+    let mut seen_in_batch: HashMap<&str, usize> = HashMap::new();
+
+    for (i, (s, identity)) in batch.sites.iter().zip(&ids).enumerate() {
+        if seen_in_batch.insert(identity.as_str(), i).is_some() {
+            // Same identity twice in one file can only come from exact duplicates (same
+            // line too); the first wins.
+            continue;
+        }
+        let subsystem_id = match &s.subsystem {
+            Some(name) => Some(subsystems.id(tx, name).await?),
+            None => None,
+        };
+        let facts = SiteFacts {
+            file: s.file.as_str(),
+            function: s.function.as_deref(),
+            callee: &s.callee,
+            iter_kind: s.iter_kind,
+            direction: s.direction.as_deref(),
+        };
+        let has_extras = !s.notes.is_empty() || !s.refs.is_empty();
+        match existing.remove(identity.as_str()) {
+            None => {
+                let d = decide(s.status, s.reason.as_deref(), &facts, verdicts);
+                new_rows.push(json!([
+                    identity,
+                    s.file.as_str(),
+                    s.line,
+                    s.column,
+                    s.function,
+                    s.callee,
+                    s.code,
+                    s.iter_kind.as_str(),
+                    s.direction,
+                    subsystem_id.map(|x| x.0),
+                    d.status.as_str(),
+                    decided_by_str(d.decided_by),
+                    d.verdict_id.map(|v| v.0),
+                    d.reason
+                ]));
+                if has_extras {
+                    with_extras.push((i, None));
+                }
+            }
+            Some(old) => {
+                let line = i64::from(s.line);
+                let col = s.column.map(i64::from);
+                // Absent optional fields keep what is stored (a sparser re-import is no edit).
+                let subsystem_id = subsystem_id.or(old.subsystem_id);
+                let direction = s.direction.clone().or(old.direction.clone());
+                let mut changed = false;
+                if (line, col, s.iter_kind, &direction, subsystem_id)
+                    != (old.line, old.col, old.iter_kind, &old.direction, old.subsystem_id)
+                {
+                    data_updates.push(json!([
+                        old.id.0,
+                        line,
+                        col,
+                        s.iter_kind.as_str(),
+                        direction,
+                        subsystem_id.map(|x| x.0)
+                    ]));
+                    changed = true;
+                }
+                let keep_human = old.decided_by == DecidedBy::Site
+                    && s.status.is_none_or(|st| st == Status::Unreviewed);
+                if !keep_human {
+                    let d = decide(s.status, s.reason.as_deref(), &facts, verdicts);
+                    let current = Decision {
+                        status: old.status,
+                        decided_by: old.decided_by,
+                        verdict_id: old.verdict_id,
+                        reason: old.reason.clone(),
+                    };
+                    if d != current {
+                        let logged = transition::apply(
+                            tx,
+                            StatusChange {
+                                campaign: ctx.campaign,
+                                site: old.id,
+                                from: old.status,
+                                to: d.status,
+                                decided_by: d.decided_by,
+                                verdict: d.verdict_id,
+                                reason: &d.reason,
+                                by: ctx.authority(),
+                                actor: &ctx.origin.actor,
+                                source: ctx.origin.source,
+                                source_ref: Some(&ctx.origin.name),
+                                at: ctx.at,
+                            },
+                        )
+                        .await?;
+                        if logged {
+                            summary.status_changes += 1;
+                        }
+                        changed = true;
+                    }
+                }
+                if changed {
+                    summary.sites_changed += 1;
+                }
+                if has_extras {
+                    with_extras.push((i, Some(old.id)));
+                }
+            }
+        }
+    }
+
+    summary.sites_new = new_rows.len() as u64;
+    for chunk in new_rows.chunks(CHUNK) {
+        let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
+        sqlx::query!(
+            "INSERT INTO sites (campaign_id, identity, file, line, col, function, callee, code, iter_kind, direction,
+                                subsystem_id, status, decided_by, verdict_id, reason, first_import_id, created_at, updated_at)
+             SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
+                    j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11,
+                    j.value ->> 12, j.value ->> 13, ?2, ?3, ?3
+             FROM json_each(?4) AS j",
+            ctx.campaign,
+            import_id,
+            ctx.at,
+            rows
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    for chunk in data_updates.chunks(CHUNK) {
+        let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
+        sqlx::query!(
+            "UPDATE sites SET line = j.value ->> 1, col = j.value ->> 2, iter_kind = j.value ->> 3,
+                    direction = j.value ->> 4, subsystem_id = j.value ->> 5, updated_at = ?1
+             FROM json_each(?2) AS j WHERE sites.id = j.value ->> 0",
+            ctx.at,
+            rows
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    if with_extras.is_empty() {
+        return Ok(());
+    }
+    let new_ids: HashMap<String, SiteId> = if with_extras.iter().any(|(_, id)| id.is_none()) {
+        sqlx::query!(
+            r#"SELECT id AS "id!: SiteId", identity FROM sites WHERE campaign_id = ?1 AND first_import_id = ?2"#,
+            ctx.campaign,
+            import_id
+        )
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|r| (r.identity, r.id))
+        .collect()
+    } else {
+        HashMap::new()
+    };
+    for (i, id) in with_extras {
+        let Some(site) = id.or_else(|| new_ids.get(&ids[i]).copied()) else {
+            continue;
+        };
+        let s = &batch.sites[i];
+        for n in &s.notes {
+            if insert_note(tx, ctx, Some(site), n, subsystems).await? {
+                summary.notes_new += 1;
+            }
+        }
+        for r in &s.refs {
+            if insert_ref(tx, ctx, Some(site), r).await? {
+                summary.refs_new += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn decided_by_str(d: DecidedBy) -> &'static str {
+    match d {
+        DecidedBy::Site => "site",
+        DecidedBy::Verdict => "verdict",
+        DecidedBy::Default => "default",
+    }
+}
+
+async fn load_existing(
+    tx: &mut Transaction<'_, Sqlite>,
+    campaign: CampaignId,
+) -> Result<HashMap<String, Existing>> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id!: SiteId", identity, line, col, iter_kind AS "iter_kind: IterKind", direction,
+                  subsystem_id AS "subsystem_id: SubsystemId", status AS "status: Status",
+                  decided_by AS "decided_by: DecidedBy", verdict_id AS "verdict_id: VerdictId", reason
+           FROM sites WHERE campaign_id = ?1"#,
+        campaign
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.identity,
+                Existing {
+                    id: r.id,
+                    line: r.line,
+                    col: r.col,
+                    iter_kind: r.iter_kind,
+                    direction: r.direction,
+                    subsystem_id: r.subsystem_id,
+                    status: r.status,
+                    decided_by: r.decided_by,
+                    verdict_id: r.verdict_id,
+                    reason: r.reason,
+                },
+            )
+        })
+        .collect())
+}
+
+/// After the verdict groups changed, decide again every site they may decide that the batch
+/// did not mention (the batch's own sites were decided in `store_sites`).
+async fn reevaluate(
+    tx: &mut Transaction<'_, Sqlite>,
+    ctx: &EventCtx<'_>,
+    verdicts: &[LoadedVerdict],
+    batch: &Batch,
+) -> Result<u64> {
+    let mentioned: std::collections::HashSet<String> = identities(&batch.sites).into_iter().collect();
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id!: SiteId", identity, file, function, callee, iter_kind AS "iter_kind: IterKind",
+                  direction, status AS "status: Status", decided_by AS "decided_by: DecidedBy",
+                  verdict_id AS "verdict_id: VerdictId", reason
+           FROM sites WHERE campaign_id = ?1 AND decided_by != 'site'"#,
+        ctx.campaign
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut n = 0;
+    for r in rows {
+        if mentioned.contains(&r.identity) {
+            continue;
+        }
+        let facts = SiteFacts {
+            file: &r.file,
+            function: r.function.as_deref(),
+            callee: &r.callee,
+            iter_kind: r.iter_kind,
+            direction: r.direction.as_deref(),
+        };
+        let d = decide(None, None, &facts, verdicts);
+        if (d.status, d.decided_by, d.verdict_id, &d.reason)
+            == (r.status, r.decided_by, r.verdict_id, &r.reason)
+        {
+            continue;
+        }
+        let logged = transition::apply(
+            tx,
+            StatusChange {
+                campaign: ctx.campaign,
+                site: r.id,
+                from: r.status,
+                to: d.status,
+                decided_by: d.decided_by,
+                verdict: d.verdict_id,
+                reason: &d.reason,
+                by: ctx.authority(),
+                actor: &ctx.origin.actor,
+                source: ctx.origin.source,
+                source_ref: Some(&ctx.origin.name),
+                at: ctx.at,
+            },
+        )
+        .await?;
+        n += u64::from(logged);
+    }
+    Ok(n)
+}
+
+async fn insert_note(
+    tx: &mut Transaction<'_, Sqlite>,
+    ctx: &EventCtx<'_>,
+    site: Option<SiteId>,
+    n: &NoteSpec,
+    subsystems: &mut SubsystemCache,
+) -> Result<bool> {
+    let about = match &n.subsystem {
+        Some(s) => Some(subsystems.id(tx, s).await?),
+        None => None,
+    };
+    let ask = match &n.ask {
+        Some(s) => Some(subsystems.id(tx, s).await?),
+        None => None,
+    };
+    let state = ask.map(|_| "open");
+    let date = n.date.clone().unwrap_or_else(|| ctx.at.to_owned());
+    let inserted = sqlx::query!(
+        "INSERT OR IGNORE INTO notes (campaign_id, site_id, subsystem_id, author, body, created_at, ask_subsystem_id, question_state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        ctx.campaign,
+        site,
+        about,
+        n.author,
+        n.text,
+        date,
+        ask,
+        state
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        let kind = if ask.is_some() { EventKind::Question } else { EventKind::Note };
+        let what = match &n.ask {
+            Some(s) => format!("{} asks {s}", n.author),
+            None => format!("note by {}", n.author),
+        };
+        ctx.event(tx, site, kind, None, Some(&n.text), &what).await?;
+    }
+    Ok(inserted)
+}
+
+async fn insert_ref(
+    tx: &mut Transaction<'_, Sqlite>,
+    ctx: &EventCtx<'_>,
+    site: Option<SiteId>,
+    r: &RefSpec,
+) -> Result<bool> {
+    let tag = r.tag();
+    let inserted = sqlx::query!(
+        "INSERT OR IGNORE INTO refs (campaign_id, site_id, kind, target, title, author, date, tag)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        ctx.campaign,
+        site,
+        r.kind,
+        r.target,
+        r.title,
+        r.author,
+        r.date,
+        tag
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        ctx.event(tx, site, EventKind::Ref, None, Some(&r.target), &r.title)
+            .await?;
+    }
+    Ok(inserted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_tags() {
+        assert_eq!(subject_tag("[vhost] fix 'direction' argument").as_deref(), Some("vhost"));
+        assert_eq!(subject_tag("vhost: fix it").as_deref(), Some("vhost"));
+        assert_eq!(subject_tag("net/ceph: fix it").as_deref(), Some("net/ceph"));
+        assert_eq!(subject_tag("use less confusing names"), None);
+        assert_eq!(subject_tag("Re: a b: c"), None);
+    }
+}

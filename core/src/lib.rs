@@ -1,0 +1,22 @@
+//! treewide-core: the domain of a treewide API conversion (campaigns, call sites,
+//! subsystems, verdict groups, notes, references, events) and all of its SQL.
+
+pub mod campaigns;
+pub mod counts;
+pub mod db;
+mod error;
+pub mod events;
+pub mod identity;
+pub mod ingest;
+pub mod matcher;
+pub mod model;
+pub mod notes;
+pub mod refs;
+pub mod sites;
+pub mod subsystems;
+pub mod transition;
+pub mod verdicts;
+
+pub use db::MIGRATOR;
+pub use error::{Error, Result};
+pub use sqlx::SqlitePool;

@@ -1,0 +1,71 @@
+//! References: commits, mail messages and web pages attached to sites or campaigns.
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use crate::model::{CampaignId, RefKind, SiteId};
+use crate::Result;
+
+/// A reference.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    pub kind: RefKind,
+    pub target: String,
+    pub title: String,
+    pub author: Option<String>,
+    pub date: Option<String>,
+    pub tag: Option<String>,
+}
+
+impl Reference {
+    /// Where the reference points on the web.
+    pub fn url(&self) -> String {
+        match self.kind {
+            RefKind::Commit => format!("https://git.kernel.org/torvalds/c/{}", self.target),
+            RefKind::Message => format!("https://lore.kernel.org/r/{}", self.target),
+            RefKind::Url => self.target.clone(),
+        }
+    }
+}
+
+/// References on one site.
+pub async fn for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<Reference>> {
+    Ok(sqlx::query_as!(
+        Reference,
+        r#"SELECT kind AS "kind: RefKind", target, title, author, date, tag FROM refs WHERE site_id = ?1 ORDER BY id"#,
+        site
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Campaign-level references.
+pub async fn for_campaign(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<Reference>> {
+    Ok(sqlx::query_as!(
+        Reference,
+        r#"SELECT kind AS "kind: RefKind", target, title, author, date, tag FROM refs
+           WHERE campaign_id = ?1 AND site_id IS NULL ORDER BY id"#,
+        campaign
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Every site reference of a campaign (export), with its site.
+pub async fn all_site_refs(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<(SiteId, Reference)>> {
+    Ok(sqlx::query!(
+        r#"SELECT site_id AS "site_id!: SiteId", kind AS "kind: RefKind", target, title, author, date, tag
+           FROM refs WHERE campaign_id = ?1 AND site_id IS NOT NULL ORDER BY site_id, id"#,
+        campaign
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| {
+        (
+            r.site_id,
+            Reference { kind: r.kind, target: r.target, title: r.title, author: r.author, date: r.date, tag: r.tag },
+        )
+    })
+    .collect())
+}

@@ -1,0 +1,181 @@
+//! Call sites: listing, filtering and one site's detail.
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use crate::model::{CampaignId, DecidedBy, IterKind, SiteId, Status};
+use crate::subsystems::SubsystemFilter;
+use crate::{Error, Result};
+
+/// A call site as pages and the API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Site {
+    pub id: SiteId,
+    pub campaign: String,
+    pub file: String,
+    pub line: i64,
+    pub column: Option<i64>,
+    pub function: Option<String>,
+    pub callee: String,
+    pub code: String,
+    pub iter_kind: IterKind,
+    pub direction: Option<String>,
+    pub subsystem: Option<String>,
+    pub subsystem_slug: Option<String>,
+    pub status: Status,
+    pub decided_by: DecidedBy,
+    /// Label of the verdict group that decided the status, when one did.
+    pub verdict: Option<String>,
+    pub reason: String,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Filters of a site list; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct SiteQuery {
+    pub campaign: Option<CampaignId>,
+    pub subsystem: Option<SubsystemFilter>,
+    pub status: Option<Status>,
+    /// Exact path or a glob (`fs/cifs/*`).
+    pub file: Option<String>,
+    pub callee: Option<String>,
+}
+
+/// Up to `limit` sites matching `q` with id greater than `after`, by id (cursor pagination).
+pub async fn list(db: &SqlitePool, q: &SiteQuery, after: SiteId, limit: u32) -> Result<Vec<Site>> {
+    let (campaign, subsystem, status) = (q.campaign, q.subsystem.map(|s| s.sql()), q.status);
+    let limit = i64::from(limit);
+    Ok(sqlx::query_as!(
+        Site,
+        r#"SELECT s.id AS "id!: SiteId", c.slug AS campaign, s.file, s.line, s.col AS "column", s.function,
+                  s.callee, s.code, s.iter_kind AS "iter_kind: IterKind", s.direction,
+                  ss.name AS "subsystem?", ss.slug AS "subsystem_slug?", s.status AS "status: Status",
+                  s.decided_by AS "decided_by: DecidedBy", v.label AS "verdict?", s.reason, s.version,
+                  s.created_at, s.updated_at
+               FROM sites s JOIN campaigns c ON c.id = s.campaign_id
+               LEFT JOIN subsystems ss ON ss.id = s.subsystem_id
+               LEFT JOIN verdicts v ON v.id = s.verdict_id WHERE s.id > ?1 AND (?2 IS NULL OR s.campaign_id = ?2)
+               AND (?3 IS NULL OR (?3 = 0 AND s.subsystem_id IS NULL) OR s.subsystem_id = ?3)
+               AND (?4 IS NULL OR s.status = ?4)
+               AND (?5 IS NULL OR s.file = ?5 OR s.file GLOB ?5)
+               AND (?6 IS NULL OR s.callee = ?6)
+             ORDER BY s.id LIMIT ?7"#,
+        after,
+        campaign,
+        subsystem,
+        status,
+        q.file,
+        q.callee,
+        limit
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// A page of a campaign's sites in one subsystem, by file and line.
+pub async fn in_subsystem(
+    db: &SqlitePool,
+    campaign: CampaignId,
+    subsystem: SubsystemFilter,
+    status: Option<Status>,
+    offset: u32,
+    limit: u32,
+) -> Result<Vec<Site>> {
+    let (sub, offset, limit) = (subsystem.sql(), i64::from(offset), i64::from(limit));
+    Ok(sqlx::query_as!(
+        Site,
+        r#"SELECT s.id AS "id!: SiteId", c.slug AS campaign, s.file, s.line, s.col AS "column", s.function,
+                  s.callee, s.code, s.iter_kind AS "iter_kind: IterKind", s.direction,
+                  ss.name AS "subsystem?", ss.slug AS "subsystem_slug?", s.status AS "status: Status",
+                  s.decided_by AS "decided_by: DecidedBy", v.label AS "verdict?", s.reason, s.version,
+                  s.created_at, s.updated_at
+               FROM sites s JOIN campaigns c ON c.id = s.campaign_id
+               LEFT JOIN subsystems ss ON ss.id = s.subsystem_id
+               LEFT JOIN verdicts v ON v.id = s.verdict_id WHERE s.campaign_id = ?1
+               AND ((?2 = 0 AND s.subsystem_id IS NULL) OR s.subsystem_id = ?2)
+               AND (?3 IS NULL OR s.status = ?3)
+             ORDER BY s.file, s.line, s.id LIMIT ?5 OFFSET ?4"#,
+        campaign,
+        sub,
+        status,
+        offset,
+        limit
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// How many of a campaign's sites are in one subsystem (with an optional status).
+pub async fn count_in_subsystem(
+    db: &SqlitePool,
+    campaign: CampaignId,
+    subsystem: SubsystemFilter,
+    status: Option<Status>,
+) -> Result<u64> {
+    let sub = subsystem.sql();
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!: i64" FROM sites s WHERE s.campaign_id = ?1
+             AND ((?2 = 0 AND s.subsystem_id IS NULL) OR s.subsystem_id = ?2)
+             AND (?3 IS NULL OR s.status = ?3)"#,
+        campaign,
+        sub,
+        status
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(n as u64)
+}
+
+/// One site.
+pub async fn get(db: &SqlitePool, id: SiteId) -> Result<Site> {
+    sqlx::query_as!(Site, r#"SELECT s.id AS "id!: SiteId", c.slug AS campaign, s.file, s.line, s.col AS "column", s.function,
+                  s.callee, s.code, s.iter_kind AS "iter_kind: IterKind", s.direction,
+                  ss.name AS "subsystem?", ss.slug AS "subsystem_slug?", s.status AS "status: Status",
+                  s.decided_by AS "decided_by: DecidedBy", v.label AS "verdict?", s.reason, s.version,
+                  s.created_at, s.updated_at
+               FROM sites s JOIN campaigns c ON c.id = s.campaign_id
+               LEFT JOIN subsystems ss ON ss.id = s.subsystem_id
+               LEFT JOIN verdicts v ON v.id = s.verdict_id WHERE s.id = ?1"#, id)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("site {id}")))
+}
+
+/// All sites of a campaign by file and line (export).
+pub async fn all_in(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<Site>> {
+    Ok(sqlx::query_as!(
+        Site,
+        r#"SELECT s.id AS "id!: SiteId", c.slug AS campaign, s.file, s.line, s.col AS "column", s.function,
+                  s.callee, s.code, s.iter_kind AS "iter_kind: IterKind", s.direction,
+                  ss.name AS "subsystem?", ss.slug AS "subsystem_slug?", s.status AS "status: Status",
+                  s.decided_by AS "decided_by: DecidedBy", v.label AS "verdict?", s.reason, s.version,
+                  s.created_at, s.updated_at
+               FROM sites s JOIN campaigns c ON c.id = s.campaign_id
+               LEFT JOIN subsystems ss ON ss.id = s.subsystem_id
+               LEFT JOIN verdicts v ON v.id = s.verdict_id WHERE s.campaign_id = ?1 ORDER BY s.file, s.line, s.id"#,
+        campaign
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Where a site was first seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct FirstSeen {
+    pub source: String,
+    pub at: String,
+    pub actor: String,
+}
+
+/// The import that created a site, if recorded.
+pub async fn first_seen(db: &SqlitePool, id: SiteId) -> Result<Option<FirstSeen>> {
+    Ok(sqlx::query_as!(
+        FirstSeen,
+        "SELECT i.source, i.at, i.actor FROM sites s JOIN imports i ON i.id = s.first_import_id WHERE s.id = ?1",
+        id
+    )
+    .fetch_optional(db)
+    .await?)
+}

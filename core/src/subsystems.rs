@@ -1,0 +1,184 @@
+//! Subsystems (as in MAINTAINERS) and their progress within a campaign.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use crate::counts::StatusCounts;
+use crate::model::{CampaignId, Status, SubsystemId};
+use crate::{Error, Result};
+
+/// The slug of the pseudo-subsystem holding sites with no subsystem.
+pub const UNASSIGNED_SLUG: &str = "_unassigned";
+
+/// A subsystem's progress in one campaign.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubsystemProgress {
+    /// `None` for the sites without a subsystem.
+    pub id: Option<SubsystemId>,
+    pub name: String,
+    pub slug: String,
+    pub counts: StatusCounts,
+    pub open_questions: u64,
+}
+
+/// A subsystem with its people.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subsystem {
+    pub id: SubsystemId,
+    pub name: String,
+    pub slug: String,
+    pub status: Option<String>,
+    pub maintainers: Vec<String>,
+    pub reviewers: Vec<String>,
+    pub lists: Vec<String>,
+}
+
+/// Which subsystem a query means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubsystemFilter {
+    Id(SubsystemId),
+    Unassigned,
+}
+
+impl SubsystemFilter {
+    /// The value the site queries take: 0 means "no subsystem".
+    pub fn sql(self) -> i64 {
+        match self {
+            SubsystemFilter::Id(id) => id.0,
+            SubsystemFilter::Unassigned => 0,
+        }
+    }
+}
+
+/// Per-subsystem counts for a campaign, by name (unassigned last).
+pub async fn progress(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<SubsystemProgress>> {
+    let mut by_id: HashMap<Option<SubsystemId>, SubsystemProgress> = HashMap::new();
+    for r in sqlx::query!(
+        r#"SELECT s.subsystem_id AS "subsystem_id: SubsystemId", ss.name AS "name?", ss.slug AS "slug?",
+                  s.status AS "status: Status", count(*) AS "n!: i64"
+           FROM sites s LEFT JOIN subsystems ss ON ss.id = s.subsystem_id
+           WHERE s.campaign_id = ?1 GROUP BY s.subsystem_id, s.status"#,
+        campaign
+    )
+    .fetch_all(db)
+    .await?
+    {
+        by_id
+            .entry(r.subsystem_id)
+            .or_insert_with(|| SubsystemProgress {
+                id: r.subsystem_id,
+                name: r.name.unwrap_or_else(|| "(no subsystem)".into()),
+                slug: r.slug.unwrap_or_else(|| UNASSIGNED_SLUG.into()),
+                counts: StatusCounts::default(),
+                open_questions: 0,
+            })
+            .counts
+            .add(r.status, r.n as u64);
+    }
+    // Subsystems asked a question show up even when no site of theirs is in the campaign.
+    for r in sqlx::query!(
+        r#"SELECT n.ask_subsystem_id AS "id!: SubsystemId", ss.name, ss.slug, count(*) AS "n!: i64"
+           FROM notes n JOIN subsystems ss ON ss.id = n.ask_subsystem_id
+           WHERE n.campaign_id = ?1 AND n.question_state = 'open' GROUP BY n.ask_subsystem_id"#,
+        campaign
+    )
+    .fetch_all(db)
+    .await?
+    {
+        by_id
+            .entry(Some(r.id))
+            .or_insert_with(|| SubsystemProgress {
+                id: Some(r.id),
+                name: r.name,
+                slug: r.slug,
+                counts: StatusCounts::default(),
+                open_questions: 0,
+            })
+            .open_questions = r.n as u64;
+    }
+    let mut out: Vec<_> = by_id.into_values().collect();
+    out.sort_by(|a, b| (a.id.is_none(), &a.name).cmp(&(b.id.is_none(), &b.name)));
+    Ok(out)
+}
+
+/// Resolve a subsystem URL slug (or [`UNASSIGNED_SLUG`]).
+pub async fn find(db: &SqlitePool, slug: &str) -> Result<Option<Subsystem>> {
+    let Some(r) = sqlx::query!(
+        r#"SELECT id AS "id!: SubsystemId", name, slug, status FROM subsystems WHERE slug = ?1"#,
+        slug
+    )
+    .fetch_optional(db)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let people = sqlx::query!(
+        "SELECT role, name, email FROM subsystem_people WHERE subsystem_id = ?1 ORDER BY rowid",
+        r.id
+    )
+    .fetch_all(db)
+    .await?;
+    let fmt = |name: &str, email: &str| {
+        if name.is_empty() {
+            email.to_owned()
+        } else {
+            format!("{name} <{email}>")
+        }
+    };
+    let lists = sqlx::query_scalar!(
+        "SELECT list FROM subsystem_lists WHERE subsystem_id = ?1 ORDER BY rowid",
+        r.id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(Some(Subsystem {
+        id: r.id,
+        name: r.name,
+        slug: r.slug,
+        status: r.status,
+        maintainers: people
+            .iter()
+            .filter(|p| p.role == "maintainer")
+            .map(|p| fmt(&p.name, &p.email))
+            .collect(),
+        reviewers: people
+            .iter()
+            .filter(|p| p.role == "reviewer")
+            .map(|p| fmt(&p.name, &p.email))
+            .collect(),
+        lists,
+    }))
+}
+
+/// Resolve a slug to a filter, or fail with NotFound.
+pub async fn filter(db: &SqlitePool, slug: &str) -> Result<(SubsystemFilter, Option<Subsystem>)> {
+    if slug == UNASSIGNED_SLUG {
+        return Ok((SubsystemFilter::Unassigned, None));
+    }
+    match find(db, slug).await? {
+        Some(s) => Ok((SubsystemFilter::Id(s.id), Some(s))),
+        None => Err(Error::NotFound(format!("subsystem {slug:?}"))),
+    }
+}
+
+/// The subsystems a campaign's sites or notes name, with their people (export).
+pub async fn used_by(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<Subsystem>> {
+    let slugs = sqlx::query_scalar!(
+        "SELECT slug FROM subsystems WHERE id IN (
+            SELECT subsystem_id FROM sites WHERE campaign_id = ?1
+            UNION SELECT subsystem_id FROM notes WHERE campaign_id = ?1
+            UNION SELECT ask_subsystem_id FROM notes WHERE campaign_id = ?1) ORDER BY name",
+        campaign
+    )
+    .fetch_all(db)
+    .await?;
+    let mut out = Vec::with_capacity(slugs.len());
+    for slug in slugs {
+        if let Some(s) = find(db, &slug).await? {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,140 @@
+//! The rules for status changes. Every change of a site's status goes through [`check`].
+
+use crate::model::Status;
+use crate::{Error, Result};
+
+/// On whose authority a status changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    /// An auditor's file or the demo: the auditor's word is the record.
+    Import,
+    /// A scan of the tree: the only authority on whether a call still exists.
+    Scan,
+    /// A maintainer or reviewer of the site's subsystem, or an admin: may sign off.
+    Signoff,
+    /// Anyone else logged in (or a bot with `status:write`): may propose, not sign off.
+    Proposal,
+}
+
+/// Check that `from → to` is allowed on `by`'s authority.
+/// `Ok(false)` means no change (same status), which callers must not log.
+pub fn check(from: Status, to: Status, by: Authority) -> Result<bool> {
+    if from == to {
+        return Ok(false);
+    }
+    let deny = |why| Err(Error::Transition { from, to, why });
+    match by {
+        Authority::Import | Authority::Scan => Ok(true),
+        _ if to == Status::Gone => deny("by hand: only a tree scan marks a call gone"),
+        _ if from == Status::Gone => deny("by hand: a gone call comes back only with a tree scan"),
+        Authority::Signoff => Ok(true),
+        Authority::Proposal if matches!(to, Status::Fixed | Status::ConfirmedSafe) => {
+            deny("without sign-off: only the subsystem's maintainers or reviewers may confirm")
+        }
+        Authority::Proposal => Ok(true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Status::*;
+
+    #[test]
+    fn same_status_is_no_change() {
+        for s in Status::ALL {
+            assert!(!check(s, s, Authority::Proposal).unwrap());
+        }
+    }
+
+    #[test]
+    fn only_signoff_confirms() {
+        assert!(check(AwaitingOwner, ConfirmedSafe, Authority::Proposal).is_err());
+        assert!(check(FixProposed, Fixed, Authority::Proposal).is_err());
+        assert!(check(AwaitingOwner, ConfirmedSafe, Authority::Signoff).unwrap());
+        assert!(check(FixProposed, Fixed, Authority::Signoff).unwrap());
+    }
+
+    #[test]
+    fn proposals_may_move_between_open_states() {
+        assert!(check(Unreviewed, NeedsPin, Authority::Proposal).unwrap());
+        assert!(check(NeedsFix, FixProposed, Authority::Proposal).unwrap());
+        assert!(check(ConfirmedSafe, NeedsPin, Authority::Proposal).unwrap());
+    }
+
+    #[test]
+    fn gone_is_for_scans() {
+        assert!(check(Unreviewed, Gone, Authority::Signoff).is_err());
+        assert!(check(Gone, Unreviewed, Authority::Signoff).is_err());
+        assert!(check(Unreviewed, Gone, Authority::Scan).unwrap());
+        assert!(check(Gone, Fixed, Authority::Scan).unwrap());
+        assert!(check(Fixed, Gone, Authority::Import).unwrap());
+    }
+}
+
+use sqlx::{Sqlite, Transaction};
+
+use crate::model::{CampaignId, DecidedBy, EventSource, SiteId, VerdictId};
+
+/// One status change of one site, with everything its event records.
+#[derive(Debug, Clone)]
+pub struct StatusChange<'a> {
+    pub campaign: CampaignId,
+    pub site: SiteId,
+    /// The status the caller saw; the write only happens if it is still current.
+    pub from: Status,
+    pub to: Status,
+    pub decided_by: DecidedBy,
+    pub verdict: Option<VerdictId>,
+    pub reason: &'a str,
+    pub by: Authority,
+    pub actor: &'a str,
+    pub source: EventSource,
+    pub source_ref: Option<&'a str>,
+    pub at: &'a str,
+}
+
+/// The one place a site's status is written: checks the rule, writes the state, bumps the
+/// site's version and appends the event, all inside the caller's transaction.
+/// Returns whether the status itself changed (and so an event was logged); a change of only
+/// who decided it (verdict → site…) is written without an event.
+pub async fn apply(tx: &mut Transaction<'_, Sqlite>, c: StatusChange<'_>) -> Result<bool> {
+    let changed = check(c.from, c.to, c.by)?;
+    let n = sqlx::query!(
+        "UPDATE sites SET status = ?3, decided_by = ?4, verdict_id = ?5, reason = ?6,
+                version = version + 1, updated_at = ?7
+         WHERE id = ?1 AND status = ?2",
+        c.site,
+        c.from,
+        c.to,
+        c.decided_by,
+        c.verdict,
+        c.reason,
+        c.at
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(Error::NotFound(format!("site {} with status {}", c.site, c.from)));
+    }
+    if changed {
+        let (old, new) = (c.from.as_str(), c.to.as_str());
+        sqlx::query!(
+            "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'status', ?7, ?8, ?9)",
+            c.campaign,
+            c.site,
+            c.at,
+            c.actor,
+            c.source,
+            c.source_ref,
+            old,
+            new,
+            c.reason
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(changed)
+}

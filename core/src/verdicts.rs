@@ -1,0 +1,49 @@
+//! Verdict groups of a campaign.
+
+use serde::Serialize;
+use sqlx::SqliteExecutor;
+
+use crate::matcher::MatchSpec;
+use crate::model::{CampaignId, IterKind, Status, VerdictId};
+use crate::Result;
+
+/// A stored verdict group.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub id: VerdictId,
+    pub position: i64,
+    pub label: String,
+    #[serde(rename = "match")]
+    pub matches: MatchSpec,
+    pub status: Status,
+    pub reason: String,
+}
+
+/// The campaign's verdict groups in order (first match wins).
+pub async fn list_in<'e>(db: impl SqliteExecutor<'e>, campaign: CampaignId) -> Result<Vec<Verdict>> {
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id!: VerdictId", position, label, match_callee, match_iter_kind AS "match_iter_kind: IterKind",
+                  match_direction, match_function, match_file, status AS "status: Status", reason
+           FROM verdicts WHERE campaign_id = ?1 ORDER BY position"#,
+        campaign
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Verdict {
+            id: r.id,
+            position: r.position,
+            label: r.label,
+            matches: MatchSpec {
+                callee: r.match_callee,
+                iter_kind: r.match_iter_kind,
+                direction: r.match_direction,
+                function: r.match_function,
+                file: r.match_file,
+            },
+            status: r.status,
+            reason: r.reason,
+        })
+        .collect())
+}

@@ -1,0 +1,5 @@
+//! treewide-importer: outside formats into treewide-core values, and back out.
+
+pub mod auditor;
+pub mod demo;
+pub mod export;
