@@ -1,1 +1,361 @@
-fn main(){}
+//! `treewide`: track a treewide Linux kernel API conversion call site by call site.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use treewide_core::model::{SiteId, Status};
+use treewide_core::sites::SiteQuery;
+use treewide_core::{campaigns, db, ingest, sites, subsystems, SqlitePool};
+use treewide_importer::{auditor, demo, export};
+
+/// Track a treewide kernel API conversion (e.g. iov_iter READ/WRITE → ITER_DEST/ITER_SOURCE)
+/// across every call site, subsystem by subsystem.
+#[derive(Parser)]
+#[command(name = "treewide", version, about, long_about = None)]
+struct Cli {
+    /// SQLite database file (created if missing).
+    #[arg(
+        long,
+        global = true,
+        env = "TREEWIDE_DB",
+        default_value = "treewide.db"
+    )]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web dashboard and REST API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "TREEWIDE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Do not load the built-in demo campaigns into an empty database.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Import call sites from outside sources.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// List campaigns with their progress.
+    Campaigns,
+    /// List call sites, filtered.
+    Sites {
+        /// Campaign slug.
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Subsystem slug (as in the dashboard URL) or exact MAINTAINERS name.
+        #[arg(long)]
+        subsystem: Option<String>,
+        /// Status: unreviewed, needs_fix, needs_pin, awaiting_owner, fix_proposed, fixed, confirmed_safe, gone.
+        #[arg(long)]
+        status: Option<Status>,
+        /// File path or glob (fs/cifs/*).
+        #[arg(long)]
+        file: Option<String>,
+        /// Callee name.
+        #[arg(long)]
+        callee: Option<String>,
+        /// Print at most this many sites.
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Write a campaign out as treewide-audit/1 JSON (re-importable) or CSV.
+    Export {
+        /// Campaign slug.
+        #[arg(long)]
+        campaign: String,
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Output file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import auditor files in the treewide-audit/1 JSON format (docs/auditor-json.md).
+    /// All files are checked before any is stored; each file is stored in one transaction.
+    Auditor {
+        /// The files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Who is importing, as recorded in the history (default: $USER).
+        #[arg(long)]
+        actor: Option<String>,
+        /// No progress bar or per-file summary.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+    Csv,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TREEWIDE_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("treewide: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("treewide: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
+    db::open(path)
+        .await
+        .with_context(|| format!("cannot open database {}", path.display()))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen, no_demo } => serve(&cli.db, &listen, no_demo).await,
+        Command::Import(ImportCommand::Auditor {
+            files,
+            actor,
+            quiet,
+        }) => import_auditor(&cli.db, &files, actor, quiet).await,
+        Command::Campaigns => list_campaigns(&cli.db).await,
+        Command::Sites {
+            campaign,
+            subsystem,
+            status,
+            file,
+            callee,
+            limit,
+        } => {
+            let db = open(&cli.db).await?;
+            let mut q = SiteQuery {
+                status,
+                file,
+                callee,
+                ..Default::default()
+            };
+            if let Some(c) = campaign {
+                q.campaign = Some(campaigns::get(&db, &c).await?.id);
+            }
+            if let Some(s) = subsystem {
+                let slug = treewide_core::model::subsystem_slug(&s);
+                let key = if s.chars().any(|c| c.is_ascii_uppercase() || c == ' ') {
+                    slug
+                } else {
+                    s
+                };
+                q.subsystem = Some(subsystems::filter(&db, &key).await?.0);
+            }
+            print_sites(&db, &q, limit.unwrap_or(u64::MAX)).await
+        }
+        Command::Export {
+            campaign,
+            format,
+            output,
+        } => {
+            let db = open(&cli.db).await?;
+            let mut out: Box<dyn Write> = match &output {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("cannot create {}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            match format {
+                Format::Json => export::write_json(&db, &campaign, &mut out).await?,
+                Format::Csv => {
+                    let c = campaigns::get(&db, &campaign).await?;
+                    let q = SiteQuery {
+                        campaign: Some(c.id),
+                        ..Default::default()
+                    };
+                    export::write_csv(&db, &q, &mut out).await?
+                }
+            }
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(path: &Path, listen: &str, no_demo: bool) -> anyhow::Result<()> {
+    let db = open(path).await?;
+    if !no_demo && campaigns::is_empty(&db).await? {
+        for s in demo::load(&db).await? {
+            tracing::info!(campaign = %s.campaign, sites = s.sites_total, "loaded the demo campaign");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    println!("treewide: serving {} on http://{addr}/", path.display());
+    treewide_server::serve(listener, db).await?;
+    Ok(())
+}
+
+fn read_with_progress(path: &Path, quiet: bool) -> anyhow::Result<Vec<u8>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = if quiet || len < (4 << 20) {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(len).with_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    };
+    bar.set_message(format!("reading {}", path.display()));
+    let mut bytes = Vec::with_capacity(len as usize);
+    bar.wrap_read(file)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    bar.finish_and_clear();
+    Ok(bytes)
+}
+
+async fn import_auditor(
+    path: &Path,
+    files: &[PathBuf],
+    actor: Option<String>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let actor = actor
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".into());
+    // Check every file before storing any, so a bad file in a list stores nothing.
+    let mut batches = Vec::with_capacity(files.len());
+    for f in files {
+        let bytes = read_with_progress(f, quiet)?;
+        let batch = auditor::parse_bytes(
+            &f.display().to_string(),
+            &bytes,
+            treewide_core::model::EventSource::Import,
+            &actor,
+        )?;
+        batches.push(batch);
+    }
+    let db = open(path).await?;
+    for batch in &batches {
+        let spinner = if quiet || batch.sites.len() < 10_000 {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new_spinner()
+        };
+        spinner.set_message(format!(
+            "storing {} sites from {}",
+            batch.sites.len(),
+            batch.origin.name
+        ));
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        let s = ingest::store(&db, batch)
+            .await
+            .with_context(|| format!("{}: import failed, nothing stored", batch.origin.name))?;
+        spinner.finish_and_clear();
+        if !quiet {
+            if s.is_noop() {
+                println!(
+                    "{}: campaign {}: unchanged ({} sites)",
+                    batch.origin.name, s.campaign, s.sites_total
+                );
+            } else {
+                println!(
+                    "{}: campaign {}: {} sites, {} new, {} changed, {} status changes, {} notes, {} refs{}",
+                    batch.origin.name,
+                    s.campaign,
+                    s.sites_total,
+                    s.sites_new,
+                    s.sites_changed,
+                    s.status_changes,
+                    s.notes_new,
+                    s.refs_new,
+                    if s.verdicts_replaced { ", verdict groups replaced" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn list_campaigns(path: &Path) -> anyhow::Result<()> {
+    let db = open(path).await?;
+    let list = campaigns::list(&db).await?;
+    if list.is_empty() {
+        println!("no campaigns (import one with `treewide import auditor FILE`)");
+    }
+    for c in list {
+        let k = &c.counts;
+        println!(
+            "{:<24} {:>6}/{:<6} done {:>3.0}%  fix {} pin {} owner {} unreviewed {} proposed {}  questions {}  {}",
+            c.slug,
+            k.done(),
+            k.total(),
+            k.percent_done(),
+            k.get(Status::NeedsFix),
+            k.get(Status::NeedsPin),
+            k.get(Status::AwaitingOwner),
+            k.get(Status::Unreviewed),
+            k.get(Status::FixProposed),
+            c.open_questions,
+            c.title
+        );
+    }
+    Ok(())
+}
+
+async fn print_sites(db: &SqlitePool, q: &SiteQuery, limit: u64) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut after = SiteId(0);
+    let mut n = 0u64;
+    'pages: loop {
+        let page = sites::list(db, q, after, 1000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for s in page {
+            if n >= limit {
+                break 'pages;
+            }
+            n += 1;
+            let line = format!(
+                "{}:{}: {:<15} {:<10} {:<12} {}  [{}]",
+                s.file,
+                s.line,
+                s.status,
+                s.function.as_deref().unwrap_or("-"),
+                s.iter_kind,
+                s.code.split_whitespace().collect::<Vec<_>>().join(" "),
+                s.subsystem.as_deref().unwrap_or("no subsystem")
+            );
+            if writeln!(out, "{line}").is_err() {
+                return Ok(()); // reader went away (e.g. `| head`)
+            }
+        }
+    }
+    let _ = out.flush();
+    Ok(())
+}

@@ -35,7 +35,10 @@ impl Campaign {
         let d = self.tree_describe.as_deref()?;
         d.split(|c: char| c.is_whitespace() || c == '(' || c == ')')
             .find(|w| {
-                w.starts_with('v') && w[1..].split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                w.starts_with('v')
+                    && w[1..]
+                        .split('.')
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
             })
             .map(str::to_owned)
     }
@@ -104,7 +107,10 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<Campaign>> {
     Ok(rows
         .into_iter()
         .map(|r| {
-            let (c, q) = (counts.get(&r.id).copied().unwrap_or_default(), questions.get(&r.id).copied().unwrap_or(0));
+            let (c, q) = (
+                counts.get(&r.id).copied().unwrap_or_default(),
+                questions.get(&r.id).copied().unwrap_or(0),
+            );
             r.into_campaign(c, q as u64)
         })
         .collect())
@@ -142,8 +148,10 @@ pub async fn get(db: &SqlitePool, slug: &str) -> Result<Campaign> {
 
 /// True when the database holds no campaign at all (the demo may load).
 pub async fn is_empty(db: &SqlitePool) -> Result<bool> {
-    Ok(sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM campaigns"#)
-        .fetch_one(db)
-        .await?
-        == 0)
+    Ok(
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM campaigns"#)
+            .fetch_one(db)
+            .await?
+            == 0,
+    )
 }

@@ -30,7 +30,11 @@ impl StatusCounts {
 
     /// Fixed + confirmed safe + gone.
     pub fn done(&self) -> u64 {
-        Status::ALL.iter().filter(|s| s.is_done()).map(|s| self.get(*s)).sum()
+        Status::ALL
+            .iter()
+            .filter(|s| s.is_done())
+            .map(|s| self.get(*s))
+            .sum()
     }
 
     /// Done / total in percent (0 when there are no sites).

@@ -36,7 +36,9 @@ pub async fn for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<Event>> {
 
 /// Number of events in the whole log (tests and diagnostics).
 pub async fn count(db: &SqlitePool) -> Result<i64> {
-    Ok(sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM events"#)
-        .fetch_one(db)
-        .await?)
+    Ok(
+        sqlx::query_scalar!(r#"SELECT count(*) AS "n!: i64" FROM events"#)
+            .fetch_one(db)
+            .await?,
+    )
 }

@@ -48,7 +48,8 @@ fn tokens(s: &str) -> impl Iterator<Item = Token<'_>> {
     std::iter::from_fn(move || {
         let c = rest.chars().next()?;
         let len = if c.is_whitespace() {
-            rest.find(|c: char| !c.is_whitespace()).unwrap_or(rest.len())
+            rest.find(|c: char| !c.is_whitespace())
+                .unwrap_or(rest.len())
         } else if is_word_char(c) {
             rest.find(|c: char| !is_word_char(c)).unwrap_or(rest.len())
         } else {
@@ -111,7 +112,10 @@ mod tests {
             normalise_code("iov_iter_bvec(&iter, ITER_DEST, a, 1, len);"),
             normalise_code("iov_iter_bvec(&iter, ITER_DEST, b, 1, len);")
         );
-        assert_ne!(normalise_code("unsigned int"), normalise_code("unsignedint"));
+        assert_ne!(
+            normalise_code("unsigned int"),
+            normalise_code("unsignedint")
+        );
     }
 
     #[test]

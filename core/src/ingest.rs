@@ -12,8 +12,8 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use crate::identity::{normalise_code, site_identity};
 use crate::matcher::{MatchSpec, Matcher, SiteFacts};
 use crate::model::{
-    now, subsystem_slug, CampaignId, DecidedBy, EventKind, EventSource, ImportId, IterKind,
-    Person, RefKind, SiteId, Slug, SourcePath, Status, SubsystemId, VerdictId,
+    now, subsystem_slug, CampaignId, DecidedBy, EventKind, EventSource, ImportId, IterKind, Person,
+    RefKind, SiteId, Slug, SourcePath, Status, SubsystemId, VerdictId,
 };
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
@@ -255,7 +255,16 @@ pub async fn store(pool: &SqlitePool, batch: &Batch) -> Result<Summary> {
     }
     let verdicts = load_verdicts(&mut tx, campaign).await?;
 
-    store_sites(&mut tx, &ctx, batch, import_id, &verdicts, &mut subsystems, &mut summary).await?;
+    store_sites(
+        &mut tx,
+        &ctx,
+        batch,
+        import_id,
+        &verdicts,
+        &mut subsystems,
+        &mut summary,
+    )
+    .await?;
     writes.0 += summary.sites_new + summary.sites_changed;
 
     if verdicts_changed {
@@ -297,8 +306,15 @@ pub async fn store(pool: &SqlitePool, batch: &Batch) -> Result<Summary> {
         summary.notes_new,
         summary.refs_new
     );
-    ctx.event(&mut tx, None, EventKind::Import, None, Some(&batch.origin.name), &what)
-        .await?;
+    ctx.event(
+        &mut tx,
+        None,
+        EventKind::Import,
+        None,
+        Some(&batch.origin.name),
+        &what,
+    )
+    .await?;
     sqlx::query!(
         "UPDATE campaigns SET updated_at = ?2 WHERE id = ?1",
         campaign,
@@ -401,7 +417,11 @@ async fn upsert_campaign(
     let (td, tc, tu) = if spec.tree.is_some() {
         (tree_describe, tree_commit, tree_url)
     } else {
-        (row.tree_describe.clone(), row.tree_commit.clone(), row.tree_url.clone())
+        (
+            row.tree_describe.clone(),
+            row.tree_commit.clone(),
+            row.tree_url.clone(),
+        )
     };
     if (&title, &description, &rule, &td, &tc, &tu)
         != (
@@ -453,10 +473,13 @@ impl SubsystemCache {
                 let base = subsystem_slug(name);
                 let mut slug = base.clone();
                 let mut n = 2;
-                while sqlx::query_scalar!(r#"SELECT 1 AS "one!: i64" FROM subsystems WHERE slug = ?1"#, slug)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .is_some()
+                while sqlx::query_scalar!(
+                    r#"SELECT 1 AS "one!: i64" FROM subsystems WHERE slug = ?1"#,
+                    slug
+                )
+                .fetch_optional(&mut **tx)
+                .await?
+                .is_some()
                 {
                     slug = format!("{base}-{n}");
                     n += 1;
@@ -481,10 +504,13 @@ impl SubsystemCache {
         writes: &mut Writes,
     ) -> Result<SubsystemId> {
         let before = self.0.len();
-        let existed = sqlx::query_scalar!(r#"SELECT 1 AS "one!: i64" FROM subsystems WHERE name = ?1"#, s.name)
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some();
+        let existed = sqlx::query_scalar!(
+            r#"SELECT 1 AS "one!: i64" FROM subsystems WHERE name = ?1"#,
+            s.name
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some();
         let id = self.id(tx, &s.name).await?;
         if !existed && self.0.len() > before {
             writes.0 += 1;
@@ -564,7 +590,10 @@ async fn replace_verdicts(
     let old = crate::verdicts::list_in(&mut **tx, ctx.campaign).await?;
     let same = old.len() == new.len()
         && old.iter().zip(new).all(|(o, n)| {
-            o.label == n.label && o.matches == n.matches && o.status == n.status && o.reason == n.reason
+            o.label == n.label
+                && o.matches == n.matches
+                && o.status == n.status
+                && o.reason == n.reason
         });
     if same {
         return Ok(false);
@@ -600,7 +629,11 @@ async fn replace_verdicts(
         .execute(&mut **tx)
         .await?;
     }
-    let summary = format!("{} verdict groups replaced by {}", new.len(), ctx.origin.name);
+    let summary = format!(
+        "{} verdict groups replaced by {}",
+        new.len(),
+        ctx.origin.name
+    );
     ctx.event(
         tx,
         None,
@@ -653,7 +686,12 @@ pub fn identities(sites: &[SiteSpec]) -> Vec<String> {
     let mut out = vec![String::new(); sites.len()];
     for i in order {
         let s = &sites[i];
-        let key = (s.file.as_str(), s.function.as_deref(), s.callee.as_str(), norm[i].as_str());
+        let key = (
+            s.file.as_str(),
+            s.function.as_deref(),
+            s.callee.as_str(),
+            norm[i].as_str(),
+        );
         let n = seen.entry(key).or_insert(0);
         out[i] = site_identity(key.0, key.1, key.2, key.3, *n);
         *n += 1;
@@ -727,7 +765,13 @@ async fn store_sites(
                 let direction = s.direction.clone().or(old.direction.clone());
                 let mut changed = false;
                 if (line, col, s.iter_kind, &direction, subsystem_id)
-                    != (old.line, old.col, old.iter_kind, &old.direction, old.subsystem_id)
+                    != (
+                        old.line,
+                        old.col,
+                        old.iter_kind,
+                        &old.direction,
+                        old.subsystem_id,
+                    )
                 {
                     data_updates.push(json!([
                         old.id.0,
@@ -902,7 +946,8 @@ async fn reevaluate(
     verdicts: &[LoadedVerdict],
     batch: &Batch,
 ) -> Result<u64> {
-    let mentioned: std::collections::HashSet<String> = identities(&batch.sites).into_iter().collect();
+    let mentioned: std::collections::HashSet<String> =
+        identities(&batch.sites).into_iter().collect();
     let rows = sqlx::query!(
         r#"SELECT id AS "id!: SiteId", identity, file, function, callee, iter_kind AS "iter_kind: IterKind",
                   direction, status AS "status: Status", decided_by AS "decided_by: DecidedBy",
@@ -987,12 +1032,17 @@ async fn insert_note(
     .rows_affected()
         == 1;
     if inserted {
-        let kind = if ask.is_some() { EventKind::Question } else { EventKind::Note };
+        let kind = if ask.is_some() {
+            EventKind::Question
+        } else {
+            EventKind::Note
+        };
         let what = match &n.ask {
             Some(s) => format!("{} asks {s}", n.author),
             None => format!("note by {}", n.author),
         };
-        ctx.event(tx, site, kind, None, Some(&n.text), &what).await?;
+        ctx.event(tx, site, kind, None, Some(&n.text), &what)
+            .await?;
     }
     Ok(inserted)
 }
@@ -1033,7 +1083,10 @@ mod tests {
 
     #[test]
     fn subject_tags() {
-        assert_eq!(subject_tag("[vhost] fix 'direction' argument").as_deref(), Some("vhost"));
+        assert_eq!(
+            subject_tag("[vhost] fix 'direction' argument").as_deref(),
+            Some("vhost")
+        );
         assert_eq!(subject_tag("vhost: fix it").as_deref(), Some("vhost"));
         assert_eq!(subject_tag("net/ceph: fix it").as_deref(), Some("net/ceph"));
         assert_eq!(subject_tag("use less confusing names"), None);

@@ -59,11 +59,13 @@ impl MatchSpec {
         let glob = |field: &'static str, g: &Option<String>| -> Result<Option<GlobMatcher>> {
             g.as_deref()
                 .map(|p| {
-                    Glob::new(p).map(|g| g.compile_matcher()).map_err(|_| Error::Invalid {
-                        what: field,
-                        value: p.to_owned(),
-                        expected: "a shell glob (*, ?, [abc])",
-                    })
+                    Glob::new(p)
+                        .map(|g| g.compile_matcher())
+                        .map_err(|_| Error::Invalid {
+                            what: field,
+                            value: p.to_owned(),
+                            expected: "a shell glob (*, ?, [abc])",
+                        })
                 })
                 .transpose()
         };
@@ -134,9 +136,19 @@ mod tests {
         }
         .compile()
         .unwrap();
-        let nvme = facts("drivers/nvme/target/io-cmd-file.c", "nvmet_file_submit_bvec", "iov_iter_bvec", "rw");
+        let nvme = facts(
+            "drivers/nvme/target/io-cmd-file.c",
+            "nvmet_file_submit_bvec",
+            "iov_iter_bvec",
+            "rw",
+        );
         assert!(m.matches(&nvme));
-        let other = facts("drivers/nvme/target/io-cmd-file.c", "x", "iov_iter_kvec", "rw");
+        let other = facts(
+            "drivers/nvme/target/io-cmd-file.c",
+            "x",
+            "iov_iter_kvec",
+            "rw",
+        );
         assert!(!m.matches(&other));
     }
 
@@ -161,7 +173,12 @@ mod tests {
         }
         .compile()
         .unwrap();
-        let mut f = facts("fs/9p/vfs_addr.c", "v9fs_read_folio", "iov_iter_xarray", "ITER_DEST");
+        let mut f = facts(
+            "fs/9p/vfs_addr.c",
+            "v9fs_read_folio",
+            "iov_iter_xarray",
+            "ITER_DEST",
+        );
         assert!(m.matches(&f));
         f.function = None;
         assert!(!m.matches(&f));
@@ -170,6 +187,11 @@ mod tests {
     #[test]
     fn empty_match_is_refused() {
         assert!(MatchSpec::default().compile().is_err());
-        assert!(MatchSpec { file: Some("[".into()), ..Default::default() }.compile().is_err());
+        assert!(MatchSpec {
+            file: Some("[".into()),
+            ..Default::default()
+        }
+        .compile()
+        .is_err());
     }
 }

@@ -322,13 +322,17 @@ impl SourcePath {
             return Err(bad("a non-empty path relative to the tree root"));
         }
         if s.starts_with('/') {
-            return Err(bad("a path relative to the tree root, not an absolute path"));
+            return Err(bad(
+                "a path relative to the tree root, not an absolute path",
+            ));
         }
         if s.contains('\\') || s.contains('\0') {
             return Err(bad("a '/'-separated path without backslashes or NUL"));
         }
         if s.split('/').any(|c| c == ".." || c == "." || c.is_empty()) {
-            return Err(bad("a normalised path without '..', '.' or empty components"));
+            return Err(bad(
+                "a normalised path without '..', '.' or empty components",
+            ));
         }
         Ok(SourcePath(s.to_owned()))
     }
@@ -378,9 +382,16 @@ impl Person {
             value: s.to_owned(),
             expected: "\"Name <email@host>\" or \"email@host\"",
         };
-        let (name, email) = match (s.rfind('<'), s.ends_with('>')) {
-            (Some(open), true) => (s[..open].trim(), &s[open + 1..s.len() - 1]),
-            (None, false) => ("", s),
+        // MAINTAINERS sometimes follows the address with a comment: "N <a@b> (DFS)".
+        let (name, email) = match (s.find('<'), s.find('>')) {
+            (Some(open), Some(close)) if open < close => {
+                let rest = s[close + 1..].trim();
+                if !(rest.is_empty() || rest.starts_with('(')) {
+                    return Err(bad());
+                }
+                (s[..open].trim(), &s[open + 1..close])
+            }
+            (None, None) => ("", s),
             _ => return Err(bad()),
         };
         let email = email.trim();
@@ -541,7 +552,10 @@ mod tests {
     fn iter_kind_from_constructor() {
         assert_eq!(IterKind::from_callee("iov_iter_bvec"), IterKind::Bvec);
         assert_eq!(IterKind::from_callee("import_ubuf"), IterKind::Ubuf);
-        assert_eq!(IterKind::from_callee("iov_iter_get_pages2"), IterKind::Unknown);
+        assert_eq!(
+            IterKind::from_callee("iov_iter_get_pages2"),
+            IterKind::Unknown
+        );
         for k in IterKind::ALL {
             assert_eq!(k.as_str().parse::<IterKind>().unwrap(), k);
         }
@@ -559,7 +573,15 @@ mod tests {
     #[test]
     fn source_paths_are_relative_and_normalised() {
         assert!(SourcePath::parse("drivers/vhost/vringh.c").is_ok());
-        for bad in ["", "/etc/passwd", "../x.c", "a/../b.c", "a//b.c", "a\\b.c", "./a.c"] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x.c",
+            "a/../b.c",
+            "a//b.c",
+            "a\\b.c",
+            "./a.c",
+        ] {
             assert!(SourcePath::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -579,6 +601,12 @@ mod tests {
         assert_eq!(p.email, "hch@lst.de");
         assert_eq!(Person::parse("a@b.c").unwrap().name, "");
         assert!(Person::parse("nobody").is_err());
+        let c = Person::parse("Paulo Alcantara <pc@cjr.nz> (DFS, global name space)").unwrap();
+        assert_eq!(
+            (c.name.as_str(), c.email.as_str()),
+            ("Paulo Alcantara", "pc@cjr.nz")
+        );
+        assert!(Person::parse("A <a@b> trailing").is_err());
         assert_eq!(subsystem_slug("VIRTIO HOST (VHOST)"), "virtio-host-vhost");
         assert_eq!(
             subsystem_slug("FILESYSTEMS [NETFS LIBRARY]"),

@@ -52,7 +52,10 @@ pub async fn for_campaign(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<R
 }
 
 /// Every site reference of a campaign (export), with its site.
-pub async fn all_site_refs(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<(SiteId, Reference)>> {
+pub async fn all_site_refs(
+    db: &SqlitePool,
+    campaign: CampaignId,
+) -> Result<Vec<(SiteId, Reference)>> {
     Ok(sqlx::query!(
         r#"SELECT site_id AS "site_id!: SiteId", kind AS "kind: RefKind", target, title, author, date, tag
            FROM refs WHERE campaign_id = ?1 AND site_id IS NOT NULL ORDER BY site_id, id"#,

@@ -116,7 +116,10 @@ pub async fn apply(tx: &mut Transaction<'_, Sqlite>, c: StatusChange<'_>) -> Res
     .await?
     .rows_affected();
     if n != 1 {
-        return Err(Error::NotFound(format!("site {} with status {}", c.site, c.from)));
+        return Err(Error::NotFound(format!(
+            "site {} with status {}",
+            c.site, c.from
+        )));
     }
     if changed {
         let (old, new) = (c.from.as_str(), c.to.as_str());

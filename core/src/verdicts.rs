@@ -20,7 +20,10 @@ pub struct Verdict {
 }
 
 /// The campaign's verdict groups in order (first match wins).
-pub async fn list_in<'e>(db: impl SqliteExecutor<'e>, campaign: CampaignId) -> Result<Vec<Verdict>> {
+pub async fn list_in<'e>(
+    db: impl SqliteExecutor<'e>,
+    campaign: CampaignId,
+) -> Result<Vec<Verdict>> {
     let rows = sqlx::query!(
         r#"SELECT id AS "id!: VerdictId", position, label, match_callee, match_iter_kind AS "match_iter_kind: IterKind",
                   match_direction, match_function, match_file, status AS "status: Status", reason
@@ -46,4 +49,26 @@ pub async fn list_in<'e>(db: impl SqliteExecutor<'e>, campaign: CampaignId) -> R
             reason: r.reason,
         })
         .collect())
+}
+
+/// How many of a campaign's sites (in one subsystem) each verdict group decided.
+pub async fn decided_counts(
+    db: &sqlx::SqlitePool,
+    campaign: CampaignId,
+    subsystem: crate::subsystems::SubsystemFilter,
+) -> Result<std::collections::HashMap<VerdictId, u64>> {
+    let sub = subsystem.sql();
+    Ok(sqlx::query!(
+        r#"SELECT verdict_id AS "verdict_id!: VerdictId", count(*) AS "n!: i64" FROM sites
+           WHERE campaign_id = ?1 AND verdict_id IS NOT NULL
+             AND ((?2 = 0 AND subsystem_id IS NULL) OR subsystem_id = ?2)
+           GROUP BY verdict_id"#,
+        campaign,
+        sub
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.verdict_id, r.n as u64))
+    .collect())
 }

@@ -165,7 +165,9 @@ pub struct PersonDoc(Person);
 impl<'de> Deserialize<'de> for PersonDoc {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Person::parse(&s).map(PersonDoc).map_err(serde::de::Error::custom)
+        Person::parse(&s)
+            .map(PersonDoc)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -267,7 +269,11 @@ impl TryFrom<RawRef> for RefDoc {
         let (kind, target) = match (r.commit, r.message_id, r.url) {
             (Some(c), None, None) => (RefKind::Commit, c.0),
             (None, Some(m), None) => {
-                let m = m.trim().trim_start_matches('<').trim_end_matches('>').to_owned();
+                let m = m
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned();
                 if m.is_empty() || m.contains(char::is_whitespace) || !m.contains('@') {
                     return Err(format!("invalid message_id {m:?}: expected <local@domain>"));
                 }
@@ -279,7 +285,9 @@ impl TryFrom<RawRef> for RefDoc {
                 }
                 (RefKind::Url, u)
             }
-            _ => return Err("a ref needs exactly one of \"commit\", \"message_id\", \"url\"".into()),
+            _ => {
+                return Err("a ref needs exactly one of \"commit\", \"message_id\", \"url\"".into())
+            }
         };
         Ok(RefDoc(RefSpec {
             kind,
@@ -397,7 +405,11 @@ pub fn parse_document(name: &str, bytes: &[u8]) -> Result<Document, AuditError> 
 
 /// Turn a parsed document into a core batch.
 pub fn to_batch(doc: Document, origin: Origin) -> Batch {
-    let note = |author: NonEmpty, text: NonEmpty, date: Option<Date>, ask: Option<NonEmpty>, subsystem: Option<NonEmpty>| NoteSpec {
+    let note = |author: NonEmpty,
+                text: NonEmpty,
+                date: Option<Date>,
+                ask: Option<NonEmpty>,
+                subsystem: Option<NonEmpty>| NoteSpec {
         author: author.0,
         text: text.0,
         date: date.map(|d| d.0),
@@ -454,10 +466,15 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
                     line: s.line.get(),
                     column: s.column.map(NonZeroU32::get),
                     function: s.function.map(|f| f.0),
-                    iter_kind: s.iter_kind.unwrap_or_else(|| IterKind::from_callee(&callee)),
+                    iter_kind: s
+                        .iter_kind
+                        .unwrap_or_else(|| IterKind::from_callee(&callee)),
                     callee,
                     code: s.code.unwrap_or_default(),
-                    direction: s.direction.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()),
+                    direction: s
+                        .direction
+                        .map(|d| d.trim().to_owned())
+                        .filter(|d| !d.is_empty()),
                     status: s.status,
                     reason: s.reason,
                     subsystem: s.subsystem.map(|x| x.0),
@@ -474,7 +491,12 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
 }
 
 /// Parse bytes into a batch with the given source and actor.
-pub fn parse_bytes(name: &str, bytes: &[u8], source: EventSource, actor: &str) -> Result<Batch, AuditError> {
+pub fn parse_bytes(
+    name: &str,
+    bytes: &[u8],
+    source: EventSource,
+    actor: &str,
+) -> Result<Batch, AuditError> {
     let doc = parse_document(name, bytes)?;
     let origin = Origin {
         source,
@@ -489,7 +511,12 @@ pub fn parse_bytes(name: &str, bytes: &[u8], source: EventSource, actor: &str) -
 pub fn parse_file(path: &Path, actor: &str) -> anyhow::Result<Batch> {
     use anyhow::Context;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(parse_bytes(&path.display().to_string(), &bytes, EventSource::Import, actor)?)
+    Ok(parse_bytes(
+        &path.display().to_string(),
+        &bytes,
+        EventSource::Import,
+        actor,
+    )?)
 }
 
 #[cfg(test)]
@@ -505,7 +532,15 @@ mod tests {
     #[test]
     fn minimal_document_parses() {
         let doc = parse_document("t.json", MIN.as_bytes()).unwrap();
-        let b = to_batch(doc, Origin { source: EventSource::Import, name: "t".into(), sha256: String::new(), actor: "a".into() });
+        let b = to_batch(
+            doc,
+            Origin {
+                source: EventSource::Import,
+                name: "t".into(),
+                sha256: String::new(),
+                actor: "a".into(),
+            },
+        );
         assert_eq!(b.sites.len(), 1);
         assert_eq!(b.sites[0].iter_kind, IterKind::Bvec);
         assert!(b.verdicts.is_none());
@@ -548,14 +583,20 @@ mod tests {
     fn refs_need_exactly_one_target() {
         let two = MIN.replace("\"callee\":\"iov_iter_bvec\"", "\"callee\":\"iov_iter_bvec\",\"refs\":[{\"commit\":\"abcdef0\",\"url\":\"https://x\"}]");
         assert!(err(&two).message.contains("exactly one"));
-        let ok = MIN.replace("\"callee\":\"iov_iter_bvec\"", "\"callee\":\"iov_iter_bvec\",\"refs\":[{\"message_id\":\"<a@b>\"}]");
+        let ok = MIN.replace(
+            "\"callee\":\"iov_iter_bvec\"",
+            "\"callee\":\"iov_iter_bvec\",\"refs\":[{\"message_id\":\"<a@b>\"}]",
+        );
         let doc = parse_document("t", ok.as_bytes()).unwrap();
         assert_eq!(doc.sites[0].refs[0].0.target, "a@b");
     }
 
     #[test]
     fn empty_or_bad_verdict_matches_are_refused() {
-        let v = MIN.replace("\"sites\"", "\"verdicts\":[{\"match\":{},\"status\":\"fixed\"}],\"sites\"");
+        let v = MIN.replace(
+            "\"sites\"",
+            "\"verdicts\":[{\"match\":{},\"status\":\"fixed\"}],\"sites\"",
+        );
         let e = err(&v);
         assert_eq!(e.path, "verdicts[0].match");
         assert!(e.message.contains("at least one"), "{e}");

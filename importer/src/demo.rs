@@ -23,7 +23,8 @@ pub const FILES: [(&str, &str); 2] = [
 pub async fn load(db: &SqlitePool) -> anyhow::Result<Vec<Summary>> {
     let mut out = Vec::new();
     for (name, text) in FILES {
-        let batch = auditor::parse_bytes(name, text.as_bytes(), EventSource::Demo, "treewide demo")?;
+        let batch =
+            auditor::parse_bytes(name, text.as_bytes(), EventSource::Demo, "treewide demo")?;
         out.push(ingest::store(db, &batch).await?);
     }
     Ok(out)

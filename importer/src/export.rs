@@ -8,8 +8,8 @@ use treewide_core::model::{DecidedBy, Person, SiteId, SourcePath};
 use treewide_core::{campaigns, notes, refs, sites, subsystems, verdicts, SqlitePool};
 
 use crate::auditor::{
-    CampaignDoc, CampaignNoteDoc, Date, Document, FormatTag, NonEmpty, PersonDoc, RefDoc,
-    SiteDoc, SiteNoteDoc, SubsystemDoc, TreeDoc, ValidMatch, VerdictDoc,
+    CampaignDoc, CampaignNoteDoc, Date, Document, FormatTag, NonEmpty, PersonDoc, RefDoc, SiteDoc,
+    SiteNoteDoc, SubsystemDoc, TreeDoc, ValidMatch, VerdictDoc,
 };
 
 /// Build the document for a campaign: importing it into an empty database gives the same
@@ -29,7 +29,10 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
     }
     let mut out_sites = Vec::new();
     let mut after = SiteId(0);
-    let q = sites::SiteQuery { campaign: Some(c.id), ..Default::default() };
+    let q = sites::SiteQuery {
+        campaign: Some(c.id),
+        ..Default::default()
+    };
     loop {
         let page = sites::list(db, &q, after, 5000).await?;
         let Some(last) = page.last() else { break };
@@ -46,7 +49,9 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
                 iter_kind: Some(s.iter_kind),
                 direction: s.direction,
                 status: own.then_some(s.status),
-                reason: (own && !s.reason.is_empty()).then_some(s.reason),
+                // A verdict's reason belongs to its group; any other reason is the site's own.
+                reason: (s.decided_by != DecidedBy::Verdict && !s.reason.is_empty())
+                    .then_some(s.reason),
                 subsystem: s.subsystem.map(|n| json_value(n.into())).transpose()?,
                 notes: site_notes
                     .remove(&s.id)
@@ -77,7 +82,9 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
         .into_iter()
         .map(|s| -> anyhow::Result<SubsystemDoc> {
             let people = |v: Vec<String>| -> anyhow::Result<Vec<PersonDoc>> {
-                v.iter().map(|p| Ok(json_value(Person::parse(p)?.to_string().into())?)).collect()
+                v.iter()
+                    .map(|p| json_value(Person::parse(p)?.to_string().into()))
+                    .collect()
             };
             Ok(SubsystemDoc {
                 name: json_value(s.name.into())?,
@@ -96,7 +103,10 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
                 author: json_value(n.author.into())?,
                 text: json_value(n.body.into())?,
                 date: Some(json_value::<Date>(n.created_at.into())?),
-                ask: n.ask.map(|a| json_value::<NonEmpty>(a.into())).transpose()?,
+                ask: n
+                    .ask
+                    .map(|a| json_value::<NonEmpty>(a.into()))
+                    .transpose()?,
                 subsystem: n.about.map(|a| json_value(a.into())).transpose()?,
             })
         })
@@ -109,13 +119,16 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
             description: (!c.description.is_empty()).then_some(c.description),
             rule: (!c.rule.is_empty()).then_some(c.rule),
         },
-        tree: c.tree_describe.map(|d| -> anyhow::Result<TreeDoc> {
-            Ok(TreeDoc {
-                describe: d,
-                commit: c.tree_commit.map(|x| json_value(x.into())).transpose()?,
-                url: c.tree_url,
+        tree: c
+            .tree_describe
+            .map(|d| -> anyhow::Result<TreeDoc> {
+                Ok(TreeDoc {
+                    describe: d,
+                    commit: c.tree_commit.map(|x| json_value(x.into())).transpose()?,
+                    url: c.tree_url,
+                })
             })
-        }).transpose()?,
+            .transpose()?,
         subsystems,
         verdicts: (!vs.is_empty())
             .then(|| {
@@ -177,11 +190,27 @@ pub async fn write_json(db: &SqlitePool, slug: &str, out: &mut dyn Write) -> any
 }
 
 /// Write the campaign's sites as CSV (one row per site, decided status included).
-pub async fn write_csv(db: &SqlitePool, q: &sites::SiteQuery, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn write_csv(
+    db: &SqlitePool,
+    q: &sites::SiteQuery,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record([
-        "id", "campaign", "file", "line", "function", "callee", "iter_kind", "direction", "subsystem", "status",
-        "decided_by", "verdict", "reason", "code",
+        "id",
+        "campaign",
+        "file",
+        "line",
+        "function",
+        "callee",
+        "iter_kind",
+        "direction",
+        "subsystem",
+        "status",
+        "decided_by",
+        "verdict",
+        "reason",
+        "code",
     ])?;
     let mut after = SiteId(0);
     loop {

@@ -1,0 +1,35 @@
+//! Static files, embedded so the binary runs from anywhere.
+
+use axum::extract::Path;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::error::{Failure, PageError};
+
+const FILES: [(&str, &str, &[u8]); 2] = [
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/style.css"),
+    ),
+    (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("../../static/favicon.svg"),
+    ),
+];
+
+/// `GET /static/{name}`.
+pub async fn file(Path(name): Path<String>) -> Result<impl IntoResponse, PageError> {
+    let (_, mime, body) = FILES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .ok_or_else(|| Failure::NotFound(format!("static file {name:?} not found")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, *mime),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        *body,
+    ))
+}

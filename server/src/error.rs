@@ -1,0 +1,96 @@
+//! Errors as responses: an HTML page for browsers, `application/problem+json` for the API.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::views::ErrorPage;
+
+/// What a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("internal error")]
+    Internal(#[source] treewide_core::Error),
+}
+
+impl From<treewide_core::Error> for Failure {
+    fn from(e: treewide_core::Error) -> Self {
+        match e {
+            treewide_core::Error::NotFound(what) => Failure::NotFound(format!("{what} not found")),
+            treewide_core::Error::Invalid { .. } => Failure::BadRequest(e.to_string()),
+            e => Failure::Internal(e),
+        }
+    }
+}
+
+impl Failure {
+    fn status(&self) -> StatusCode {
+        match self {
+            Failure::NotFound(_) => StatusCode::NOT_FOUND,
+            Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn log(&self) {
+        if let Failure::Internal(e) = self {
+            tracing::error!(error = %e, "request failed");
+        }
+    }
+}
+
+/// A failure on an HTML page.
+#[derive(Debug)]
+pub struct PageError(pub Failure);
+
+impl<E: Into<Failure>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let status = self.0.status();
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: self.0.to_string(),
+        };
+        (status, page).into_response()
+    }
+}
+
+/// A failure in the JSON API (RFC 9457 problem details).
+#[derive(Debug)]
+pub struct ApiError(pub Failure);
+
+impl<E: Into<Failure>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.log();
+        let status = self.0.status();
+        let body = json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": self.0.to_string(),
+        });
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,47 @@
+//! ETag on every successful GET, and `304 Not Modified` for a matching `If-None-Match`.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+/// Largest body the middleware hashes; larger ones (exports) go out without an ETag.
+const MAX_HASHED: usize = 32 << 20;
+
+/// Middleware: strong ETag from the response body's SHA-256.
+pub async fn etag(req: Request, next: Next) -> Response {
+    let conditional = (req.method() == Method::GET || req.method() == Method::HEAD)
+        .then(|| req.headers().get(header::IF_NONE_MATCH).cloned());
+    let res = next.run(req).await;
+    let Some(if_none_match) = conditional else {
+        return res;
+    };
+    if res.status() != StatusCode::OK || res.headers().contains_key(header::ETAG) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = match to_bytes(body, MAX_HASHED).await {
+        Ok(b) => b,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
+    let matches = if_none_match
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == tag || t == "*")
+        });
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        parts.headers.insert(header::ETAG, v);
+    }
+    if matches {
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::empty());
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

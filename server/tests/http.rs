@@ -1,0 +1,388 @@
+//! Every page and API endpoint through the real router, on a real SQLite database with the
+//! seed demo loaded.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use treewide_core::model::EventSource;
+use treewide_core::{db, ingest, SqlitePool};
+use treewide_importer::{auditor, demo};
+
+struct App {
+    router: Router,
+    db: SqlitePool,
+    _dir: tempfile::TempDir,
+}
+
+async fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db::open(&dir.path().join("t.db")).await.unwrap();
+    demo::load(&db).await.unwrap();
+    App {
+        router: treewide_server::router(db.clone()),
+        db,
+        _dir: dir,
+    }
+}
+
+struct Res {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Res {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+    fn content_type(&self) -> &str {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+async fn get(app: &App, uri: &str) -> Res {
+    get_with(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn get_with(app: &App, req: Request<Body>) -> Res {
+    let res = app.router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    Res {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn index_lists_both_demo_campaigns_with_progress() {
+    let app = app().await;
+    let r = get(&app, "/").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type().starts_with("text/html"));
+    assert!(r.body.contains("href=\"/c/iov-iter-pin\""));
+    assert!(r.body.contains("href=\"/c/iov-iter-direction\""));
+    assert!(r.body.contains("class=\"seg st-needs_pin\""), "stacked bar");
+    assert!(r.body.contains("<b>15</b> / 37 done"), "pin progress");
+}
+
+#[tokio::test]
+async fn campaign_page_has_a_sortable_filterable_subsystem_table() {
+    let app = app().await;
+    let r = get(&app, "/c/iov-iter-pin").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("NVM EXPRESS TARGET DRIVER"));
+    assert!(r
+        .body
+        .contains("/c/iov-iter-pin/s/nvm-express-target-driver"));
+    assert!(r.body.contains("ITER_PIPE"), "verdict groups are listed");
+    assert!(
+        r.body.contains("lore.kernel.org/r/YylJU+BKw5R8u7dw@ZenIV"),
+        "the seed mail is linked"
+    );
+
+    let filtered = get(&app, "/c/iov-iter-pin?status=awaiting_owner").await;
+    assert!(filtered.body.contains("NVM EXPRESS TARGET DRIVER"));
+    assert!(
+        !filtered
+            .body
+            .contains(">KERNEL NFSD, SUNRPC, AND LOCKD SERVERS<"),
+        "no awaiting site there"
+    );
+
+    // sorting by open questions, most first: the nvme row comes before the alphabetical first row
+    let sorted = get(&app, "/c/iov-iter-pin?sort=questions&dir=desc").await;
+    let first_row = sorted.body.find("<td class=\"name\">").unwrap();
+    let nvme = sorted.body.find(">NVM EXPRESS TARGET DRIVER<").unwrap();
+    let fscache = sorted
+        .body
+        .find(">FS-CACHE: LOCAL CACHING FOR NETWORK FILESYSTEMS<")
+        .unwrap();
+    assert!(
+        nvme.min(fscache) < first_row + 200,
+        "a subsystem with a question leads"
+    );
+    assert!(get(&app, "/c/iov-iter-pin?sort=bogus").await.status == StatusCode::BAD_REQUEST);
+    assert!(get(&app, "/c/iov-iter-pin?status=bogus").await.status == StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn subsystem_page_shows_sites_groups_and_owner_questions() {
+    let app = app().await;
+    let r = get(&app, "/c/iov-iter-pin/s/nvm-express-target-driver").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("drivers/nvme/target/io-cmd-file.c:94"));
+    assert!(r.body.contains("Christoph Hellwig"));
+    assert!(r.body.contains("confirmed by nvme folks"));
+    assert!(r.body.contains("open question"));
+    assert!(
+        r.body.contains("group: nvme target"),
+        "which verdict decided the site"
+    );
+    let none = get(
+        &app,
+        "/c/iov-iter-pin/s/nvm-express-target-driver?status=fixed",
+    )
+    .await;
+    assert!(none.body.contains("No sites with status fixed"));
+    assert_eq!(
+        get(&app, "/c/iov-iter-pin/s/no-such-subsystem")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn site_page_links_source_lore_and_commits_and_shows_history() {
+    let app = app().await;
+    let list = get(
+        &app,
+        "/api/v1/sites?campaign=iov-iter-direction&file=drivers/vhost/vringh.c",
+    )
+    .await
+    .json();
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let r = get(&app, &format!("/c/iov-iter-direction/site/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r
+        .body
+        .contains("https://elixir.bootlin.com/linux/v6.1/source/drivers/vhost/vringh.c#L"));
+    assert!(r
+        .body
+        .contains("https://git.kernel.org/torvalds/c/e3bf3df824675ea9cadc3cd2c75d08ee83a6ae26"));
+    assert!(r.body.contains("[vhost]"));
+    assert!(r.body.contains("first seen"));
+    // a site of another campaign is not found under this one
+    assert_eq!(
+        get(&app, &format!("/c/iov-iter-pin/site/{id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&app, "/c/iov-iter-pin/site/abc").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn unknown_pages_get_a_proper_404_page() {
+    let app = app().await;
+    for uri in ["/nope", "/c/nope", "/c/nope/s/x", "/static/nope.css"] {
+        let r = get(&app, uri).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(r.content_type().starts_with("text/html"), "{uri}");
+        assert!(r.body.contains("404"), "{uri}");
+    }
+    let css = get(&app, "/static/style.css").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.content_type().starts_with("text/css"));
+}
+
+#[tokio::test]
+async fn api_lists_campaigns_and_subsystems() {
+    let app = app().await;
+    let r = get(&app, "/api/v1/campaigns").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type().starts_with("application/json"));
+    let v = r.json();
+    let pin = v["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["slug"] == "iov-iter-pin")
+        .unwrap()
+        .clone();
+    assert_eq!(pin["counts"]["total"], 37);
+    assert_eq!(pin["counts"]["unreviewed"], 7);
+    let one = get(&app, "/api/v1/campaigns/iov-iter-pin").await.json();
+    assert_eq!(one["verdicts"].as_array().unwrap().len(), 15);
+    let subs = get(&app, "/api/v1/campaigns/iov-iter-pin/subsystems")
+        .await
+        .json();
+    let nvme = subs["subsystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slug"] == "nvm-express-target-driver")
+        .unwrap()
+        .clone();
+    assert_eq!(nvme["open_questions"], 1);
+    assert_eq!(nvme["counts"]["awaiting_owner"], 1);
+}
+
+#[tokio::test]
+async fn api_sites_filter_and_paginate_with_cursors() {
+    let app = app().await;
+    let mut next = Some("/api/v1/sites?campaign=iov-iter-pin&limit=4".to_owned());
+    let mut seen = Vec::new();
+    while let Some(uri) = next {
+        let r = get(&app, &uri).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
+        let v = r.json();
+        let items = v["items"].as_array().unwrap();
+        assert!(items.len() <= 4);
+        seen.extend(items.iter().map(|s| s["id"].as_i64().unwrap()));
+        next = v["next"].as_str().map(str::to_owned);
+        if let Some(n) = &next {
+            let link = r.headers.get(header::LINK).unwrap().to_str().unwrap();
+            assert_eq!(link, format!("<{n}>; rel=\"next\""));
+            assert!(
+                n.contains("campaign=iov-iter-pin"),
+                "filters carry over: {n}"
+            );
+        }
+    }
+    assert_eq!(seen.len(), 37);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 37, "no site twice");
+
+    let v = get(
+        &app,
+        "/api/v1/sites?campaign=iov-iter-pin&status=needs_pin&limit=500",
+    )
+    .await
+    .json();
+    assert_eq!(v["items"].as_array().unwrap().len(), 10);
+    assert!(v["next"].is_null());
+    let v = get(
+        &app,
+        "/api/v1/sites?callee=iov_iter_xarray&subsystem=afs-filesystem",
+    )
+    .await
+    .json();
+    assert!(v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["callee"] == "iov_iter_xarray" && s["subsystem"] == "AFS FILESYSTEM"));
+    assert!(!v["items"].as_array().unwrap().is_empty());
+    let v = get(&app, "/api/v1/sites?file=net/ceph/*").await.json();
+    assert!(v["items"].as_array().unwrap().len() >= 2);
+}
+
+#[tokio::test]
+async fn api_errors_are_problem_json_with_the_right_status() {
+    let app = app().await;
+    for (uri, status) in [
+        ("/api/v1/sites?limit=501", StatusCode::BAD_REQUEST),
+        ("/api/v1/sites?limit=0", StatusCode::BAD_REQUEST),
+        ("/api/v1/sites?status=done", StatusCode::BAD_REQUEST),
+        ("/api/v1/sites?cursor=x", StatusCode::BAD_REQUEST),
+        ("/api/v1/sites?colour=red", StatusCode::BAD_REQUEST),
+        ("/api/v1/sites?campaign=nope", StatusCode::NOT_FOUND),
+        ("/api/v1/sites/999999", StatusCode::NOT_FOUND),
+        ("/api/v1/campaigns/nope", StatusCode::NOT_FOUND),
+        ("/api/v1/nope", StatusCode::NOT_FOUND),
+    ] {
+        let r = get(&app, uri).await;
+        assert_eq!(r.status, status, "{uri}: {}", r.body);
+        assert_eq!(r.content_type(), "application/problem+json", "{uri}");
+        let v = r.json();
+        assert_eq!(v["status"], status.as_u16(), "{uri}");
+        assert!(!v["detail"].as_str().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn api_site_detail_has_notes_refs_and_events() {
+    let app = app().await;
+    let list = get(&app, "/api/v1/sites?file=drivers/nvme/target/io-cmd-file.c")
+        .await
+        .json();
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let v = get(&app, &format!("/api/v1/sites/{id}")).await.json();
+    assert_eq!(v["site"]["status"], "awaiting_owner");
+    assert_eq!(v["site"]["decided_by"], "verdict");
+    assert_eq!(v["notes"][0]["ask"], "NVM EXPRESS TARGET DRIVER");
+    assert_eq!(v["notes"][0]["question_state"], "open");
+    assert!(v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "question"));
+}
+
+#[tokio::test]
+async fn every_get_has_an_etag_and_if_none_match_gives_304() {
+    let app = app().await;
+    for uri in [
+        "/",
+        "/c/iov-iter-pin",
+        "/api/v1/campaigns",
+        "/api/v1/sites?limit=3",
+        "/static/style.css",
+    ] {
+        let r = get(&app, uri).await;
+        let tag = r
+            .headers
+            .get(header::ETAG)
+            .unwrap_or_else(|| panic!("{uri}: no ETag"))
+            .clone();
+        let again = get_with(
+            &app,
+            Request::get(uri)
+                .header(header::IF_NONE_MATCH, tag.clone())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{uri}");
+        assert!(again.body.is_empty());
+        assert_eq!(again.headers.get(header::ETAG), Some(&tag));
+        let other = get_with(
+            &app,
+            Request::get(uri)
+                .header(header::IF_NONE_MATCH, "\"stale\"")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::OK, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn user_supplied_strings_are_escaped_everywhere() {
+    let app = app().await;
+    let evil = r#"{"format": "treewide-audit/1",
+      "campaign": {"slug": "xss", "title": "<script>alert('t')</script>", "description": "<img src=x onerror=alert(1)>"},
+      "sites": [{"file": "fs/x<y>.c", "line": 1, "callee": "iov_iter_bvec", "function": "f",
+                 "code": "iov_iter_bvec(\"</code><script>alert(2)</script>\");", "subsystem": "EVIL <b>SUBSYS</b>",
+                 "notes": [{"author": "Mallory <m@evil.example>", "text": "<script>alert(3)</script>", "ask": "EVIL <b>SUBSYS</b>"}]}]}"#;
+    let batch =
+        auditor::parse_bytes("xss.json", evil.as_bytes(), EventSource::Import, "t").unwrap();
+    ingest::store(&app.db, &batch).await.unwrap();
+    let site = get(&app, "/api/v1/sites?campaign=xss").await.json()["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    for uri in [
+        "/".to_owned(),
+        "/c/xss".to_owned(),
+        "/c/xss/s/evil-b-subsys-b".to_owned(),
+        format!("/c/xss/site/{site}"),
+    ] {
+        let r = get(&app, &uri).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert!(!r.body.contains("<script>alert"), "{uri} has a live script");
+        assert!(!r.body.contains("<img src=x"), "{uri}");
+        assert!(!r.body.contains("<b>SUBSYS"), "{uri}");
+    }
+    let page = get(&app, &format!("/c/xss/site/{site}")).await.body;
+    assert!(
+        page.contains("&lt;script&gt;alert(3)&lt;/script&gt;")
+            || page.contains("&#60;script&#62;alert(3)"),
+        "note shown as text"
+    );
+}
