@@ -141,3 +141,62 @@ pub async fn apply(tx: &mut Transaction<'_, Sqlite>, c: StatusChange<'_>) -> Res
     }
     Ok(changed)
 }
+
+/// A person's or bot's request to change one site's status (web, API, CLI).
+#[derive(Debug, Clone)]
+pub struct StatusRequest<'a> {
+    pub site: SiteId,
+    pub to: Status,
+    pub by: Authority,
+    pub actor: &'a str,
+    pub source: EventSource,
+    pub reason: &'a str,
+    /// The site version the requester saw (`If-Match`); `None` skips the check.
+    pub expected_version: Option<i64>,
+}
+
+/// Change one site's status on someone's say-so, in its own transaction: the version check
+/// (no lost updates), the transition rule, the write and the event happen together.
+/// The decision becomes the site's own (verdict groups no longer decide it).
+/// Returns the site's new version.
+pub async fn change_status(db: &sqlx::SqlitePool, r: StatusRequest<'_>) -> Result<i64> {
+    let mut tx = db.begin().await?;
+    let row = sqlx::query!(
+        r#"SELECT campaign_id AS "campaign_id!: CampaignId", status AS "status: Status", version
+           FROM sites WHERE id = ?1"#,
+        r.site
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("site {}", r.site)))?;
+    if let Some(v) = r.expected_version {
+        if v != row.version {
+            return Err(Error::Stale {
+                what: "site",
+                expected: v,
+                actual: row.version,
+            });
+        }
+    }
+    let at = crate::model::now();
+    apply(
+        &mut tx,
+        StatusChange {
+            campaign: row.campaign_id,
+            site: r.site,
+            from: row.status,
+            to: r.to,
+            decided_by: DecidedBy::Site,
+            verdict: None,
+            reason: r.reason,
+            by: r.by,
+            actor: r.actor,
+            source: r.source,
+            source_ref: None,
+            at: &at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row.version + 1)
+}
