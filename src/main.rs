@@ -44,6 +44,30 @@ enum Command {
     /// Import call sites from outside sources.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Scan a kernel source tree for a campaign's calls and store them (or print them as JSON).
+    Scan {
+        /// Root of the kernel source tree.
+        #[arg(long)]
+        tree: PathBuf,
+        /// Campaign to fill, by slug; its built-in spec is used unless --spec is given.
+        #[arg(long, required_unless_present = "spec")]
+        campaign: Option<String>,
+        /// Campaign spec: a TOML file (docs/campaign-spec.md) or a built-in name.
+        #[arg(long)]
+        spec: Option<String>,
+        /// Print a treewide-audit/1 document instead of storing.
+        #[arg(long)]
+        json: bool,
+        /// Tree version to record (default: from the tree's Makefile, e.g. v6.1.172).
+        #[arg(long)]
+        describe: Option<String>,
+        /// Output file for --json (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
+    },
     /// List campaigns with their progress.
     Campaigns,
     /// List call sites, filtered.
@@ -142,6 +166,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             actor,
             quiet,
         }) => import_auditor(&cli.db, &files, actor, quiet).await,
+        Command::Scan {
+            tree,
+            campaign,
+            spec,
+            json,
+            describe,
+            output,
+            quiet,
+        } => {
+            scan(
+                &cli.db, &tree, campaign, spec, json, describe, output, quiet,
+            )
+            .await
+        }
         Command::Campaigns => list_campaigns(&cli.db).await,
         Command::Sites {
             campaign,
@@ -297,6 +335,122 @@ async fn import_auditor(
                     if s.verdicts_replaced { ", verdict groups replaced" } else { "" }
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn scan(
+    db: &Path,
+    tree: &Path,
+    campaign: Option<String>,
+    spec: Option<String>,
+    json: bool,
+    describe: Option<String>,
+    output: Option<PathBuf>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    use treewide_importer::{scan, spec::Spec};
+    let spec = match (spec, &campaign) {
+        (Some(s), _) => Spec::load(&s)?,
+        (None, Some(c)) => Spec::load(c)?,
+        (None, None) => anyhow::bail!("give --campaign or --spec"),
+    };
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0).with_style(
+            ProgressStyle::with_template("scanning {pos}/{len} files [{bar:30}] {per_sec} {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        )
+    };
+    let result = scan::scan_tree(tree, &spec, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    let describe = describe.or_else(|| result.describe.clone());
+    let maintainers = treewide_importer::scan::load_maintainers(tree)?;
+    let subsystems_of = |f: &str| {
+        maintainers
+            .as_ref()
+            .map(|m| scan::subsystem_names(m, tree, f))
+            .unwrap_or_default()
+    };
+    let sites = scan::to_site_specs(&result, &spec, &subsystems_of);
+    for p in &result.problems {
+        tracing::debug!(file = %p.file, reason = %p.reason, "parse problem");
+    }
+    if !quiet {
+        eprintln!(
+            "treewide: {} files, {} with candidate calls, {} sites, {} files not fully parsed",
+            result.files_total,
+            result.files_matched,
+            sites.len(),
+            result.problems.len()
+        );
+    }
+    if json {
+        let doc = scan::to_document(&spec, describe.as_deref(), &sites, maintainers.as_ref());
+        let mut out: Box<dyn Write> = match &output {
+            Some(p) => Box::new(std::io::BufWriter::new(
+                std::fs::File::create(p)
+                    .with_context(|| format!("cannot create {}", p.display()))?,
+            )),
+            None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        };
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+        return Ok(());
+    }
+    if let Some(c) = &campaign {
+        if c != spec.campaign.slug.as_str() {
+            anyhow::bail!(
+                "--campaign {c} does not match the spec's campaign {}",
+                spec.campaign.slug
+            );
+        }
+    }
+    let origin = treewide_core::ingest::Origin {
+        source: treewide_core::model::EventSource::Scan,
+        name: format!(
+            "scan of {} ({})",
+            tree.display(),
+            describe.as_deref().unwrap_or("unknown version")
+        ),
+        sha256: String::new(),
+        actor: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
+    };
+    let batch = scan::to_batch(
+        &result,
+        &spec,
+        describe.as_deref(),
+        sites,
+        maintainers.as_ref(),
+        origin,
+    );
+    let db = open(db).await?;
+    let s = ingest::store(&db, &batch)
+        .await
+        .context("storing the scan failed, nothing stored")?;
+    if !quiet {
+        println!(
+            "{}: {} sites, {} new, {} changed, {} status changes, {} gone, {} matched by code near their old line",
+            s.campaign,
+            s.sites_total,
+            s.sites_new,
+            s.sites_changed,
+            s.status_changes,
+            s.gone.len(),
+            s.rematched.len()
+        );
+        for g in &s.gone {
+            println!("  gone: {g}");
+        }
+        for r in &s.rematched {
+            println!("  matched: {r}");
         }
     }
     Ok(())

@@ -20,7 +20,7 @@ use crate::Result;
 
 /// Rows per multi-row UPDATE (one JSON array parameter each).
 const CHUNK: usize = 2000;
-/// Rows per multi-row INSERT: 18 parameters a row stay under SQLite's 32766.
+/// Rows per multi-row INSERT: 20 parameters a row stay under SQLite's 32766.
 const INSERT_CHUNK: usize = 1000;
 
 /// A site the batch adds.
@@ -135,6 +135,22 @@ pub struct SiteSpec {
     pub subsystem: Option<String>,
     pub notes: Vec<NoteSpec>,
     pub refs: Vec<RefSpec>,
+    /// Source lines around the call and the number of the first (from a tree scan).
+    pub context: Option<(String, u32)>,
+    /// Every subsystem of the file, primary first (from a tree scan; empty: not known).
+    pub all_subsystems: Vec<String>,
+}
+
+/// What a tree scan adds to a batch.
+#[derive(Debug, Clone, Default)]
+pub struct ScanInfo {
+    /// Path prefixes the scan covered (empty: the whole tree). Stored sites there that the
+    /// scan did not find are marked gone.
+    pub scope: Vec<String>,
+    /// Files the scanner could not parse cleanly: (file, reason, sites found by text).
+    pub problems: Vec<(String, String, u32)>,
+    /// Files the scan read.
+    pub files: u64,
 }
 
 /// Where a batch came from, for the import record and events.
@@ -159,6 +175,8 @@ pub struct Batch {
     pub notes: Vec<NoteSpec>,
     pub refs: Vec<RefSpec>,
     pub sites: Vec<SiteSpec>,
+    /// Present for tree scans.
+    pub scan: Option<ScanInfo>,
 }
 
 /// What [`store`] did.
@@ -174,6 +192,10 @@ pub struct Summary {
     pub notes_new: u64,
     pub refs_new: u64,
     pub verdicts_replaced: bool,
+    /// Stored sites a scan no longer found: now gone (file:line as stored).
+    pub gone: Vec<String>,
+    /// Stored sites matched to a scanned call by code near their old line (file:old → new).
+    pub rematched: Vec<String>,
 }
 
 impl Summary {
@@ -189,6 +211,9 @@ struct Existing {
     file: String,
     function: Option<String>,
     callee: String,
+    code: String,
+    context: Option<String>,
+    context_start: Option<i64>,
     line: i64,
     col: Option<i64>,
     iter_kind: IterKind,
@@ -268,7 +293,7 @@ pub async fn store(pool: &SqlitePool, batch: &Batch) -> Result<Summary> {
     }
     let verdicts = load_verdicts(&mut tx, campaign).await?;
 
-    let unmentioned = store_sites(
+    let mut unmentioned = store_sites(
         &mut tx,
         &ctx,
         batch,
@@ -279,6 +304,19 @@ pub async fn store(pool: &SqlitePool, batch: &Batch) -> Result<Summary> {
     )
     .await?;
     writes.0 += summary.sites_new + summary.sites_changed;
+
+    if let Some(scan) = &batch.scan {
+        writes.0 += store_scan(
+            &mut tx,
+            &ctx,
+            batch,
+            scan,
+            &mut unmentioned,
+            &mut subsystems,
+            &mut summary,
+        )
+        .await?;
+    }
 
     if verdicts_changed {
         summary.status_changes += reevaluate(&mut tx, &ctx, &verdicts, unmentioned).await?;
@@ -724,6 +762,15 @@ async fn store_sites(
 ) -> Result<HashMap<String, Existing>> {
     let ids = identities(&batch.sites);
     let mut existing = load_existing(tx, ctx.campaign).await?;
+    let scan = batch.scan.is_some();
+    // A scan may find a stored site under a new identity (an auditor's file:line entry with
+    // cut code and no function, or a call whose function was renamed): match it by code near
+    // its old line so its notes and decisions carry over.
+    let rekeyed = if scan {
+        nearby_matches(&batch.sites, &ids, &existing)
+    } else {
+        HashMap::new()
+    };
     let mut new_rows = Vec::new();
     let mut data_updates = Vec::new();
     let mut with_extras: Vec<(usize, Option<SiteId>)> = Vec::new();
@@ -747,7 +794,8 @@ async fn store_sites(
             direction: s.direction.as_deref(),
         };
         let has_extras = !s.notes.is_empty() || !s.refs.is_empty();
-        match existing.remove(identity.as_str()) {
+        let key = rekeyed.get(&i).map_or(identity.as_str(), String::as_str);
+        match existing.remove(key) {
             None => {
                 let d = decide(s.status, s.reason.as_deref(), &facts, verdicts);
                 new_rows.push(NewSite {
@@ -766,30 +814,64 @@ async fn store_sites(
                 // Absent optional fields keep what is stored (a sparser re-import is no edit).
                 let subsystem_id = subsystem_id.or(old.subsystem_id);
                 let direction = s.direction.clone().or(old.direction.clone());
+                let (context, context_start) = match &s.context {
+                    Some((c, start)) => (Some(c.clone()), Some(i64::from(*start))),
+                    None => (old.context.clone(), old.context_start),
+                };
+                let rekey = key != identity.as_str();
+                if rekey {
+                    summary
+                        .rematched
+                        .push(format!("{}:{} → {}", old.file, old.line, s.line));
+                }
                 let mut changed = false;
-                if (line, col, s.iter_kind, &direction, subsystem_id)
-                    != (
+                if rekey
+                    || (
+                        line,
+                        col,
+                        s.iter_kind,
+                        &direction,
+                        subsystem_id,
+                        &context,
+                        context_start,
+                    ) != (
                         old.line,
                         old.col,
                         old.iter_kind,
                         &old.direction,
                         old.subsystem_id,
+                        &old.context,
+                        old.context_start,
                     )
                 {
+                    let (function, code) = if rekey {
+                        (s.function.clone(), s.code.clone())
+                    } else {
+                        (old.function.clone(), old.code.clone())
+                    };
                     data_updates.push(json!([
                         old.id.0,
                         line,
                         col,
                         s.iter_kind.as_str(),
                         direction,
-                        subsystem_id.map(|x| x.0)
+                        subsystem_id.map(|x| x.0),
+                        context,
+                        context_start,
+                        identity,
+                        function,
+                        code
                     ]));
                     changed = true;
                 }
-                let keep_human = old.decided_by == DecidedBy::Site
-                    && s.status.is_none_or(|st| st == Status::Unreviewed);
-                if !keep_human {
-                    let d = decide(s.status, s.reason.as_deref(), &facts, verdicts);
+                let wanted = if scan {
+                    scan_decision(&old, s, &facts, verdicts)
+                } else {
+                    let keep_human = old.decided_by == DecidedBy::Site
+                        && s.status.is_none_or(|st| st == Status::Unreviewed);
+                    (!keep_human).then(|| decide(s.status, s.reason.as_deref(), &facts, verdicts))
+                };
+                if let Some(d) = wanted {
                     let current = Decision {
                         status: old.status,
                         decided_by: old.decided_by,
@@ -838,7 +920,8 @@ async fn store_sites(
     for chunk in new_rows.chunks(INSERT_CHUNK) {
         let mut q = sqlx::QueryBuilder::<Sqlite>::new(
             "INSERT INTO sites (campaign_id, identity, file, line, col, function, callee, code, iter_kind, direction,
-                                subsystem_id, status, decided_by, verdict_id, reason, first_import_id, created_at, updated_at) ",
+                                subsystem_id, status, decided_by, verdict_id, reason, first_import_id, created_at, updated_at,
+                                context, context_start) ",
         );
         q.push_values(chunk, |mut b, r| {
             let s = r.spec;
@@ -859,7 +942,9 @@ async fn store_sites(
                 .push_bind(r.decision.reason.as_str())
                 .push_bind(import_id)
                 .push_bind(ctx.at)
-                .push_bind(ctx.at);
+                .push_bind(ctx.at)
+                .push_bind(s.context.as_ref().map(|c| c.0.as_str()))
+                .push_bind(s.context.as_ref().map(|c| i64::from(c.1)));
         });
         q.build().execute(&mut **tx).await?;
     }
@@ -867,7 +952,9 @@ async fn store_sites(
         let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
         sqlx::query!(
             "UPDATE sites SET line = j.value ->> 1, col = j.value ->> 2, iter_kind = j.value ->> 3,
-                    direction = j.value ->> 4, subsystem_id = j.value ->> 5, updated_at = ?1
+                    direction = j.value ->> 4, subsystem_id = j.value ->> 5, context = j.value ->> 6,
+                    context_start = j.value ->> 7, identity = j.value ->> 8, function = j.value ->> 9,
+                    code = j.value ->> 10, updated_at = ?1
              FROM json_each(?2) AS j WHERE sites.id = j.value ->> 0",
             ctx.at,
             rows
@@ -912,12 +999,259 @@ async fn store_sites(
     Ok(existing)
 }
 
+/// The parts of a batch only a tree scan has: gone sites, all subsystems per site, parse
+/// problems and the scan's date. Returns the number of writes.
+async fn store_scan(
+    tx: &mut Transaction<'_, Sqlite>,
+    ctx: &EventCtx<'_>,
+    batch: &Batch,
+    scan: &ScanInfo,
+    unmentioned: &mut HashMap<String, Existing>,
+    subsystems: &mut SubsystemCache,
+    summary: &mut Summary,
+) -> Result<u64> {
+    let mut writes = 0;
+    let in_scope = |file: &str| {
+        scan.scope.is_empty()
+            || scan
+                .scope
+                .iter()
+                .any(|p| file == p || file.starts_with(&format!("{}/", p.trim_end_matches('/'))))
+    };
+    let reason = format!("not found by the scan of {}", ctx.origin.name);
+    let mut gone: Vec<&Existing> = unmentioned
+        .values()
+        .filter(|e| e.status != Status::Gone && in_scope(&e.file))
+        .collect();
+    gone.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    for e in &gone {
+        transition::apply(
+            tx,
+            StatusChange {
+                campaign: ctx.campaign,
+                site: e.id,
+                from: e.status,
+                to: Status::Gone,
+                decided_by: DecidedBy::Site,
+                verdict: None,
+                reason: &reason,
+                by: Authority::Scan,
+                actor: &ctx.origin.actor,
+                source: ctx.origin.source,
+                source_ref: Some(&ctx.origin.name),
+                at: ctx.at,
+            },
+        )
+        .await?;
+        summary.gone.push(format!("{}:{}", e.file, e.line));
+    }
+    summary.status_changes += gone.len() as u64;
+    writes += gone.len() as u64;
+    let gone_keys: Vec<String> = unmentioned
+        .iter()
+        .filter(|(_, e)| e.status != Status::Gone && in_scope(&e.file))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in gone_keys {
+        unmentioned.remove(&k);
+    }
+
+    // Every subsystem of every scanned site, in rank order; rewritten only where it differs.
+    let mut stored: HashMap<SiteId, Vec<SubsystemId>> = HashMap::new();
+    for r in sqlx::query!(
+        r#"SELECT ss.site_id AS "site_id!: SiteId", ss.subsystem_id AS "subsystem_id!: SubsystemId"
+           FROM site_subsystems ss JOIN sites s ON s.id = ss.site_id
+           WHERE s.campaign_id = ?1 ORDER BY ss.site_id, ss.rank"#,
+        ctx.campaign
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        stored.entry(r.site_id).or_default().push(r.subsystem_id);
+    }
+    let ids: HashMap<String, SiteId> = sqlx::query!(
+        r#"SELECT id AS "id!: SiteId", identity FROM sites WHERE campaign_id = ?1"#,
+        ctx.campaign
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .map(|r| (r.identity, r.id))
+    .collect();
+    for (s, identity) in batch.sites.iter().zip(identities(&batch.sites)) {
+        if s.all_subsystems.is_empty() {
+            continue;
+        }
+        let Some(site) = ids.get(&identity).copied() else {
+            continue;
+        };
+        let mut want = Vec::with_capacity(s.all_subsystems.len());
+        for name in &s.all_subsystems {
+            want.push(subsystems.id(tx, name).await?);
+        }
+        if stored.get(&site) == Some(&want) {
+            continue;
+        }
+        sqlx::query!("DELETE FROM site_subsystems WHERE site_id = ?1", site)
+            .execute(&mut **tx)
+            .await?;
+        for (rank, sub) in want.iter().enumerate() {
+            let rank = rank as i64;
+            sqlx::query!(
+                "INSERT OR IGNORE INTO site_subsystems (site_id, subsystem_id, rank) VALUES (?1, ?2, ?3)",
+                site,
+                sub,
+                rank
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
+        writes += 1;
+    }
+
+    // Problems and the scan's date describe the latest scan: replaced, not accumulated.
+    let old_problems: Vec<(String, String, i64)> = sqlx::query!(
+        "SELECT file, reason, sites FROM scan_problems WHERE campaign_id = ?1 ORDER BY file",
+        ctx.campaign
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .map(|r| (r.file, r.reason, r.sites))
+    .collect();
+    let mut new_problems: Vec<(String, String, i64)> = scan
+        .problems
+        .iter()
+        .map(|(f, r, n)| (f.clone(), r.clone(), i64::from(*n)))
+        .collect();
+    new_problems.sort();
+    if old_problems != new_problems {
+        sqlx::query!(
+            "DELETE FROM scan_problems WHERE campaign_id = ?1",
+            ctx.campaign
+        )
+        .execute(&mut **tx)
+        .await?;
+        for (file, reason, n) in &new_problems {
+            sqlx::query!(
+                "INSERT INTO scan_problems (campaign_id, file, reason, sites) VALUES (?1, ?2, ?3, ?4)",
+                ctx.campaign,
+                file,
+                reason,
+                n
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
+        writes += 1;
+    }
+    if writes > 0 || summary.sites_new + summary.sites_changed > 0 {
+        let files = scan.files as i64;
+        sqlx::query!(
+            "UPDATE campaigns SET scanned_at = ?2, scan_files = ?3 WHERE id = ?1",
+            ctx.campaign,
+            ctx.at,
+            files
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(writes)
+}
+
+/// Lines a call may have drifted and still be matched by its code.
+const NEARBY_LINES: i64 = 50;
+
+/// For scanned sites with no stored identity: the stored, unclaimed site in the same file with
+/// the same callee whose code is the same or a cut-off prefix, nearest by line.
+fn nearby_matches(
+    sites: &[SiteSpec],
+    ids: &[String],
+    existing: &HashMap<String, Existing>,
+) -> HashMap<usize, String> {
+    let in_batch: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    // (file, callee) → (identity, stored site, its normalised code)
+    type Candidates<'a> = HashMap<(&'a str, &'a str), Vec<(&'a str, &'a Existing, String)>>;
+    let mut candidates: Candidates<'_> = HashMap::new();
+    for (identity, e) in existing {
+        if !in_batch.contains(identity.as_str()) {
+            candidates
+                .entry((e.file.as_str(), e.callee.as_str()))
+                .or_default()
+                .push((identity.as_str(), e, normalise_code(&e.code)));
+        }
+    }
+    let mut claimed = std::collections::HashSet::new();
+    let mut out = HashMap::new();
+    for (i, (s, id)) in sites.iter().zip(ids).enumerate() {
+        if existing.contains_key(id) {
+            continue;
+        }
+        let Some(list) = candidates.get(&(s.file.as_str(), s.callee.as_str())) else {
+            continue;
+        };
+        let code = normalise_code(&s.code);
+        let best = list
+            .iter()
+            .filter(|(key, e, old)| {
+                !claimed.contains(key)
+                    && (i64::from(s.line) - e.line).abs() <= NEARBY_LINES
+                    && (old.is_empty()
+                        || *old == code
+                        || (old.len() >= 16 && code.starts_with(old.as_str())))
+            })
+            .min_by_key(|(_, e, _)| (i64::from(s.line) - e.line).abs());
+        if let Some((key, _, _)) = best {
+            claimed.insert(*key);
+            out.insert(i, (*key).to_owned());
+        }
+    }
+    out
+}
+
+/// What a tree scan decides for a site it found again. The code is the record for what the
+/// spec can read from it (a current direction means fixed; a legacy one, a regression, needs
+/// fixing), but people's decisions in between (fix proposed, awaiting an owner, confirmed
+/// safe) stay, and a site the scan cannot classify keeps whatever decided it before.
+fn scan_decision(
+    old: &Existing,
+    s: &SiteSpec,
+    facts: &SiteFacts<'_>,
+    verdicts: &[LoadedVerdict],
+) -> Option<Decision> {
+    let reason = s.reason.as_deref();
+    match s.status {
+        Some(Status::Fixed) if !matches!(old.status, Status::Fixed | Status::ConfirmedSafe) => {
+            Some(decide(s.status, reason, facts, verdicts))
+        }
+        Some(Status::Fixed) => None,
+        Some(st) if st != Status::Unreviewed => {
+            let human = old.decided_by == DecidedBy::Site
+                && matches!(
+                    old.status,
+                    Status::FixProposed
+                        | Status::AwaitingOwner
+                        | Status::NeedsPin
+                        | Status::ConfirmedSafe
+                );
+            (!human || old.status == Status::Gone)
+                .then(|| decide(s.status, reason, facts, verdicts))
+        }
+        // No classification: a site that came back is decided afresh; others keep theirs,
+        // verdict groups still apply.
+        _ if old.status == Status::Gone || old.decided_by != DecidedBy::Site => {
+            Some(decide(None, reason, facts, verdicts))
+        }
+        _ => None,
+    }
+}
+
 async fn load_existing(
     tx: &mut Transaction<'_, Sqlite>,
     campaign: CampaignId,
 ) -> Result<HashMap<String, Existing>> {
     let rows = sqlx::query!(
-        r#"SELECT id AS "id!: SiteId", identity, file, function, callee, line, col, iter_kind AS "iter_kind: IterKind", direction,
+        r#"SELECT id AS "id!: SiteId", identity, file, function, callee, code, context, context_start, line, col, iter_kind AS "iter_kind: IterKind", direction,
                   subsystem_id AS "subsystem_id: SubsystemId", status AS "status: Status",
                   decided_by AS "decided_by: DecidedBy", verdict_id AS "verdict_id: VerdictId", reason
            FROM sites WHERE campaign_id = ?1"#,
@@ -935,6 +1269,9 @@ async fn load_existing(
                     file: r.file,
                     function: r.function,
                     callee: r.callee,
+                    code: r.code,
+                    context: r.context,
+                    context_start: r.context_start,
                     line: r.line,
                     col: r.col,
                     iter_kind: r.iter_kind,

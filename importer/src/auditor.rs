@@ -456,6 +456,7 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
             .map(|n| note(n.author, n.text, n.date, n.ask, n.subsystem))
             .collect(),
         refs: doc.refs.into_iter().map(|r| r.0).collect(),
+        scan: None,
         sites: doc
             .sites
             .into_iter()
@@ -484,6 +485,8 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
                         .map(|n| note(n.author, n.text, n.date, n.ask, None))
                         .collect(),
                     refs: s.refs.into_iter().map(|r| r.0).collect(),
+                    context: None,
+                    all_subsystems: Vec::new(),
                 }
             })
             .collect(),

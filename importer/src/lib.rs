@@ -3,3 +3,6 @@
 pub mod auditor;
 pub mod demo;
 pub mod export;
+pub mod maintainers;
+pub mod scan;
+pub mod spec;

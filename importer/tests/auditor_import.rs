@@ -448,3 +448,16 @@ async fn the_demo_holds_the_seed() {
         "the rename commit"
     );
 }
+
+#[tokio::test]
+async fn the_documented_example_imports() {
+    let text = include_str!("../../docs/auditor-json.md");
+    let start = text.find("```json\n").expect("an example in the docs") + 8;
+    let end = start + text[start..].find("\n```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = fresh(dir.path()).await;
+    let s = import(&db, "docs/auditor-json.md", &text.as_bytes()[start..end])
+        .await
+        .unwrap();
+    assert!(s.sites_total > 0);
+}

@@ -1,0 +1,780 @@
+//! Scanning a kernel source tree for a campaign's calls.
+//!
+//! Every `.c` and `.h` file is read; a byte prefilter (Aho-Corasick over the callees' literal
+//! prefixes) keeps only files that can hold a call, and those are parsed with tree-sitter-c.
+//! Each textual occurrence `callee (` is then resolved against the syntax tree: a call
+//! expression gives a site with its enclosing function and arguments; an occurrence in a
+//! comment or string is not a call; anything else (a macro body, code tree-sitter could not
+//! parse) still becomes a site, found by text, so nothing is skipped silently.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aho_corasick::AhoCorasick;
+use anyhow::Context;
+use rayon::prelude::*;
+use regex::bytes::Regex;
+use tree_sitter::{Node, Parser, Tree};
+
+use crate::spec::Spec;
+
+/// Lines of context kept on each side of a call.
+pub const CONTEXT_LINES: usize = 5;
+
+/// One call found in the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSite {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    /// Enclosing function (or macro, for a call in a macro body).
+    pub function: Option<String>,
+    pub callee: String,
+    /// The call's text on one line (whitespace collapsed), with `;` when the statement ends there.
+    pub code: String,
+    pub args: Vec<String>,
+    /// ±[`CONTEXT_LINES`] lines of source, and the number of the first one.
+    pub context: String,
+    pub context_start: u32,
+    /// Found by text, not as a call expression in the syntax tree.
+    pub by_text: bool,
+}
+
+/// A file the parser could not fully understand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub reason: String,
+    /// Sites in it found by text only.
+    pub text_sites: u32,
+}
+
+/// The result of scanning a tree.
+#[derive(Debug, Default)]
+pub struct ScanResult {
+    pub sites: Vec<FoundSite>,
+    pub problems: Vec<Problem>,
+    pub files_total: u64,
+    pub files_matched: u64,
+    /// `v6.1.172` from the tree's Makefile, when it has one.
+    pub describe: Option<String>,
+}
+
+/// What one file gave: its sites and, if the parser failed around a call, the problem.
+type FileScan = (Vec<FoundSite>, Option<Problem>);
+
+/// Compiled matchers for one spec.
+pub struct Matcher {
+    prefilter: AhoCorasick,
+    calls: Regex,
+}
+
+impl Matcher {
+    pub fn new(spec: &Spec) -> anyhow::Result<Matcher> {
+        let literals = spec.literals();
+        let alternation: Vec<String> = spec
+            .calls
+            .iter()
+            .flat_map(|g| g.callees.iter())
+            .map(|c| match c.strip_suffix('*') {
+                Some(p) => format!("{}\\w*", regex::escape(p)),
+                None => regex::escape(c),
+            })
+            .collect();
+        Ok(Matcher {
+            prefilter: AhoCorasick::new(&literals).context("building the prefilter")?,
+            // (?-u) keeps \b and \w ASCII-only: C identifiers are ASCII, and it is faster.
+            calls: Regex::new(&format!(r"(?-u)\b({})\s*\(", alternation.join("|")))
+                .context("building the call pattern")?,
+        })
+    }
+}
+
+fn new_parser() -> Parser {
+    let mut p = Parser::new();
+    // The grammar is compiled into the binary; a version mismatch would be a build error.
+    p.set_language(&tree_sitter_c::LANGUAGE.into())
+        .expect("tree-sitter-c grammar matches the tree-sitter runtime");
+    p
+}
+
+/// All `.c` and `.h` files below `root` (skipping hidden directories), sorted.
+pub fn source_files(root: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            let n = e.file_name().as_encoded_bytes();
+            n.ends_with(b".c") || n.ends_with(b".h")
+        })
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Scan the tree at `root`. `progress` is called with the number of files done so far.
+pub fn scan_tree(
+    root: &Path,
+    spec: &Spec,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<ScanResult> {
+    let matcher = Matcher::new(spec)?;
+    if !root.is_dir() {
+        anyhow::bail!("{} is not a directory", root.display());
+    }
+    let files = source_files(root);
+    let total = files.len() as u64;
+    let done = AtomicU64::new(0);
+    let per_file: Vec<anyhow::Result<Option<FileScan>>> = files
+        .par_iter()
+        .map_init(new_parser, |parser, path| {
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_multiple_of(512) || n == total {
+                progress(n, total);
+            }
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            if !matcher.prefilter.is_match(&bytes) {
+                return Ok(None);
+            }
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            Ok(Some(scan_source(&rel, &bytes, spec, &matcher, parser)))
+        })
+        .collect();
+    let mut out = ScanResult {
+        files_total: total,
+        describe: describe(root),
+        ..Default::default()
+    };
+    for r in per_file {
+        if let Some((sites, problem)) = r? {
+            out.files_matched += 1;
+            out.sites.extend(sites);
+            out.problems.extend(problem);
+        }
+    }
+    Ok(out)
+}
+
+/// `v6.1.172` from the tree's top Makefile.
+pub fn describe(root: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(root.join("Makefile")).ok()?;
+    let var = |name: &str| {
+        text.lines().find_map(|l| {
+            l.strip_prefix(name)?
+                .trim_start()
+                .strip_prefix('=')
+                .map(|v| v.trim().to_owned())
+        })
+    };
+    let (v, p) = (var("VERSION")?, var("PATCHLEVEL")?);
+    let s = var("SUBLEVEL").filter(|s| !s.is_empty() && s != "0");
+    let extra = var("EXTRAVERSION").unwrap_or_default();
+    Some(match s {
+        Some(s) => format!("v{v}.{p}.{s}{extra}"),
+        None => format!("v{v}.{p}{extra}"),
+    })
+}
+
+/// Scan one file's bytes. Returns its sites and, if the parse had errors, the problem.
+pub fn scan_source(
+    file: &str,
+    src: &[u8],
+    spec: &Spec,
+    matcher: &Matcher,
+    parser: &mut Parser,
+) -> (Vec<FoundSite>, Option<Problem>) {
+    let mut occurrences = Vec::new();
+    for m in matcher.calls.captures_iter(src) {
+        let Some(name) = m.get(1) else { continue };
+        let callee = String::from_utf8_lossy(name.as_bytes()).into_owned();
+        if spec.group_of(&callee).is_some() {
+            occurrences.push((name.start(), name.end(), callee));
+        }
+    }
+    if occurrences.is_empty() {
+        return (Vec::new(), None);
+    }
+    let tree: Option<Tree> = parser.parse(src, None);
+    let lines = LineIndex::new(src);
+    let mut sites = Vec::with_capacity(occurrences.len());
+    let mut text_sites = 0;
+    // Lines of calls found by text because the parser failed around them (not macro bodies).
+    let mut parse_failures = Vec::new();
+    for (start, end, callee) in occurrences {
+        let (line, column) = lines.position(start);
+        let node = tree
+            .as_ref()
+            .and_then(|t| t.root_node().descendant_for_byte_range(start, end));
+        if node.is_some_and(|n| in_comment_or_string(n)) {
+            continue;
+        }
+        let call = node.and_then(|n| call_of(n, start));
+        if call.is_none() && node.is_some_and(has_error_ancestor) {
+            parse_failures.push(line);
+        }
+        let (code_end, args, by_text) = match call {
+            Some(call) => {
+                let args = call
+                    .child_by_field_name("arguments")
+                    .map(|a| {
+                        let mut c = a.walk();
+                        a.named_children(&mut c)
+                            .filter(|n| n.kind() != "comment")
+                            .map(|n| collapse(&src[n.byte_range()]))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (call.end_byte(), args, false)
+            }
+            None => {
+                let (end, args) = text_call(src, end);
+                (end, args, true)
+            }
+        };
+        if by_text {
+            text_sites += 1;
+        }
+        let mut code = collapse(&src[start..code_end]);
+        if src[code_end..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b';') {
+            code.push(';');
+        }
+        let (context, context_start) = lines.context(src, line);
+        sites.push(FoundSite {
+            file: file.to_owned(),
+            line,
+            column,
+            function: node.and_then(enclosing_definition(src)),
+            callee,
+            code,
+            args,
+            context,
+            context_start,
+            by_text,
+        });
+    }
+    // A parse error elsewhere in the file does not matter to the campaign; one around a call
+    // does: that call was found by text only.
+    let problem = match (&tree, parse_failures.first()) {
+        (None, _) => Some(Problem {
+            file: file.to_owned(),
+            reason: "tree-sitter gave up on the file; its calls were found by text".into(),
+            text_sites,
+        }),
+        (Some(_), Some(line)) => Some(Problem {
+            file: file.to_owned(),
+            reason: format!(
+                "tree-sitter could not parse the code around line {line}; {} call(s) found by text",
+                parse_failures.len()
+            ),
+            text_sites,
+        }),
+        (Some(_), None) => None,
+    };
+    (sites, problem)
+}
+
+/// The call expression whose callee identifier starts at `start`.
+fn call_of(ident: Node<'_>, start: usize) -> Option<Node<'_>> {
+    if ident.kind() != "identifier" || ident.start_byte() != start {
+        return None;
+    }
+    let call = ident.parent()?;
+    (call.kind() == "call_expression" && call.child_by_field_name("function") == Some(ident))
+        .then_some(call)
+}
+
+fn in_comment_or_string(n: Node<'_>) -> bool {
+    let mut cur = Some(n);
+    while let Some(x) = cur {
+        if matches!(
+            x.kind(),
+            "comment" | "string_literal" | "char_literal" | "system_lib_string" | "string_content"
+        ) {
+            return true;
+        }
+        cur = x.parent();
+    }
+    false
+}
+
+/// The name of the function (or macro) definition around `n`.
+fn enclosing_definition(src: &[u8]) -> impl Fn(Node<'_>) -> Option<String> + '_ {
+    move |n| {
+        let mut cur = Some(n);
+        while let Some(x) = cur {
+            match x.kind() {
+                "function_definition" => {
+                    return declarator_name(src, x.child_by_field_name("declarator")?)
+                }
+                "preproc_function_def" | "preproc_def" => {
+                    return x.child_by_field_name("name").map(|n| text(src, n));
+                }
+                _ => cur = x.parent(),
+            }
+        }
+        None
+    }
+}
+
+fn declarator_name(src: &[u8], mut d: Node<'_>) -> Option<String> {
+    loop {
+        match d.kind() {
+            "identifier" => return Some(text(src, d)),
+            "function_declarator"
+            | "pointer_declarator"
+            | "parenthesized_declarator"
+            | "attributed_declarator" => {
+                d = d
+                    .child_by_field_name("declarator")
+                    .or_else(|| d.named_child(0))?;
+            }
+            _ => return None,
+        }
+    }
+}
+
+fn has_error_ancestor(n: Node<'_>) -> bool {
+    let mut cur = Some(n);
+    while let Some(x) = cur {
+        if x.is_error() || x.is_missing() {
+            return true;
+        }
+        cur = x.parent();
+    }
+    false
+}
+
+fn text(src: &[u8], n: Node<'_>) -> String {
+    String::from_utf8_lossy(&src[n.byte_range()]).into_owned()
+}
+
+/// Whitespace runs → one space; comments inside a call are kept as written.
+fn collapse(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// For a call found by text: the end of its argument list (balanced parentheses, strings and
+/// comments skipped) and its top-level arguments. `after_name` is the byte after the callee.
+fn text_call(src: &[u8], after_name: usize) -> (usize, Vec<String>) {
+    let Some(open) = src[after_name..]
+        .iter()
+        .position(|b| *b == b'(')
+        .map(|p| after_name + p)
+    else {
+        return (after_name, Vec::new());
+    };
+    let limit = (open + 8192).min(src.len());
+    let (mut depth, mut i, mut arg_start) = (0usize, open, open + 1);
+    let mut args = Vec::new();
+    while i < limit {
+        match src[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    let last = collapse(&src[arg_start..i]);
+                    if !last.is_empty() || !args.is_empty() {
+                        args.push(last);
+                    }
+                    return (i + 1, args);
+                }
+            }
+            b',' if depth == 1 => {
+                args.push(collapse(&src[arg_start..i]));
+                arg_start = i + 1;
+            }
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < limit && src[i] != q {
+                    i += if src[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if src.get(i + 1) == Some(&b'*') => {
+                i = src[i + 2..limit]
+                    .windows(2)
+                    .position(|w| w == b"*/")
+                    .map_or(limit, |p| i + 2 + p + 1);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    // Unbalanced (e.g. a macro cut by #ifdef): the rest of the line.
+    let eol = src[after_name..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(src.len(), |p| after_name + p);
+    (eol, args)
+}
+
+/// Byte offset → line/column, and context lines.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(src: &[u8]) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', src).map(|i| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line and byte column.
+    fn position(&self, offset: usize) -> (u32, u32) {
+        let line = self.starts.partition_point(|s| *s <= offset);
+        let col = offset - self.starts[line - 1] + 1;
+        (line as u32, col as u32)
+    }
+
+    fn context(&self, src: &[u8], line: u32) -> (String, u32) {
+        let first = (line as usize).saturating_sub(CONTEXT_LINES).max(1);
+        let last = (line as usize + CONTEXT_LINES).min(self.starts.len());
+        let from = self.starts[first - 1];
+        let to = self.starts.get(last).copied().unwrap_or(src.len());
+        let text = String::from_utf8_lossy(&src[from..to])
+            .trim_end_matches('\n')
+            .to_owned();
+        (text, first as u32)
+    }
+}
+
+/// The core batch a scan stores: the campaign (from the spec), the subsystems its sites
+/// name (from MAINTAINERS), the classified sites, and what the scan could not parse.
+pub fn to_batch(
+    result: &ScanResult,
+    spec: &Spec,
+    describe: Option<&str>,
+    sites: Vec<(treewide_core::ingest::SiteSpec, Vec<String>)>,
+    maintainers: Option<&crate::maintainers::Maintainers>,
+    origin: treewide_core::ingest::Origin,
+) -> treewide_core::ingest::Batch {
+    use treewide_core::ingest::{Batch, CampaignSpec, ScanInfo, TreeSpec};
+    let mut used: Vec<&str> = sites
+        .iter()
+        .flat_map(|(_, subs)| subs.iter().map(String::as_str))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let subsystems = maintainers
+        .map(|m| {
+            m.to_specs()
+                .into_iter()
+                .filter(|s| used.binary_search(&s.name.as_str()).is_ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut text_sites: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    for s in result.sites.iter().filter(|s| s.by_text) {
+        *text_sites.entry(s.file.as_str()).or_default() += 1;
+    }
+    Batch {
+        origin,
+        campaign: CampaignSpec {
+            slug: spec.campaign.slug.clone(),
+            title: spec.campaign.title.clone(),
+            description: spec.campaign.description.clone(),
+            rule: spec.campaign.rule.clone(),
+            tree: describe.map(|d| TreeSpec {
+                describe: d.to_owned(),
+                commit: None,
+                url: None,
+            }),
+        },
+        subsystems,
+        verdicts: None,
+        notes: Vec::new(),
+        refs: Vec::new(),
+        sites: sites.into_iter().map(|(s, _)| s).collect(),
+        scan: Some(ScanInfo {
+            scope: Vec::new(),
+            problems: result
+                .problems
+                .iter()
+                .map(|p| (p.file.clone(), p.reason.clone(), p.text_sites))
+                .collect(),
+            files: result.files_total,
+        }),
+    }
+}
+
+/// Turn a scan into the sites of a `treewide-audit/1` document / core batch.
+/// `subsystems_of(file)` names the file's subsystems, primary first.
+pub fn to_site_specs(
+    result: &ScanResult,
+    spec: &Spec,
+    subsystems_of: &(dyn Fn(&str) -> Vec<String> + Sync),
+) -> Vec<(treewide_core::ingest::SiteSpec, Vec<String>)> {
+    use treewide_core::ingest::SiteSpec;
+    use treewide_core::model::SourcePath;
+    let mut cache: std::collections::HashMap<&str, Vec<String>> = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(result.sites.len());
+    for s in &result.sites {
+        let Some(group) = spec.group_of(&s.callee) else {
+            continue;
+        };
+        let Ok(file) = SourcePath::parse(&s.file) else {
+            continue;
+        };
+        let direction = group.direction_arg.and_then(|i| s.args.get(i - 1)).cloned();
+        let class = spec.classify(group, direction.as_deref());
+        let subs = cache
+            .entry(s.file.as_str())
+            .or_insert_with(|| subsystems_of(&s.file))
+            .clone();
+        out.push((
+            SiteSpec {
+                file,
+                line: s.line,
+                column: Some(s.column),
+                function: s
+                    .function
+                    .clone()
+                    .filter(|f| treewide_core::model::is_c_identifier(f)),
+                callee: s.callee.clone(),
+                code: s.code.clone(),
+                iter_kind: spec.iter_kind(group, &s.callee),
+                direction,
+                status: class.status,
+                reason: (!class.reason.is_empty()).then_some(class.reason),
+                subsystem: subs.first().cloned(),
+                notes: Vec::new(),
+                refs: Vec::new(),
+                context: Some((s.context.clone(), s.context_start)),
+                all_subsystems: subs.clone(),
+            },
+            subs,
+        ));
+    }
+    out
+}
+
+/// The tree's MAINTAINERS, if it has one.
+pub fn load_maintainers(tree: &Path) -> anyhow::Result<Option<crate::maintainers::Maintainers>> {
+    if tree.join("MAINTAINERS").is_file() {
+        Ok(Some(crate::maintainers::from_tree(tree)?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// A file's subsystems as get_maintainer.pl orders them (K: keywords look at its content).
+pub fn subsystem_names(
+    m: &crate::maintainers::Maintainers,
+    tree: &Path,
+    file: &str,
+) -> Vec<String> {
+    let content = std::fs::read(tree.join(file)).ok();
+    let content = content.as_deref().map(String::from_utf8_lossy);
+    m.subsystems_for(file, content.as_deref())
+        .into_iter()
+        .map(|e| e.name.clone())
+        .collect()
+}
+
+/// A `treewide-audit/1` document of a scan (`treewide scan --json`), for an auditor to review
+/// and import.
+pub fn to_document(
+    spec: &Spec,
+    describe: Option<&str>,
+    sites: &[(treewide_core::ingest::SiteSpec, Vec<String>)],
+    maintainers: Option<&crate::maintainers::Maintainers>,
+) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let mut used: Vec<&str> = sites
+        .iter()
+        .flat_map(|(_, subs)| subs.iter().map(String::as_str))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let subsystems: Vec<Value> = maintainers
+        .map(|m| {
+            m.entries
+                .iter()
+                .filter(|e| used.binary_search(&e.name.as_str()).is_ok())
+                .map(|e| {
+                    let mut o = Map::new();
+                    o.insert("name".into(), e.name.clone().into());
+                    let people = |v: &[treewide_core::model::Person]| -> Value {
+                        v.iter().map(|p| Value::from(p.to_string())).collect()
+                    };
+                    if !e.maintainers.is_empty() {
+                        o.insert("maintainers".into(), people(&e.maintainers));
+                    }
+                    if !e.reviewers.is_empty() {
+                        o.insert("reviewers".into(), people(&e.reviewers));
+                    }
+                    let lists: Vec<Value> = e.list_addresses().map(Value::from).collect();
+                    if !lists.is_empty() {
+                        o.insert("lists".into(), lists.into());
+                    }
+                    if let Some(s) = &e.status {
+                        o.insert("status".into(), s.clone().into());
+                    }
+                    Value::Object(o)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let site_values: Vec<Value> = sites
+        .iter()
+        .map(|(s, _)| {
+            let mut o = Map::new();
+            o.insert("file".into(), s.file.as_str().into());
+            o.insert("line".into(), s.line.into());
+            o.insert("callee".into(), s.callee.clone().into());
+            if let Some(c) = s.column {
+                o.insert("column".into(), c.into());
+            }
+            if let Some(f) = &s.function {
+                o.insert("function".into(), f.clone().into());
+            }
+            o.insert("code".into(), s.code.clone().into());
+            o.insert("iter_kind".into(), s.iter_kind.as_str().into());
+            if let Some(d) = &s.direction {
+                o.insert("direction".into(), d.clone().into());
+            }
+            if let Some(st) = s.status {
+                o.insert("status".into(), st.as_str().into());
+            }
+            if let Some(r) = &s.reason {
+                o.insert("reason".into(), r.clone().into());
+            }
+            if let Some(sub) = &s.subsystem {
+                o.insert("subsystem".into(), sub.clone().into());
+            }
+            Value::Object(o)
+        })
+        .collect();
+    let mut campaign = Map::new();
+    campaign.insert("slug".into(), spec.campaign.slug.as_str().into());
+    for (k, v) in [
+        ("title", &spec.campaign.title),
+        ("description", &spec.campaign.description),
+        ("rule", &spec.campaign.rule),
+    ] {
+        if let Some(v) = v {
+            campaign.insert(k.into(), v.clone().into());
+        }
+    }
+    let mut doc = json!({ "format": crate::auditor::FORMAT, "campaign": campaign });
+    if let Some(d) = describe {
+        doc["tree"] = json!({ "describe": d });
+    }
+    if !subsystems.is_empty() {
+        doc["subsystems"] = subsystems.into();
+    }
+    doc["sites"] = site_values.into();
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(src: &str, spec: &str) -> (Vec<FoundSite>, Option<Problem>) {
+        let spec = Spec::load(spec).unwrap();
+        let m = Matcher::new(&spec).unwrap();
+        scan_source("t.c", src.as_bytes(), &spec, &m, &mut new_parser())
+    }
+
+    #[test]
+    fn finds_calls_with_function_direction_and_text() {
+        let src = "static int f(struct kiocb *k)\n{\n\tiov_iter_bvec(&iter, READ,\n\t\t      bv, 1, len);\n\treturn 0;\n}\n";
+        let (s, p) = scan(src, "iov-iter-direction");
+        assert!(p.is_none());
+        assert_eq!(s.len(), 1);
+        let s = &s[0];
+        assert_eq!((s.line, s.column), (3, 2));
+        assert_eq!(s.function.as_deref(), Some("f"));
+        assert_eq!(s.code, "iov_iter_bvec(&iter, READ, bv, 1, len);");
+        assert_eq!(s.args, vec!["&iter", "READ", "bv", "1", "len"]);
+        assert!(!s.by_text);
+        assert_eq!(s.context_start, 1);
+        assert!(s.context.contains("return 0;"));
+    }
+
+    #[test]
+    fn comments_and_strings_are_not_calls_but_macros_and_ifdefs_are() {
+        let src = r#"
+/* iov_iter_kvec(&i, READ, ...) in a comment */
+#define KV(i, v) iov_iter_kvec(i, WRITE, v, 1, 8)
+static const char *s = "iov_iter_kvec(";
+void *g(int x) {
+#ifdef CONFIG_X
+	iov_iter_kvec(&a, ITER_SOURCE, v, 1, n);
+#else
+	iov_iter_kvec(&b, ITER_DEST, v, 1, n);
+#endif
+	return wrap(iov_iter_kvec(&c, dir, v, 1, n));
+}
+"#;
+        let (s, _) = scan(src, "iov-iter-direction");
+        let got: Vec<_> = s
+            .iter()
+            .map(|s| {
+                (
+                    s.line,
+                    s.function.as_deref().unwrap_or("-"),
+                    s.args[1].as_str(),
+                    s.by_text,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (3, "KV", "WRITE", true),
+                (7, "g", "ITER_SOURCE", false),
+                (9, "g", "ITER_DEST", false),
+                (11, "g", "dir", false),
+            ]
+        );
+        assert_eq!(
+            s[3].code, "iov_iter_kvec(&c, dir, v, 1, n)",
+            "no ; inside an outer call"
+        );
+    }
+
+    #[test]
+    fn pointer_returning_functions_and_globbed_callees() {
+        let src = "static struct page **get(struct iov_iter *i)\n{\n\tn = iov_iter_get_pages_alloc2(i, &pages, max, &off);\n}\n";
+        let (s, _) = scan(src, "iov-iter-pin");
+        assert_eq!(s[0].function.as_deref(), Some("get"));
+        assert_eq!(s[0].callee, "iov_iter_get_pages_alloc2");
+        assert_eq!(
+            s[0].code,
+            "iov_iter_get_pages_alloc2(i, &pages, max, &off);"
+        );
+    }
+
+    #[test]
+    fn broken_code_is_reported_and_its_calls_still_found() {
+        let src = "void h(void) {\n\tFOO BAR BAZ(;\n\tiov_iter_init(&i, WRITE, iov, n, len);\n}\n";
+        let (s, p) = scan(src, "iov-iter-direction");
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].args.get(1).map(String::as_str), Some("WRITE"));
+        if s[0].by_text {
+            let p = p.expect("a call found by text in broken code is reported");
+            assert!(p.reason.contains("line 3"), "{}", p.reason);
+        }
+    }
+
+    #[test]
+    fn text_calls_balance_parentheses() {
+        let src = b"f(a, g(b, c), \"x,)\", /* ) */ d) rest";
+        let (end, args) = text_call(src, 1);
+        assert_eq!(&src[..end], b"f(a, g(b, c), \"x,)\", /* ) */ d)");
+        assert_eq!(args, vec!["a", "g(b, c)", "\"x,)\"", "/* ) */ d"]);
+    }
+}

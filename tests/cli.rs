@@ -1,0 +1,169 @@
+//! The `treewide` command line as a user runs it.
+
+mod common;
+
+use common::{run, treewide};
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const DEMO_PIN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/iov-iter-pin.json");
+const DEMO_DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/data/demo/iov-iter-direction.json"
+);
+
+#[test]
+fn import_then_export_round_trips_through_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let out = run(&a, &["import", "auditor", DEMO_PIN, DEMO_DIR]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("campaign iov-iter-pin: 37 sites, 37 new"),
+        "{}",
+        stdout(&out)
+    );
+    let again = run(&a, &["import", "auditor", DEMO_PIN]);
+    assert!(stdout(&again).contains("unchanged"), "{}", stdout(&again));
+
+    let first = dir.path().join("first.json");
+    let second = dir.path().join("second.json");
+    assert!(run(
+        &a,
+        &[
+            "export",
+            "--campaign",
+            "iov-iter-pin",
+            "-o",
+            first.to_str().unwrap()
+        ]
+    )
+    .status
+    .success());
+    assert!(run(
+        &b,
+        &["import", "auditor", "--quiet", first.to_str().unwrap()]
+    )
+    .status
+    .success());
+    assert!(run(
+        &b,
+        &[
+            "export",
+            "--campaign",
+            "iov-iter-pin",
+            "-o",
+            second.to_str().unwrap()
+        ]
+    )
+    .status
+    .success());
+    assert_eq!(
+        std::fs::read_to_string(&first).unwrap(),
+        std::fs::read_to_string(&second).unwrap()
+    );
+
+    let csv = run(
+        &a,
+        &["export", "--campaign", "iov-iter-pin", "--format", "csv"],
+    );
+    let text = stdout(&csv);
+    assert!(text.starts_with("id,campaign,file,line,"));
+    assert_eq!(text.lines().count(), 38, "header + 37 sites");
+}
+
+#[test]
+fn campaigns_and_sites_list_in_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    assert!(run(&db, &["import", "auditor", "--quiet", DEMO_PIN])
+        .status
+        .success());
+    let c = stdout(&run(&db, &["campaigns"]));
+    assert!(c.contains("iov-iter-pin") && c.contains("15/37"), "{c}");
+    let s = stdout(&run(
+        &db,
+        &[
+            "sites",
+            "--campaign",
+            "iov-iter-pin",
+            "--status",
+            "unreviewed",
+        ],
+    ));
+    assert_eq!(s.lines().count(), 7, "{s}");
+    assert!(s.contains("net/sunrpc/xprtsock.c:376: unreviewed"), "{s}");
+    let s = stdout(&run(
+        &db,
+        &["sites", "--subsystem", "NVM EXPRESS TARGET DRIVER"],
+    ));
+    assert!(
+        s.contains("drivers/nvme/target/io-cmd-file.c:94: awaiting_owner"),
+        "{s}"
+    );
+    let s = stdout(&run(
+        &db,
+        &["sites", "--file", "net/ceph/*", "--limit", "1"],
+    ));
+    assert_eq!(s.lines().count(), 1);
+    let bad = run(&db, &["sites", "--status", "done"]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("invalid value 'done'"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn a_bad_file_in_a_list_stores_nothing_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"format\": \"treewide-audit/1\",\n \"campaign\": {\"slug\": \"x\"},\n \"sites\": [{\"file\": \"a.c\", \"line\": 0, \"callee\": \"f\"}]}").unwrap();
+    let out = run(&db, &["import", "auditor", DEMO_PIN, bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.json:3:") && err.contains("sites[0].line"),
+        "{err}"
+    );
+    let c = stdout(&run(&db, &["campaigns"]));
+    assert!(
+        c.contains("no campaigns"),
+        "the good file before it was not stored either: {c}"
+    );
+    let missing = run(&db, &["import", "auditor", "/nonexistent.json"]);
+    assert!(
+        stderr(&missing).contains("cannot read /nonexistent.json"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["import", "--help"],
+        vec!["import", "auditor", "--help"],
+        vec!["campaigns", "--help"],
+        vec!["sites", "--help"],
+        vec!["export", "--help"],
+    ] {
+        let out = treewide().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = stdout(&out);
+        assert!(text.contains("Usage: treewide"), "{args:?}: {text}");
+        assert!(
+            text.contains("--db"),
+            "{args:?}: the global option is listed"
+        );
+    }
+}
