@@ -68,6 +68,16 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Print the MAINTAINERS subsystems of files, most specific first (like get_maintainer.pl
+    /// --subsystem), with their maintainers, reviewers, lists and status.
+    Maintainers {
+        /// Root of the kernel source tree (holding MAINTAINERS).
+        #[arg(long, default_value = ".")]
+        tree: PathBuf,
+        /// Files, relative to the tree root.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
     /// List campaigns with their progress.
     Campaigns,
     /// List call sites, filtered.
@@ -180,6 +190,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Maintainers { tree, files } => print_maintainers(&tree, &files),
         Command::Campaigns => list_campaigns(&cli.db).await,
         Command::Sites {
             campaign,
@@ -360,18 +371,19 @@ async fn scan(
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(0).with_style(
-            ProgressStyle::with_template("scanning {pos}/{len} files [{bar:30}] {per_sec} {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} scanning: {pos} files read ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         )
     };
-    let result = scan::scan_tree(tree, &spec, &|done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })?;
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    let result = scan::scan_tree(tree, &spec, &|done| bar.set_position(done))?;
     bar.finish_and_clear();
     let describe = describe.or_else(|| result.describe.clone());
+    tracing::debug!(elapsed = ?started.elapsed(), "scanned");
     let maintainers = treewide_importer::scan::load_maintainers(tree)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "MAINTAINERS loaded");
     let subsystems_of = |f: &str| {
         maintainers
             .as_ref()
@@ -379,6 +391,7 @@ async fn scan(
             .unwrap_or_default()
     };
     let sites = scan::to_site_specs(&result, &spec, &subsystems_of);
+    tracing::debug!(elapsed = ?started.elapsed(), "sites classified and mapped to subsystems");
     for p in &result.problems {
         tracing::debug!(file = %p.file, reason = %p.reason, "parse problem");
     }
@@ -453,6 +466,41 @@ async fn scan(
             println!("  matched: {r}");
         }
     }
+    Ok(())
+}
+
+fn print_maintainers(tree: &Path, files: &[String]) -> anyhow::Result<()> {
+    let m = treewide_importer::maintainers::from_tree(tree)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for f in files {
+        let rel = f.trim_start_matches("./");
+        let content = std::fs::read(tree.join(rel)).ok();
+        let content = content.as_deref().map(String::from_utf8_lossy);
+        if files.len() > 1 {
+            writeln!(out, "{rel}:")?;
+        }
+        for e in m.subsystems_for(rel, content.as_deref()) {
+            writeln!(
+                out,
+                "{}{}",
+                e.name,
+                e.status
+                    .as_deref()
+                    .map(|s| format!("  [{s}]"))
+                    .unwrap_or_default()
+            )?;
+            for p in &e.maintainers {
+                writeln!(out, "  M: {p}")?;
+            }
+            for p in &e.reviewers {
+                writeln!(out, "  R: {p}")?;
+            }
+            for l in &e.lists {
+                writeln!(out, "  L: {l}")?;
+            }
+        }
+    }
+    out.flush()?;
     Ok(())
 }
 

@@ -155,3 +155,42 @@ pub async fn is_empty(db: &SqlitePool) -> Result<bool> {
             == 0,
     )
 }
+
+/// A file the last scan could not parse cleanly.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanProblem {
+    pub file: String,
+    pub reason: String,
+    /// Sites found in it by text.
+    pub sites: i64,
+}
+
+/// When the campaign was last scanned, over how many files, and what could not be parsed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanState {
+    pub scanned_at: Option<String>,
+    pub files: Option<i64>,
+    pub problems: Vec<ScanProblem>,
+}
+
+/// The campaign's last scan.
+pub async fn scan_state(db: &SqlitePool, campaign: CampaignId) -> Result<ScanState> {
+    let r = sqlx::query!(
+        "SELECT scanned_at, scan_files FROM campaigns WHERE id = ?1",
+        campaign
+    )
+    .fetch_one(db)
+    .await?;
+    let problems = sqlx::query_as!(
+        ScanProblem,
+        "SELECT file, reason, sites FROM scan_problems WHERE campaign_id = ?1 ORDER BY file",
+        campaign
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(ScanState {
+        scanned_at: r.scanned_at,
+        files: r.scan_files,
+        problems,
+    })
+}

@@ -824,6 +824,13 @@ async fn store_sites(
                         .rematched
                         .push(format!("{}:{} → {}", old.file, old.line, s.line));
                 }
+                // The same call may be written differently (re-wrapped, READ → ITER_DEST):
+                // the stored text follows the latest.
+                let code = if s.code.is_empty() {
+                    old.code.clone()
+                } else {
+                    s.code.clone()
+                };
                 let mut changed = false;
                 if rekey
                     || (
@@ -834,6 +841,7 @@ async fn store_sites(
                         subsystem_id,
                         &context,
                         context_start,
+                        &code,
                     ) != (
                         old.line,
                         old.col,
@@ -842,12 +850,13 @@ async fn store_sites(
                         old.subsystem_id,
                         &old.context,
                         old.context_start,
+                        &old.code,
                     )
                 {
-                    let (function, code) = if rekey {
-                        (s.function.clone(), s.code.clone())
+                    let function = if rekey {
+                        s.function.clone()
                     } else {
-                        (old.function.clone(), old.code.clone())
+                        old.function.clone()
                     };
                     data_updates.push(json!([
                         old.id.0,

@@ -179,3 +179,28 @@ pub async fn first_seen(db: &SqlitePool, id: SiteId) -> Result<Option<FirstSeen>
     .fetch_optional(db)
     .await?)
 }
+
+/// Source lines around a site from the last scan, and the number of the first.
+pub async fn context(db: &SqlitePool, id: SiteId) -> Result<Option<(String, i64)>> {
+    let r = sqlx::query!(
+        r#"SELECT context, context_start FROM sites WHERE id = ?1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(r.and_then(|r| r.context.zip(r.context_start)))
+}
+
+/// Every subsystem of a site's file, primary first (known after a tree scan).
+pub async fn subsystems(db: &SqlitePool, id: SiteId) -> Result<Vec<(String, String)>> {
+    Ok(sqlx::query!(
+        "SELECT s.name, s.slug FROM site_subsystems x JOIN subsystems s ON s.id = x.subsystem_id
+         WHERE x.site_id = ?1 ORDER BY x.rank",
+        id
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.name, r.slug))
+    .collect())
+}

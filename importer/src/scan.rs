@@ -7,6 +7,7 @@
 //! comment or string is not a call; anything else (a macro body, code tree-sitter could not
 //! parse) still becomes a site, found by text, so nothing is skipped silently.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -63,9 +64,35 @@ pub struct ScanResult {
 /// What one file gave: its sites and, if the parser failed around a call, the problem.
 type FileScan = (Vec<FoundSite>, Option<Problem>);
 
+/// "Can this file hold a call?" over raw bytes. Aho-Corasick's SIMD searcher (Teddy) where
+/// the CPU has it: the callees' first bytes (`i`, `_`) are too common in C for the automaton's
+/// start-byte prefilter to skip much.
+enum Prefilter {
+    Packed(aho_corasick::packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Prefilter {
+    fn new(literals: &[String]) -> anyhow::Result<Prefilter> {
+        match aho_corasick::packed::Searcher::new(literals.iter()) {
+            Some(s) => Ok(Prefilter::Packed(s)),
+            None => Ok(Prefilter::Automaton(
+                AhoCorasick::new(literals).context("building the prefilter")?,
+            )),
+        }
+    }
+
+    fn is_match(&self, haystack: &[u8]) -> bool {
+        match self {
+            Prefilter::Packed(s) => s.find(haystack).is_some(),
+            Prefilter::Automaton(a) => a.is_match(haystack),
+        }
+    }
+}
+
 /// Compiled matchers for one spec.
 pub struct Matcher {
-    prefilter: AhoCorasick,
+    prefilter: Prefilter,
     calls: Regex,
 }
 
@@ -82,7 +109,7 @@ impl Matcher {
             })
             .collect();
         Ok(Matcher {
-            prefilter: AhoCorasick::new(&literals).context("building the prefilter")?,
+            prefilter: Prefilter::new(&literals)?,
             // (?-u) keeps \b and \w ASCII-only: C identifiers are ASCII, and it is faster.
             calls: Regex::new(&format!(r"(?-u)\b({})\s*\(", alternation.join("|")))
                 .context("building the call pattern")?,
@@ -90,7 +117,8 @@ impl Matcher {
     }
 }
 
-fn new_parser() -> Parser {
+/// A tree-sitter parser for C.
+pub fn new_parser() -> Parser {
     let mut p = Parser::new();
     // The grammar is compiled into the binary; a version mismatch would be a build error.
     p.set_language(&tree_sitter_c::LANGUAGE.into())
@@ -98,69 +126,128 @@ fn new_parser() -> Parser {
     p
 }
 
-/// All `.c` and `.h` files below `root` (skipping hidden directories), sorted.
-pub fn source_files(root: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(root)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .filter(|e| {
-            let n = e.file_name().as_encoded_bytes();
-            n.ends_with(b".c") || n.ends_with(b".h")
-        })
-        .map(|e| e.into_path())
-        .collect();
-    files.sort();
-    files
-}
-
-/// Scan the tree at `root`. `progress` is called with the number of files done so far.
+/// Scan the tree at `root`. `progress` is called now and then with the number of files read.
+///
+/// The walk itself is parallel (one work unit per directory two levels down, like ripgrep's
+/// parallel walker), so reading overlaps listing; each thread reuses one read buffer and one
+/// parser.
 pub fn scan_tree(
     root: &Path,
     spec: &Spec,
-    progress: &(dyn Fn(u64, u64) + Sync),
+    progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<ScanResult> {
     let matcher = Matcher::new(spec)?;
     if !root.is_dir() {
         anyhow::bail!("{} is not a directory", root.display());
     }
-    let files = source_files(root);
-    let total = files.len() as u64;
+    let units = work_units(root).with_context(|| format!("cannot list {}", root.display()))?;
     let done = AtomicU64::new(0);
-    let per_file: Vec<anyhow::Result<Option<FileScan>>> = files
+    let per_unit: Vec<anyhow::Result<(u64, Vec<FileScan>)>> = units
         .par_iter()
-        .map_init(new_parser, |parser, path| {
-            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if n.is_multiple_of(512) || n == total {
-                progress(n, total);
-            }
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            if !matcher.prefilter.is_match(&bytes) {
-                return Ok(None);
-            }
-            let rel = path
-                .strip_prefix(root)
-                .unwrap_or(path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            Ok(Some(scan_source(&rel, &bytes, spec, &matcher, parser)))
-        })
+        .map_init(
+            || (new_parser(), Vec::with_capacity(1 << 20)),
+            |(parser, buf), unit| {
+                let mut found = Vec::new();
+                let mut files = 0u64;
+                let mut visit = |path: &Path| -> anyhow::Result<()> {
+                    files += 1;
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n.is_multiple_of(1024) {
+                        progress(n);
+                    }
+                    buf.clear();
+                    std::fs::File::open(path)
+                        .and_then(|mut f| f.read_to_end(buf))
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    if matcher.prefilter.is_match(&buf[..]) {
+                        let rel = path
+                            .strip_prefix(root)
+                            .unwrap_or(path)
+                            .to_string_lossy()
+                            .replace('\\', "/");
+                        found.push(scan_source(&rel, buf, spec, &matcher, parser));
+                    }
+                    Ok(())
+                };
+                match unit {
+                    Unit::File(p) => visit(p)?,
+                    Unit::Dir(d) => {
+                        for e in walkdir::WalkDir::new(d).sort_by_file_name() {
+                            let e = e.with_context(|| format!("cannot list {}", d.display()))?;
+                            if e.file_type().is_dir() && e.depth() > 0 && is_hidden(e.file_name()) {
+                                continue;
+                            }
+                            if e.file_type().is_file() && is_c_source(e.file_name()) {
+                                visit(e.path())?;
+                            }
+                        }
+                    }
+                }
+                Ok((files, found))
+            },
+        )
         .collect();
     let mut out = ScanResult {
-        files_total: total,
         describe: describe(root),
         ..Default::default()
     };
-    for r in per_file {
-        if let Some((sites, problem)) = r? {
+    for r in per_unit {
+        let (files, found) = r?;
+        out.files_total += files;
+        for (sites, problem) in found {
             out.files_matched += 1;
             out.sites.extend(sites);
             out.problems.extend(problem);
         }
     }
+    progress(out.files_total);
+    out.sites
+        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    out.problems.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(out)
+}
+
+/// A piece of the walk: one file, or one directory to walk whole.
+enum Unit {
+    File(PathBuf),
+    Dir(PathBuf),
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+fn is_c_source(name: &std::ffi::OsStr) -> bool {
+    let n = name.as_encoded_bytes();
+    n.ends_with(b".c") || n.ends_with(b".h")
+}
+
+/// Files in the top two levels, and every directory two levels down, skipping hidden ones.
+fn work_units(root: &Path) -> std::io::Result<Vec<Unit>> {
+    let mut units = Vec::new();
+    let mut level = vec![root.to_path_buf()];
+    for depth in 0..2 {
+        let mut next = Vec::new();
+        for dir in level {
+            let mut entries: Vec<_> = std::fs::read_dir(&dir)?.collect::<Result<_, _>>()?;
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let name = e.file_name();
+                let ft = e.file_type()?;
+                if ft.is_dir() && !is_hidden(&name) {
+                    if depth == 1 {
+                        units.push(Unit::Dir(e.path()));
+                    } else {
+                        next.push(e.path());
+                    }
+                } else if ft.is_file() && is_c_source(&name) {
+                    units.push(Unit::File(e.path()));
+                }
+            }
+        }
+        level = next;
+    }
+    Ok(units)
 }
 
 /// `v6.1.172` from the tree's top Makefile.
@@ -191,6 +278,28 @@ pub fn scan_source(
     matcher: &Matcher,
     parser: &mut Parser,
 ) -> (Vec<FoundSite>, Option<Problem>) {
+    let (sites, problem, _) = scan_source_explained(file, src, spec, matcher, parser);
+    (sites, problem)
+}
+
+/// Why a textual `callee(` is not a call site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotACall {
+    /// In a comment or a string literal.
+    CommentOrString,
+    /// The name in a function's declaration or definition.
+    Declaration,
+}
+
+/// [`scan_source`], also saying which occurrences were passed over and why (line, reason).
+pub fn scan_source_explained(
+    file: &str,
+    src: &[u8],
+    spec: &Spec,
+    matcher: &Matcher,
+    parser: &mut Parser,
+) -> (Vec<FoundSite>, Option<Problem>, Vec<(u32, NotACall)>) {
+    let mut skipped = Vec::new();
     let mut occurrences = Vec::new();
     for m in matcher.calls.captures_iter(src) {
         let Some(name) = m.get(1) else { continue };
@@ -200,7 +309,7 @@ pub fn scan_source(
         }
     }
     if occurrences.is_empty() {
-        return (Vec::new(), None);
+        return (Vec::new(), None, skipped);
     }
     let tree: Option<Tree> = parser.parse(src, None);
     let lines = LineIndex::new(src);
@@ -213,8 +322,15 @@ pub fn scan_source(
         let node = tree
             .as_ref()
             .and_then(|t| t.root_node().descendant_for_byte_range(start, end));
-        if node.is_some_and(|n| in_comment_or_string(n)) {
-            continue;
+        if let Some(n) = node {
+            if in_comment_or_string(n) {
+                skipped.push((line, NotACall::CommentOrString));
+                continue;
+            }
+            if is_declarator(n) {
+                skipped.push((line, NotACall::Declaration));
+                continue;
+            }
         }
         let call = node.and_then(|n| call_of(n, start));
         if call.is_none() && node.is_some_and(has_error_ancestor) {
@@ -278,7 +394,7 @@ pub fn scan_source(
         }),
         (Some(_), None) => None,
     };
-    (sites, problem)
+    (sites, problem, skipped)
 }
 
 /// The call expression whose callee identifier starts at `start`.
@@ -289,6 +405,14 @@ fn call_of(ident: Node<'_>, start: usize) -> Option<Node<'_>> {
     let call = ident.parent()?;
     (call.kind() == "call_expression" && call.child_by_field_name("function") == Some(ident))
         .then_some(call)
+}
+
+/// The name in a function's declaration or definition (`void iov_iter_init(struct …)`).
+fn is_declarator(n: Node<'_>) -> bool {
+    n.kind() == "identifier"
+        && n.parent().is_some_and(|p| {
+            p.kind() == "function_declarator" && p.child_by_field_name("declarator") == Some(n)
+        })
 }
 
 fn in_comment_or_string(n: Node<'_>) -> bool {
@@ -309,6 +433,7 @@ fn in_comment_or_string(n: Node<'_>) -> bool {
 fn enclosing_definition(src: &[u8]) -> impl Fn(Node<'_>) -> Option<String> + '_ {
     move |n| {
         let mut cur = Some(n);
+        let mut blocks = Vec::new();
         while let Some(x) = cur {
             match x.kind() {
                 "function_definition" => {
@@ -317,11 +442,55 @@ fn enclosing_definition(src: &[u8]) -> impl Fn(Node<'_>) -> Option<String> + '_ 
                 "preproc_function_def" | "preproc_def" => {
                     return x.child_by_field_name("name").map(|n| text(src, n));
                 }
-                _ => cur = x.parent(),
+                "compound_statement" => blocks.push(x),
+                _ => {}
             }
+            cur = x.parent();
         }
-        None
+        // Outermost first: the function body, not a nested block.
+        blocks
+            .into_iter()
+            .rev()
+            .find_map(|b| macro_defined_function(src, b))
     }
+}
+
+/// A body defined through a macro, `SYSCALL_DEFINE3(getrandom, …) { … }`, parses as a call
+/// statement followed by a bare block: name the function as the kernel does (`sys_getrandom`),
+/// or after the macro.
+fn macro_defined_function(src: &[u8], block: Node<'_>) -> Option<String> {
+    if block.kind() != "compound_statement" {
+        return None;
+    }
+    let mut head = block.prev_named_sibling()?;
+    while head.kind() == "comment" {
+        head = head.prev_named_sibling()?;
+    }
+    let call = match head.kind() {
+        "expression_statement" => head.named_child(0)?,
+        "call_expression" => head,
+        _ => return None,
+    };
+    if call.kind() != "call_expression" {
+        return None;
+    }
+    let name = text(src, call.child_by_field_name("function")?);
+    let first = call
+        .child_by_field_name("arguments")
+        .and_then(|a| a.named_child(0))
+        .filter(|a| a.kind() == "identifier")
+        .map(|a| text(src, a));
+    let prefix = if name.starts_with("COMPAT_SYSCALL_DEFINE") {
+        Some("compat_sys_")
+    } else if name.starts_with("SYSCALL_DEFINE") {
+        Some("sys_")
+    } else {
+        None
+    };
+    Some(match (prefix, first) {
+        (Some(p), Some(f)) => format!("{p}{f}"),
+        _ => name,
+    })
 }
 
 fn declarator_name(src: &[u8], mut d: Node<'_>) -> Option<String> {
@@ -768,6 +937,29 @@ void *g(int x) {
             let p = p.expect("a call found by text in broken code is reported");
             assert!(p.reason.contains("line 3"), "{}", p.reason);
         }
+    }
+
+    #[test]
+    fn debug_tree_of_syscall_define() {
+        let src = "SYSCALL_DEFINE3(getrandom, char __user *, ubuf, size_t, len, unsigned int, flags)\n{\n\tstruct iov_iter iter;\n\tret = import_single_range(ITER_DEST, ubuf, len, &iov, &iter);\n}\n";
+        let mut p = new_parser();
+        let t = p.parse(src, None).unwrap();
+        eprintln!("{}", t.root_node().to_sexp());
+    }
+
+    #[test]
+    fn declarations_are_not_calls_and_syscalls_have_names() {
+        let src = "void iov_iter_init(struct iov_iter *i, unsigned int direction);\n\
+                   void iov_iter_init(struct iov_iter *i, unsigned int direction)\n{\n}\n\
+                   SYSCALL_DEFINE3(getrandom, char __user *, ubuf, size_t, len, unsigned int, flags)\n{\n\
+                   \tret = import_single_range(ITER_DEST, ubuf, len, &iov, &iter);\n}\n\
+                   COMPAT_SYSCALL_DEFINE2(preadv2, int, fd, long, x)\n{\n\tiov_iter_init(&i, READ, v, 1, n);\n}\n";
+        let (s, _) = scan(src, "iov-iter-direction");
+        let got: Vec<_> = s
+            .iter()
+            .map(|s| (s.line, s.function.as_deref().unwrap_or("-")))
+            .collect();
+        assert_eq!(got, vec![(7, "sys_getrandom"), (11, "compat_sys_preadv2")]);
     }
 
     #[test]

@@ -33,7 +33,11 @@ pub async fn campaign(
     let vs = verdicts::list_in(&st.db, c.id).await?;
     let ns = notes::for_campaign(&st.db, c.id).await?;
     let rs = refs::for_campaign(&st.db, c.id).await?;
-    Ok(Json(json!({ "campaign": c, "verdicts": vs, "notes": ns, "refs": rs })).into_response())
+    let scan = campaigns::scan_state(&st.db, c.id).await?;
+    Ok(
+        Json(json!({ "campaign": c, "verdicts": vs, "notes": ns, "refs": rs, "scan": scan }))
+            .into_response(),
+    )
 }
 
 /// `GET /api/v1/campaigns/{slug}/subsystems`
@@ -151,7 +155,15 @@ pub async fn site(
     let ns = notes::for_site(&st.db, id).await?;
     let rs = refs::for_site(&st.db, id).await?;
     let es = events::for_site(&st.db, id).await?;
-    Ok(Json(json!({ "site": s, "notes": ns, "refs": rs, "events": es })).into_response())
+    let context = sites::context(&st.db, id)
+        .await?
+        .map(|(text, first_line)| json!({ "first_line": first_line, "text": text }));
+    let subs: Vec<String> = sites::subsystems(&st.db, id)
+        .await?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    Ok(Json(json!({ "site": s, "subsystems": subs, "context": context, "notes": ns, "refs": rs, "events": es })).into_response())
 }
 
 /// Unknown API path.

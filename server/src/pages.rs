@@ -55,6 +55,7 @@ pub async fn campaign(
     let vs = verdicts::list_in(&st.db, c.id).await?;
     let ns = notes::for_campaign(&st.db, c.id).await?;
     let rs = refs::for_campaign(&st.db, c.id).await?;
+    let scan = campaigns::scan_state(&st.db, c.id).await?;
     Ok(CampaignPage::new(
         &c,
         rows,
@@ -62,6 +63,7 @@ pub async fn campaign(
         vs,
         ns,
         rs,
+        scan,
     ))
 }
 
@@ -157,7 +159,15 @@ pub async fn site(
     let rs = refs::for_site(&st.db, id).await?;
     let es = events::for_site(&st.db, id).await?;
     let first_seen = sites::first_seen(&st.db, id).await?;
+    let context = SitePage::context_lines(sites::context(&st.db, id).await?, s.line);
+    let all_subsystems = sites::subsystems(&st.db, id)
+        .await?
+        .into_iter()
+        .map(|(n, slug)| (n, format!("/c/{}/s/{}", enc(&c.slug), enc(&slug))))
+        .collect();
     Ok(SitePage {
+        context,
+        all_subsystems,
         source_url: SitePage::source_url(&c, &s.file, s.line),
         column: s.column,
         subsystem: s

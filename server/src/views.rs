@@ -132,6 +132,7 @@ pub struct CampaignPage {
     pub verdicts: Vec<VerdictView>,
     pub notes: Vec<NoteView>,
     pub refs: Vec<RefView>,
+    pub scan: treewide_core::campaigns::ScanState,
 }
 
 /// How the campaign page sorts its table.
@@ -184,6 +185,7 @@ impl CampaignPage {
         verdicts: Vec<Verdict>,
         notes: Vec<Note>,
         refs: Vec<Reference>,
+        scan: treewide_core::campaigns::ScanState,
     ) -> CampaignPage {
         let TableOrder { sort, desc, filter } = order;
         if let Some(f) = filter {
@@ -274,6 +276,7 @@ impl CampaignPage {
                 .map(|n| NoteView::new(n, &c.slug))
                 .collect(),
             refs: refs.into_iter().map(RefView::new).collect(),
+            scan,
         }
     }
 }
@@ -484,6 +487,30 @@ pub struct SitePage {
     pub refs: Vec<RefView>,
     pub events: Vec<EventView>,
     pub first_seen: Option<FirstSeen>,
+    /// Numbered source lines around the call (from the last scan); `true` marks the call's line.
+    pub context: Vec<(i64, String, bool)>,
+    /// Every subsystem of the file (name, href), primary first.
+    pub all_subsystems: Vec<(String, String)>,
+}
+
+impl SitePage {
+    /// Number the context lines and mark the site's.
+    pub fn context_lines(context: Option<(String, i64)>, line: i64) -> Vec<(i64, String, bool)> {
+        context
+            .map(|(text, start)| {
+                text.lines()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        (
+                            start + i as i64,
+                            l.replace('\t', "        "),
+                            start + i as i64 == line,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 impl SitePage {
