@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use treewide_core::model::{SiteId, Status};
 use treewide_core::sites::SiteQuery;
 use treewide_core::{campaigns, db, ingest, sites, subsystems, SqlitePool};
-use treewide_importer::{auditor, demo, export};
+use treewide_importer::{auditor, demo, export, mail};
 
 /// Track a treewide kernel API conversion (e.g. iov_iter READ/WRITE → ITER_DEST/ITER_SOURCE)
 /// across every call site, subsystem by subsystem.
@@ -78,6 +78,21 @@ enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
+    /// Manage accounts (invites).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens for bots.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print a plain-text status mail: done per subsystem, open questions to owners, and
+    /// "Haven't done yet:" lists of file:line: code, ready to paste into a reply.
+    Report {
+        #[arg(long)]
+        campaign: String,
+        /// Only this subsystem (URL slug or MAINTAINERS name).
+        #[arg(long)]
+        subsystem: Option<String>,
+    },
     /// List campaigns with their progress.
     Campaigns,
     /// List call sites, filtered.
@@ -129,6 +144,69 @@ enum ImportCommand {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Import list mail (an mbox, a public-inbox v2 mirror or a lore thread), link it to
+    /// call sites, propose fixes from patches and record review trailers (docs/mail.md).
+    #[command(group(clap::ArgGroup::new("mail_source").required(true).args(["file", "public_inbox", "lore"])))]
+    Mail {
+        /// An mbox file, plain or .gz (as `b4 mbox` or lore's t.mbox.gz give it).
+        file: Option<PathBuf>,
+        /// A public-inbox v2 directory (holding git/0.git, …) or one epoch's bare repository;
+        /// only commits newer than the last import are read.
+        #[arg(long, value_name = "DIR")]
+        public_inbox: Option<PathBuf>,
+        /// Fetch the thread of this Message-ID from lore (`{base}/all/MSGID/t.mbox.gz`).
+        #[arg(long, value_name = "MSGID")]
+        lore: Option<String>,
+        /// Base URL of the public-inbox server for --lore.
+        #[arg(long, value_name = "URL", default_value = treewide_importer::mail::lore::LORE, requires = "lore")]
+        lore_base: String,
+        /// Link only to this campaign's sites (default: every campaign's).
+        #[arg(long, value_name = "SLUG")]
+        campaign: Option<String>,
+        /// Who is importing, as recorded in the history (default: $USER).
+        #[arg(long)]
+        actor: Option<String>,
+        /// No summary; skipped messages are still reported on standard error.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Invite a person: prints a one-time link where they set their password. Maintainers and
+    /// reviewers are recognised by the email MAINTAINERS lists for them.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// May sign off any site and answer any question.
+        #[arg(long)]
+        admin: bool,
+        /// The server's address as people reach it, for the link.
+        #[arg(
+            long,
+            env = "TREEWIDE_BASE_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        base_url: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user; it is printed once and stored hashed.
+    Create {
+        /// The user the token acts as.
+        #[arg(long)]
+        email: String,
+        /// Scopes: read, notes:write, status:write (repeat the option for several).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -176,6 +254,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             actor,
             quiet,
         }) => import_auditor(&cli.db, &files, actor, quiet).await,
+        Command::Import(ImportCommand::Mail {
+            file,
+            public_inbox,
+            lore,
+            lore_base,
+            campaign,
+            actor,
+            quiet,
+        }) => {
+            let source = match (file, public_inbox, lore) {
+                (Some(f), _, _) => mail::Source::Mbox(f),
+                (_, Some(d), _) => mail::Source::PublicInbox(d),
+                (_, _, Some(msgid)) => mail::Source::Lore {
+                    msgid,
+                    base: lore_base,
+                },
+                (None, None, None) => anyhow::bail!("give an mbox file, --public-inbox or --lore"),
+            };
+            import_mail(&cli.db, source, campaign, actor, quiet).await
+        }
         Command::Scan {
             tree,
             campaign,
@@ -191,6 +289,62 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Command::Maintainers { tree, files } => print_maintainers(&tree, &files),
+        Command::User(UserCommand::Add {
+            email,
+            name,
+            admin,
+            base_url,
+        }) => {
+            let db = open(&cli.db).await?;
+            let (user, token) = treewide_core::users::invite(&db, &email, &name, admin).await?;
+            println!("{}/invite/{token}", base_url.trim_end_matches('/'));
+            eprintln!(
+                "invited {}{}: the link works once, for {} days",
+                user.email,
+                if user.is_admin { " (admin)" } else { "" },
+                treewide_core::users::INVITE_DAYS
+            );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            email,
+            scopes,
+            name,
+        }) => {
+            let db = open(&cli.db).await?;
+            let user = treewide_core::users::by_email(&db, &email)
+                .await?
+                .with_context(|| {
+                    format!("no user {email} (invite them with `treewide user add`)")
+                })?;
+            let scopes = scopes
+                .iter()
+                .map(|s| treewide_core::users::Scope::parse(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (_, token) =
+                treewide_core::users::create_token(&db, user.id, &name, &scopes).await?;
+            println!("{token}");
+            eprintln!("token for {} created; it is not shown again", user.email);
+            Ok(())
+        }
+        Command::Report {
+            campaign,
+            subsystem,
+        } => {
+            let db = open(&cli.db).await?;
+            let sub = subsystem.map(|s| {
+                if s.chars().any(|c| c.is_ascii_uppercase() || c == ' ') {
+                    treewide_core::model::subsystem_slug(&s)
+                } else {
+                    s
+                }
+            });
+            print!(
+                "{}",
+                treewide_core::report::render(&db, &campaign, sub.as_deref()).await?
+            );
+            Ok(())
+        }
         Command::Campaigns => list_campaigns(&cli.db).await,
         Command::Sites {
             campaign,
@@ -227,12 +381,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             output,
         } => {
             let db = open(&cli.db).await?;
-            let mut out: Box<dyn Write> = match &output {
+            let mut out: Box<dyn Write + Send> = match &output {
                 Some(p) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(p)
                         .with_context(|| format!("cannot create {}", p.display()))?,
                 )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
             };
             match format {
                 Format::Json => export::write_json(&db, &campaign, &mut out).await?,
@@ -286,6 +440,48 @@ fn read_with_progress(path: &Path, quiet: bool) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     bar.finish_and_clear();
     Ok(bytes)
+}
+
+/// `treewide import mail`: read, parse, link and store; report skipped messages.
+async fn import_mail(
+    path: &Path,
+    source: mail::Source,
+    campaign: Option<String>,
+    actor: Option<String>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let db = open(path).await?;
+    let opts = mail::Options {
+        campaign,
+        actor: actor
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "cli".into()),
+    };
+    let report = mail::import(&db, &source, &opts).await?;
+    for s in &report.skipped {
+        eprintln!("treewide: skipped {s}");
+    }
+    if !quiet {
+        let s = &report.summary;
+        println!(
+            "{}: {} messages ({} new, {} duplicate, {} skipped) in {} threads; {} new links, {} fixes proposed, {} trailers, {} answers{}",
+            report.source,
+            s.messages,
+            s.messages_new,
+            s.duplicates,
+            report.skipped.len(),
+            s.threads,
+            s.links_new,
+            s.fix_proposed.len(),
+            s.trailers_new,
+            s.answers_new,
+            if s.is_noop() { " (nothing new)" } else { "" }
+        );
+        for site in &s.fix_proposed {
+            println!("  fix proposed: {site}");
+        }
+    }
+    Ok(())
 }
 
 async fn import_auditor(

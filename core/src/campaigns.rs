@@ -146,6 +146,21 @@ pub async fn get(db: &SqlitePool, slug: &str) -> Result<Campaign> {
     Ok(row.into_campaign(counts, q as u64))
 }
 
+/// One campaign by slug without its counts (cheap: for pages and queries that only need its
+/// id, title and tree; `counts` stays empty).
+pub async fn meta(db: &SqlitePool, slug: &str) -> Result<Campaign> {
+    let row = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id!: CampaignId", slug, title, description, rule, tree_describe, tree_commit, tree_url,
+                  created_at, updated_at FROM campaigns WHERE slug = ?1"#,
+        slug
+    )
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("campaign {slug:?}")))?;
+    Ok(row.into_campaign(StatusCounts::default(), 0))
+}
+
 /// True when the database holds no campaign at all (the demo may load).
 pub async fn is_empty(db: &SqlitePool) -> Result<bool> {
     Ok(

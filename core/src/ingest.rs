@@ -240,7 +240,7 @@ struct Writes(u64);
 
 /// Store `batch` in one transaction.
 pub async fn store(pool: &SqlitePool, batch: &Batch) -> Result<Summary> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let at = now();
     let mut writes = Writes::default();
     let mut summary = Summary {
@@ -1378,6 +1378,11 @@ async fn insert_note(
     .await?
     .rows_affected()
         == 1;
+    if inserted && site.is_some() {
+        sqlx::query!("UPDATE sites SET version = version + 1 WHERE id = ?1", site)
+            .execute(&mut **tx)
+            .await?;
+    }
     if inserted {
         let kind = if ask.is_some() {
             EventKind::Question
@@ -1417,6 +1422,11 @@ async fn insert_ref(
     .await?
     .rows_affected()
         == 1;
+    if inserted && site.is_some() {
+        sqlx::query!("UPDATE sites SET version = version + 1 WHERE id = ?1", site)
+            .execute(&mut **tx)
+            .await?;
+    }
     if inserted {
         ctx.event(tx, site, EventKind::Ref, None, Some(&r.target), &r.title)
             .await?;

@@ -9,12 +9,15 @@ pub mod events;
 pub mod identity;
 pub mod ingest;
 pub mod matcher;
+pub mod messages;
 pub mod model;
 pub mod notes;
 pub mod refs;
+pub mod report;
 pub mod sites;
 pub mod subsystems;
 pub mod transition;
+pub mod users;
 pub mod verdicts;
 
 pub use db::MIGRATOR;

@@ -98,3 +98,166 @@ pub async fn all_site_notes(db: &SqlitePool, campaign: CampaignId) -> Result<Vec
     .fetch_all(db)
     .await?)
 }
+
+/// Add a note (or, with `ask`, a question to a subsystem's owners) to a site from the web or
+/// the API: in one transaction with its event; the site's version moves on (its ETag changes).
+pub async fn add(
+    db: &SqlitePool,
+    site: SiteId,
+    author: &str,
+    body: &str,
+    ask: Option<SubsystemId>,
+    source: crate::model::EventSource,
+) -> Result<NoteId> {
+    let body = body.trim();
+    if body.is_empty() || body.len() > 64 * 1024 {
+        return Err(crate::Error::Invalid {
+            what: "note",
+            value: String::new(),
+            expected: "1 byte to 64 KiB of text",
+        });
+    }
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let campaign = sqlx::query_scalar!(
+        r#"SELECT campaign_id AS "c!: CampaignId" FROM sites WHERE id = ?1"#,
+        site
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| crate::Error::NotFound(format!("site {site}")))?;
+    let at = crate::model::now();
+    let state = ask.map(|_| "open");
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO notes (campaign_id, site_id, author, body, created_at, ask_subsystem_id, question_state)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id AS "id!: NoteId""#,
+        campaign,
+        site,
+        author,
+        body,
+        at,
+        ask,
+        state
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let kind = if ask.is_some() { "question" } else { "note" };
+    sqlx::query!(
+        "INSERT INTO events (campaign_id, site_id, at, actor, source, kind, new, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '')",
+        campaign,
+        site,
+        at,
+        author,
+        source,
+        kind,
+        body
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "UPDATE sites SET version = version + 1, updated_at = ?2 WHERE id = ?1",
+        site,
+        at
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// An open question with the subsystem it asks and its site.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub id: NoteId,
+    pub campaign: CampaignId,
+    pub site: Option<SiteId>,
+    pub asks: SubsystemId,
+    pub open: bool,
+}
+
+/// A question by id.
+pub async fn question(db: &SqlitePool, id: NoteId) -> Result<Option<Question>> {
+    Ok(sqlx::query!(
+        r#"SELECT id AS "id!: NoteId", campaign_id AS "campaign!: CampaignId", site_id AS "site: SiteId",
+                  ask_subsystem_id AS "asks!: SubsystemId", question_state AS "state!: QuestionState"
+           FROM notes WHERE id = ?1 AND ask_subsystem_id IS NOT NULL"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?
+    .map(|r| Question {
+        id: r.id,
+        campaign: r.campaign,
+        site: r.site,
+        asks: r.asks,
+        open: r.state == QuestionState::Open,
+    }))
+}
+
+/// Answer a question: the answer becomes a note on the same site (or campaign) and the
+/// question is marked answered, with an event, in one transaction. Who may answer is checked
+/// by the caller (see `users::speaks_for`).
+pub async fn answer(
+    db: &SqlitePool,
+    q: &Question,
+    author: &str,
+    body: &str,
+    source: crate::model::EventSource,
+) -> Result<NoteId> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(crate::Error::Invalid {
+            what: "answer",
+            value: String::new(),
+            expected: "some text",
+        });
+    }
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let at = crate::model::now();
+    let n = sqlx::query!(
+        "UPDATE notes SET question_state = 'answered' WHERE id = ?1 AND question_state = 'open'",
+        q.id
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(crate::Error::NotFound(format!("open question {}", q.id)));
+    }
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO notes (campaign_id, site_id, subsystem_id, author, body, created_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id AS "id!: NoteId""#,
+        q.campaign,
+        q.site,
+        q.asks,
+        author,
+        body,
+        at
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let qid = q.id.0.to_string();
+    sqlx::query!(
+        "INSERT INTO events (campaign_id, site_id, at, actor, source, kind, old, new, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'question', 'open', 'answered', ?6)",
+        q.campaign,
+        q.site,
+        at,
+        author,
+        source,
+        qid
+    )
+    .execute(&mut *tx)
+    .await?;
+    if let Some(site) = q.site {
+        sqlx::query!(
+            "UPDATE sites SET version = version + 1, updated_at = ?2 WHERE id = ?1",
+            site,
+            at
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}

@@ -83,7 +83,7 @@ pub async fn in_subsystem(
     offset: u32,
     limit: u32,
 ) -> Result<Vec<Site>> {
-    let (sub, offset, limit) = (subsystem.sql(), i64::from(offset), i64::from(limit));
+    let (sub, offset, limit) = (subsystem.is_value(), i64::from(offset), i64::from(limit));
     Ok(sqlx::query_as!(
         Site,
         r#"SELECT s.id AS "id!: SiteId", c.slug AS campaign, s.file, s.line, s.col AS "column", s.function,
@@ -94,7 +94,7 @@ pub async fn in_subsystem(
                FROM sites s JOIN campaigns c ON c.id = s.campaign_id
                LEFT JOIN subsystems ss ON ss.id = s.subsystem_id
                LEFT JOIN verdicts v ON v.id = s.verdict_id WHERE s.campaign_id = ?1
-               AND ((?2 = 0 AND s.subsystem_id IS NULL) OR s.subsystem_id = ?2)
+               AND s.subsystem_id IS ?2
                AND (?3 IS NULL OR s.status = ?3)
              ORDER BY s.file, s.line, s.id LIMIT ?5 OFFSET ?4"#,
         campaign,
@@ -114,10 +114,10 @@ pub async fn count_in_subsystem(
     subsystem: SubsystemFilter,
     status: Option<Status>,
 ) -> Result<u64> {
-    let sub = subsystem.sql();
+    let sub = subsystem.is_value();
     let n = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!: i64" FROM sites s WHERE s.campaign_id = ?1
-             AND ((?2 = 0 AND s.subsystem_id IS NULL) OR s.subsystem_id = ?2)
+             AND s.subsystem_id IS ?2
              AND (?3 IS NULL OR s.status = ?3)"#,
         campaign,
         sub,
@@ -203,4 +203,24 @@ pub async fn subsystems(db: &SqlitePool, id: SiteId) -> Result<Vec<(String, Stri
     .into_iter()
     .map(|r| (r.name, r.slug))
     .collect())
+}
+
+/// Sites of a campaign (in one subsystem) whose status a verdict group decided.
+pub async fn decided_by_verdict(
+    db: &SqlitePool,
+    campaign: CampaignId,
+    subsystem: SubsystemFilter,
+    verdict: crate::model::VerdictId,
+) -> Result<Vec<SiteId>> {
+    let sub = subsystem.is_value();
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id AS "id!: SiteId" FROM sites WHERE campaign_id = ?1 AND verdict_id = ?3
+             AND decided_by = 'verdict' AND subsystem_id IS ?2
+           ORDER BY id"#,
+        campaign,
+        sub,
+        verdict
+    )
+    .fetch_all(db)
+    .await?)
 }

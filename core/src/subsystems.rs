@@ -50,6 +50,15 @@ impl SubsystemFilter {
             SubsystemFilter::Unassigned => 0,
         }
     }
+
+    /// The value for `subsystem_id IS ?`: NULL means "no subsystem". `IS` lets SQLite use the
+    /// (campaign_id, subsystem_id, …) indexes, which an `OR` of two cases would not.
+    pub fn is_value(self) -> Option<i64> {
+        match self {
+            SubsystemFilter::Id(id) => Some(id.0),
+            SubsystemFilter::Unassigned => None,
+        }
+    }
 }
 
 /// Per-subsystem counts for a campaign, by name (unassigned last).
@@ -181,4 +190,26 @@ pub async fn used_by(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<Subsys
         }
     }
     Ok(out)
+}
+
+/// Status counts of a campaign's sites in one subsystem (an index-only count).
+pub async fn counts(
+    db: &SqlitePool,
+    campaign: CampaignId,
+    subsystem: SubsystemFilter,
+) -> Result<StatusCounts> {
+    let sub = subsystem.is_value();
+    let mut c = StatusCounts::default();
+    for r in sqlx::query!(
+        r#"SELECT status AS "status: Status", count(*) AS "n!: i64" FROM sites
+           WHERE campaign_id = ?1 AND subsystem_id IS ?2 GROUP BY status"#,
+        campaign,
+        sub
+    )
+    .fetch_all(db)
+    .await?
+    {
+        c.add(r.status, r.n as u64);
+    }
+    Ok(c)
 }

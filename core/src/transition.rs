@@ -160,7 +160,7 @@ pub struct StatusRequest<'a> {
 /// The decision becomes the site's own (verdict groups no longer decide it).
 /// Returns the site's new version.
 pub async fn change_status(db: &sqlx::SqlitePool, r: StatusRequest<'_>) -> Result<i64> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
     let row = sqlx::query!(
         r#"SELECT campaign_id AS "campaign_id!: CampaignId", status AS "status: Status", version
            FROM sites WHERE id = ?1"#,

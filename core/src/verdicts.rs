@@ -57,11 +57,11 @@ pub async fn decided_counts(
     campaign: CampaignId,
     subsystem: crate::subsystems::SubsystemFilter,
 ) -> Result<std::collections::HashMap<VerdictId, u64>> {
-    let sub = subsystem.sql();
+    let sub = subsystem.is_value();
     Ok(sqlx::query!(
         r#"SELECT verdict_id AS "verdict_id!: VerdictId", count(*) AS "n!: i64" FROM sites
            WHERE campaign_id = ?1 AND verdict_id IS NOT NULL
-             AND ((?2 = 0 AND subsystem_id IS NULL) OR subsystem_id = ?2)
+             AND subsystem_id IS ?2
            GROUP BY verdict_id"#,
         campaign,
         sub

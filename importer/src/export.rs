@@ -182,7 +182,11 @@ fn ref_doc(r: refs::Reference) -> anyhow::Result<RefDoc> {
 }
 
 /// Write the campaign as pretty JSON.
-pub async fn write_json(db: &SqlitePool, slug: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn write_json(
+    db: &SqlitePool,
+    slug: &str,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
     let doc = document(db, slug).await?;
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     out.write_all(b"\n")?;
@@ -193,7 +197,7 @@ pub async fn write_json(db: &SqlitePool, slug: &str, out: &mut dyn Write) -> any
 pub async fn write_csv(
     db: &SqlitePool,
     q: &sites::SiteQuery,
-    out: &mut dyn Write,
+    out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record([

@@ -1,8 +1,10 @@
 //! treewide-importer: outside formats into treewide-core values, and back out.
 
 pub mod auditor;
+pub mod check;
 pub mod demo;
 pub mod export;
+pub mod mail;
 pub mod maintainers;
 pub mod scan;
 pub mod spec;

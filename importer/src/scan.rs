@@ -93,7 +93,7 @@ impl Prefilter {
 /// Compiled matchers for one spec.
 pub struct Matcher {
     prefilter: Prefilter,
-    calls: Regex,
+    pub(crate) calls: Regex,
 }
 
 impl Matcher {
@@ -535,7 +535,7 @@ fn collapse(b: &[u8]) -> String {
 
 /// For a call found by text: the end of its argument list (balanced parentheses, strings and
 /// comments skipped) and its top-level arguments. `after_name` is the byte after the callee.
-fn text_call(src: &[u8], after_name: usize) -> (usize, Vec<String>) {
+pub(crate) fn text_call(src: &[u8], after_name: usize) -> (usize, Vec<String>) {
     let Some(open) = src[after_name..]
         .iter()
         .position(|b| *b == b'(')

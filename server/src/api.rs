@@ -10,9 +10,13 @@ use treewide_core::model::{SiteId, Status};
 use treewide_core::sites::SiteQuery;
 use treewide_core::{campaigns, events, notes, refs, sites, subsystems, verdicts};
 
+use crate::auth::ApiCaller;
 use crate::error::{ApiError, Failure};
 use crate::views::enc;
 use crate::AppState;
+use treewide_core::model::EventSource;
+use treewide_core::transition::{change_status, StatusRequest};
+use treewide_core::users::{self, Scope};
 
 /// Largest page of `/api/v1/sites`.
 pub const MAX_LIMIT: u32 = 500;
@@ -101,7 +105,7 @@ pub async fn sites(
         ..Default::default()
     };
     if let Some(slug) = p.campaign.as_deref().filter(|s| !s.is_empty()) {
-        q.campaign = Some(campaigns::get(&st.db, slug).await?.id);
+        q.campaign = Some(campaigns::meta(&st.db, slug).await?.id);
     }
     if let Some(sub) = p.subsystem.as_deref().filter(|s| !s.is_empty()) {
         q.subsystem = Some(subsystems::filter(&st.db, sub).await?.0);
@@ -163,10 +167,216 @@ pub async fn site(
         .into_iter()
         .map(|(n, _)| n)
         .collect();
-    Ok(Json(json!({ "site": s, "subsystems": subs, "context": context, "notes": ns, "refs": rs, "events": es })).into_response())
+    let etag = site_etag(id, s.version);
+    let messages: Vec<_> = treewide_core::messages::threads_for_site(&st.db, id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let url = e.head.lore_url();
+            json!({ "message": e.head, "depth": e.depth, "links": e.links, "lore_url": url })
+        })
+        .collect();
+    let trailers = treewide_core::messages::trailers_for_site(&st.db, id).await?;
+    let mut res = Json(json!({
+        "site": s, "subsystems": subs, "context": context, "notes": ns, "refs": rs, "events": es,
+        "messages": messages, "trailers": trailers
+    }))
+    .into_response();
+    if let Ok(v) = etag.parse() {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(res)
 }
 
 /// Unknown API path.
 pub async fn not_found() -> ApiError {
     ApiError(Failure::NotFound("no such API endpoint".into()))
+}
+
+/// The ETag of a site for `If-Match`: it changes with every status change and every note.
+pub fn site_etag(id: SiteId, version: i64) -> String {
+    format!("\"site-{id}-v{version}\"")
+}
+
+/// `PATCH /api/v1/sites/{id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchSite {
+    status: Status,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `PATCH /api/v1/sites/{id}` (`status:write`): change the status. `If-Match` with the site's
+/// ETag is required (428 without, 412 when stale): no update is lost.
+pub async fn patch_site(
+    State(st): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
+    body: Result<Json<PatchSite>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Response> {
+    caller
+        .require(Scope::StatusWrite)
+        .map_err(IntoResponse::into_response)?;
+    let Json(p) = body.map_err(|e| ApiError(Failure::BadRequest(e.body_text())).into_response())?;
+    let id = SiteId(id);
+    let site = sites::get(&st.db, id)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let Some(want) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
+        return Err(ApiError(Failure::PreconditionRequired(
+            "If-Match with the site's ETag is required (GET the site first)".into(),
+        ))
+        .into_response());
+    };
+    let current = site_etag(id, site.version);
+    if want.trim() != current && want.trim() != "*" {
+        return Err(ApiError(Failure::PreconditionFailed(format!(
+            "the site changed: its ETag is {current}, not {want}"
+        )))
+        .into_response());
+    }
+    let by = users::authority(&st.db, &caller.user, id)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let version = change_status(
+        &st.db,
+        StatusRequest {
+            site: id,
+            to: p.status,
+            by,
+            actor: &caller.user.display(),
+            source: EventSource::Api,
+            reason: p.reason.trim(),
+            expected_version: Some(site.version),
+        },
+    )
+    .await
+    .map_err(|e| ApiError::from(e).into_response())?;
+    let site = sites::get(&st.db, id)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let mut res = Json(json!({ "site": site })).into_response();
+    if let Ok(v) = site_etag(id, version).parse() {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(res)
+}
+
+/// `POST /api/v1/sites/{id}/notes` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostNote {
+    text: String,
+    /// Subsystem slug or MAINTAINERS name: makes the note a question to its owners.
+    #[serde(default)]
+    ask: Option<String>,
+}
+
+/// `POST /api/v1/sites/{id}/notes` (`notes:write`).
+pub async fn post_note(
+    State(st): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    body: Result<Json<PostNote>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, Response> {
+    caller
+        .require(Scope::NotesWrite)
+        .map_err(IntoResponse::into_response)?;
+    let Json(p) = body.map_err(|e| ApiError(Failure::BadRequest(e.body_text())).into_response())?;
+    let ask = match p.ask.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(a) => {
+            let slug = if a.contains(' ') || a.chars().any(|c| c.is_ascii_uppercase()) {
+                treewide_core::model::subsystem_slug(a)
+            } else {
+                a.to_owned()
+            };
+            let sub = subsystems::find(&st.db, &slug)
+                .await
+                .map_err(|e| ApiError::from(e).into_response())?;
+            Some(
+                sub.ok_or_else(|| {
+                    ApiError(Failure::BadRequest(format!("no subsystem {a:?}"))).into_response()
+                })?
+                .id,
+            )
+        }
+    };
+    let note = notes::add(
+        &st.db,
+        SiteId(id),
+        &caller.user.display(),
+        &p.text,
+        ask,
+        EventSource::Api,
+    )
+    .await
+    .map_err(|e| ApiError::from(e).into_response())?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({ "note": note, "site": id })),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/events?since=&limit=`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsParams {
+    #[serde(default)]
+    since: Option<i64>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/events?since=CURSOR`: every change after the cursor, oldest first. Poll with
+/// the answer's `next` cursor.
+pub async fn events_feed(
+    State(st): State<AppState>,
+    params: Result<Query<EventsParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(
+            Failure::BadRequest(format!("limit must be 1 to {MAX_LIMIT}, not {limit}")).into(),
+        );
+    }
+    let since = p.since.unwrap_or(0);
+    let items = events::since(&st.db, since, limit).await?;
+    let next = items.last().map_or(since, |(_, e)| e.id.0);
+    let items: Vec<_> = items
+        .into_iter()
+        .map(|(campaign, e)| json!({ "campaign": campaign, "event": e }))
+        .collect();
+    Ok(Json(json!({ "items": items, "next": next })).into_response())
+}
+
+/// `POST /api/v1/check`: a unified diff (`text/x-diff`, or JSON `{"diff": …}`) → the added
+/// lines that introduce a legacy direction, a new audited caller or a banned function, with
+/// file, line and suggested replacement. `ok` is false when anything was found.
+pub async fn check(headers: axum::http::HeaderMap, body: String) -> Result<Response, ApiError> {
+    let json_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let diff = if json_body {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Body {
+            diff: String,
+        }
+        serde_json::from_str::<Body>(&body)
+            .map_err(|e| Failure::BadRequest(format!("expected {{\"diff\": \"…\"}}: {e}")))?
+            .diff
+    } else {
+        body
+    };
+    let specs = treewide_importer::check::builtin_specs()
+        .map_err(|e| Failure::BadRequest(format!("campaign specs: {e:#}")))?;
+    let findings = treewide_importer::check::check_diff(&diff, &specs)
+        .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
+    Ok(Json(json!({ "ok": findings.is_empty(), "findings": findings })).into_response())
 }

@@ -13,6 +13,12 @@ pub enum Failure {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("internal error")]
     Internal(#[source] treewide_core::Error),
 }
@@ -22,6 +28,8 @@ impl From<treewide_core::Error> for Failure {
         match e {
             treewide_core::Error::NotFound(what) => Failure::NotFound(format!("{what} not found")),
             treewide_core::Error::Invalid { .. } => Failure::BadRequest(e.to_string()),
+            treewide_core::Error::Transition { .. } => Failure::Forbidden(e.to_string()),
+            treewide_core::Error::Stale { .. } => Failure::PreconditionFailed(e.to_string()),
             e => Failure::Internal(e),
         }
     }
@@ -32,6 +40,9 @@ impl Failure {
         match self {
             Failure::NotFound(_) => StatusCode::NOT_FOUND,
             Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Failure::Forbidden(_) => StatusCode::FORBIDDEN,
+            Failure::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Failure::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,6 +69,7 @@ impl IntoResponse for PageError {
         self.0.log();
         let status = self.0.status();
         let page = ErrorPage {
+            chrome: crate::views::Chrome::default(),
             status: status.as_u16(),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             message: self.0.to_string(),

@@ -18,7 +18,32 @@ pub async fn etag(req: Request, next: Next) -> Response {
     let Some(if_none_match) = conditional else {
         return res;
     };
-    if res.status() != StatusCode::OK || res.headers().contains_key(header::ETAG) {
+    if res.status() != StatusCode::OK {
+        return res;
+    }
+    let matches = |tag: &str| {
+        if_none_match
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',')
+                    .map(|t| t.trim().trim_start_matches("W/"))
+                    .any(|t| t == tag || t == "*")
+            })
+    };
+    // A handler that knows its resource's version sets the ETag itself (sites, for If-Match).
+    if let Some(tag) = res
+        .headers()
+        .get(header::ETAG)
+        .and_then(|t| t.to_str().ok())
+        .map(str::to_owned)
+    {
+        if matches(&tag) {
+            let (mut parts, _) = res.into_parts();
+            parts.status = StatusCode::NOT_MODIFIED;
+            parts.headers.remove(header::CONTENT_LENGTH);
+            return Response::from_parts(parts, Body::empty());
+        }
         return res;
     }
     let (mut parts, body) = res.into_parts();
@@ -27,18 +52,10 @@ pub async fn etag(req: Request, next: Next) -> Response {
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
-    let matches = if_none_match
-        .as_ref()
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == tag || t == "*")
-        });
     if let Ok(v) = HeaderValue::from_str(&tag) {
         parts.headers.insert(header::ETAG, v);
     }
-    if matches {
+    if matches(&tag) {
         parts.status = StatusCode::NOT_MODIFIED;
         parts.headers.remove(header::CONTENT_LENGTH);
         return Response::from_parts(parts, Body::empty());

@@ -1,17 +1,22 @@
 //! treewide-server: the dashboard (server-rendered HTML) and the REST API.
 
 mod api;
+mod api_mail;
 mod assets;
+pub mod auth;
 mod error;
 mod etag;
+mod forms;
 mod pages;
 mod views;
 
 use std::net::SocketAddr;
 
-use axum::routing::get;
+use axum::http::{header, HeaderValue};
+use axum::routing::{get, post};
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use treewide_core::SqlitePool;
 
@@ -28,19 +33,65 @@ pub fn router(db: SqlitePool) -> Router {
         .route("/campaigns/{slug}", get(api::campaign))
         .route("/campaigns/{slug}/subsystems", get(api::subsystems))
         .route("/sites", get(api::sites))
-        .route("/sites/{id}", get(api::site))
+        .route("/sites/{id}", get(api::site).patch(api::patch_site))
+        .route("/sites/{id}/notes", post(api::post_note))
+        .route("/events", get(api::events_feed))
+        .route("/check", post(api::check))
+        .route("/messages", get(api_mail::messages))
+        .route("/messages/{id}", get(api_mail::message))
+        .route("/sites/{id}/messages", get(api_mail::site_messages))
         .fallback(api::not_found);
     Router::new()
         .route("/", get(pages::index))
         .route("/c/{campaign}", get(pages::campaign))
         .route("/c/{campaign}/s/{subsystem}", get(pages::subsystem))
         .route("/c/{campaign}/site/{id}", get(pages::site))
+        .route("/c/{campaign}/report.txt", get(pages::report))
+        .route("/c/{campaign}/feed.atom", get(pages::campaign_feed))
+        .route("/c/{campaign}/export.csv", get(pages::export_csv))
+        .route("/c/{campaign}/export.json", get(pages::export_json))
+        .route(
+            "/c/{campaign}/s/{subsystem}/feed.atom",
+            get(pages::subsystem_feed),
+        )
+        .route("/c/{campaign}/site/{id}/status", post(forms::set_status))
+        .route("/c/{campaign}/site/{id}/notes", post(forms::add_note))
+        .route(
+            "/c/{campaign}/s/{subsystem}/signoff",
+            post(forms::bulk_signoff),
+        )
+        .route("/questions/{id}/answer", post(forms::answer))
+        .route("/login", get(forms::login_page).post(forms::login))
+        .route("/logout", post(forms::logout))
+        .route(
+            "/invite/{token}",
+            get(forms::invite_page).post(forms::accept_invite),
+        )
+        .route("/settings", get(forms::settings))
+        .route("/settings/tokens", post(forms::create_token))
+        .route("/settings/tokens/{id}/revoke", post(forms::revoke_token))
         .route("/static/{name}", get(assets::file))
         .nest("/api/v1", api)
         .fallback(pages::not_found)
-        .with_state(AppState { db })
+        .with_state(AppState { db: db.clone() })
+        .layer(auth::layer(db))
         .layer(axum::middleware::from_fn(etag::etag))
         .layer(RequestBodyLimitLayer::new(1 << 20))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                 object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -26,6 +26,17 @@ pub fn enc(s: &str) -> String {
     utf8_percent_encode(s, URL_SAFE).to_string()
 }
 
+/// What every page's frame needs: who is logged in, and the CSRF token for its forms.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// `Name <email>` of the logged-in user.
+    pub viewer: Option<String>,
+    pub is_admin: bool,
+    pub csrf: String,
+    /// This page's path, for "log in and come back".
+    pub here: String,
+}
+
 /// One coloured segment of a progress bar.
 pub struct Segment {
     pub status: &'static str,
@@ -99,6 +110,7 @@ impl CampaignHead {
 #[derive(Template, WebTemplate)]
 #[template(path = "index.html")]
 pub struct IndexPage {
+    pub chrome: Chrome,
     pub campaigns: Vec<CampaignHead>,
 }
 
@@ -123,11 +135,13 @@ pub struct SortHeader {
 #[derive(Template, WebTemplate)]
 #[template(path = "campaign.html")]
 pub struct CampaignPage {
+    pub chrome: Chrome,
     pub c: CampaignHead,
     pub headers: Vec<SortHeader>,
     pub rows: Vec<SubsystemRow>,
     pub filters: Vec<StatusChoice>,
     pub filter_label: Option<&'static str>,
+    pub filter_code: Option<&'static str>,
     pub all_href: String,
     pub verdicts: Vec<VerdictView>,
     pub notes: Vec<NoteView>,
@@ -252,6 +266,7 @@ impl CampaignPage {
             })
             .collect();
         CampaignPage {
+            chrome: Chrome::default(),
             c: CampaignHead::new(c),
             headers,
             rows: rows
@@ -266,6 +281,7 @@ impl CampaignPage {
                 .collect(),
             filters,
             filter_label: filter.map(|f| f.label()),
+            filter_code: filter.map(|f| f.as_str()),
             all_href: format!("{base}?{sort_q}"),
             verdicts: verdicts
                 .into_iter()
@@ -283,6 +299,7 @@ impl CampaignPage {
 
 /// A verdict group as pages show it.
 pub struct VerdictView {
+    pub id: i64,
     pub label: String,
     pub matches: String,
     pub status: &'static str,
@@ -295,6 +312,7 @@ pub struct VerdictView {
 impl VerdictView {
     pub fn new(v: Verdict, sites: Option<u64>) -> VerdictView {
         VerdictView {
+            id: v.id.0,
             matches: v.matches.describe(),
             label: v.label,
             status: v.status.as_str(),
@@ -307,6 +325,7 @@ impl VerdictView {
 
 /// A note as pages show it.
 pub struct NoteView {
+    pub id: i64,
     pub author: String,
     pub body: String,
     pub date: String,
@@ -320,6 +339,7 @@ pub struct NoteView {
 impl NoteView {
     pub fn new(n: Note, campaign: &str) -> NoteView {
         NoteView {
+            id: n.id.0,
             date: n.created_at.get(..10).unwrap_or(&n.created_at).to_owned(),
             site: n
                 .site_id
@@ -424,6 +444,8 @@ pub struct Pager {
 #[derive(Template, WebTemplate)]
 #[template(path = "subsystem.html")]
 pub struct SubsystemPage {
+    pub chrome: Chrome,
+    pub slug: String,
     pub c: CampaignHead,
     pub name: String,
     pub info: Option<Subsystem>,
@@ -435,6 +457,116 @@ pub struct SubsystemPage {
     pub pager: Pager,
     pub verdicts: Vec<VerdictView>,
     pub notes: Vec<NoteView>,
+    /// Mail about the subsystem's sites.
+    pub mail: MailView,
+}
+
+/// A message in a thread listing.
+pub struct MessageView {
+    pub lore_url: String,
+    pub api_url: String,
+    pub subject: String,
+    pub from: String,
+    pub date: String,
+    /// Tree drawing before the subject showing the depth in the thread (the CSP forbids
+    /// inline styles).
+    pub indent: String,
+    pub patch: bool,
+    /// Why it is linked ("patch, file_line"); empty for replies shown with their parent.
+    pub links: String,
+}
+
+/// A review trailer as pages show it.
+pub struct TrailerView {
+    pub label: &'static str,
+    pub person: String,
+    pub lore_url: String,
+    /// The subsystem it signs off for, when the person is one of its M:/R:.
+    pub signoff_for: Option<String>,
+}
+
+/// An owner's answer waiting for review.
+pub struct AnswerView {
+    pub question: String,
+    pub subsystem: String,
+    pub from: String,
+    pub subject: String,
+    pub lore_url: String,
+}
+
+/// The mail part of a site or subsystem page (`_messages.html`).
+#[derive(Default)]
+pub struct MailView {
+    pub messages: Vec<MessageView>,
+    pub trailers: Vec<TrailerView>,
+    pub answers: Vec<AnswerView>,
+}
+
+impl MailView {
+    pub fn new(
+        entries: Vec<treewide_core::messages::ThreadEntry>,
+        trailers: Vec<treewide_core::messages::Trailer>,
+        answers: Vec<treewide_core::messages::PendingAnswer>,
+    ) -> MailView {
+        let person = |name: &str, email: &str| {
+            if name.is_empty() {
+                email.to_owned()
+            } else {
+                format!("{name} <{email}>")
+            }
+        };
+        MailView {
+            messages: entries
+                .into_iter()
+                .map(|e| MessageView {
+                    lore_url: e.head.lore_url(),
+                    api_url: format!("/api/v1/messages/{}", enc(&e.head.message_id)),
+                    from: person(&e.head.from_name, &e.head.from_email),
+                    date: e
+                        .head
+                        .date
+                        .as_deref()
+                        .map(|d| d.get(..10).unwrap_or(d).to_owned())
+                        .unwrap_or_default(),
+                    indent: match e.depth.min(12) {
+                        0 => String::new(),
+                        d => format!("{}└ ", "\u{a0}\u{a0}".repeat(d as usize - 1)),
+                    },
+                    patch: e.head.has_diff,
+                    links: e
+                        .links
+                        .iter()
+                        .map(|l| l.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    subject: e.head.subject,
+                })
+                .collect(),
+            trailers: trailers
+                .into_iter()
+                .map(|t| TrailerView {
+                    label: t.kind.label(),
+                    person: if t.email.is_empty() {
+                        t.raw.clone()
+                    } else {
+                        person(&t.name, &t.email)
+                    },
+                    lore_url: treewide_core::messages::lore_url(&t.message_id),
+                    signoff_for: t.signoff_for,
+                })
+                .collect(),
+            answers: answers
+                .into_iter()
+                .map(|a| AnswerView {
+                    lore_url: treewide_core::messages::lore_url(&a.message_id),
+                    question: a.question,
+                    subsystem: a.subsystem.unwrap_or_default(),
+                    from: a.from,
+                    subject: a.subject,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A logged event as the history shows it.
@@ -477,6 +609,7 @@ impl EventView {
 #[derive(Template, WebTemplate)]
 #[template(path = "site.html")]
 pub struct SitePage {
+    pub chrome: Chrome,
     pub c: CampaignHead,
     pub site: SiteRow,
     pub column: Option<i64>,
@@ -491,6 +624,10 @@ pub struct SitePage {
     pub context: Vec<(i64, String, bool)>,
     /// Every subsystem of the file (name, href), primary first.
     pub all_subsystems: Vec<(String, String)>,
+    /// Subsystems a question may be addressed to: (slug, name).
+    pub ask_choices: Vec<(String, String)>,
+    /// Mail about the site: threads, trailers, answers pending review.
+    pub mail: MailView,
 }
 
 impl SitePage {
@@ -531,7 +668,106 @@ impl SitePage {
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
+    pub chrome: Chrome,
     pub status: u16,
     pub title: String,
     pub message: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub next: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "invite.html")]
+pub struct InvitePage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub email: String,
+    pub token: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    pub chrome: Chrome,
+    pub email: String,
+    pub tokens: Vec<treewide_core::users::Token>,
+    /// A token just created: shown this once.
+    pub new_token: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub chrome: Chrome,
+    pub title: String,
+    pub message: String,
+    pub back: String,
+}
+
+/// Every status, for the status form.
+pub fn status_choices() -> Vec<(&'static str, &'static str)> {
+    Status::ALL
+        .iter()
+        .filter(|s| **s != Status::Gone)
+        .map(|s| (s.as_str(), s.label()))
+        .collect()
+}
+
+/// One event as an Atom entry.
+pub struct FeedEntry {
+    pub id: i64,
+    pub title: String,
+    pub at: String,
+    pub actor: String,
+    pub href: Option<String>,
+    pub text: String,
+}
+
+/// An Atom feed of a campaign's (or a subsystem's) events.
+#[derive(Template)]
+#[template(path = "feed.xml")]
+pub struct Feed {
+    pub title: String,
+    /// A stable tag: URI for the feed.
+    pub id: String,
+    /// The page the feed follows (relative: feed readers resolve it against the feed URL).
+    pub page: String,
+    pub updated: String,
+    pub entries: Vec<FeedEntry>,
+}
+
+impl Feed {
+    pub fn entries(campaign: &str, events: Vec<(Event, Option<String>)>) -> Vec<FeedEntry> {
+        events
+            .into_iter()
+            .map(|(e, site)| {
+                let href = e.site_id.map(|s| format!("/c/{}/site/{s}", enc(campaign)));
+                let view = EventView::new(e.clone());
+                let title = match &site {
+                    Some(s) => format!("{s}: {}", view.what),
+                    None => view.what.clone(),
+                };
+                FeedEntry {
+                    id: e.id.0,
+                    title,
+                    at: e.at,
+                    actor: e.actor,
+                    href,
+                    text: if e.reason.is_empty() {
+                        view.what
+                    } else {
+                        format!("{} — {}", view.what, e.reason)
+                    },
+                }
+            })
+            .collect()
+    }
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -18,6 +20,7 @@ pub fn run(db: &Path, args: &[&str]) -> Output {
         .arg(db)
         .args(args)
         .env("TREEWIDE_LOG", "warn")
+        .env("TREEWIDE_ARGON2_MEMORY_KIB", "64")
         .output()
         .expect("run treewide")
 }
@@ -36,6 +39,7 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env("TREEWIDE_LOG", "warn")
+            .env("TREEWIDE_ARGON2_MEMORY_KIB", "64")
             .stdout(Stdio::piped())
             .spawn()
             .expect("start treewide serve");

@@ -1,0 +1,162 @@
+//! Mail import benchmark: `treewide import mail` of a generated 50k-message mbox (linked
+//! against a campaign site) against a plain mail-parser parse of the same file (its own mbox
+//! reader, one thread), in the same run.
+//!
+//! `cargo bench --bench mail` runs it in full; under `cargo test` it runs a small smoke size.
+//! Target (issue 5): treewide ≥ 50% of the plain parse rate.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use treewide_core::{db, ingest};
+use treewide_importer::{auditor, mail};
+
+/// An mboxrd of `n` messages: threads of 10 (a patch with a diff, replies quoting it with
+/// trailers), quoted-printable and ISO-8859-1 bodies, RFC 2047 subjects, escaped `From ` lines.
+fn generate(n: usize) -> String {
+    let mut out = String::with_capacity(n * 1500);
+    for i in 0..n {
+        let thread = i / 10;
+        let k = i % 10;
+        let _ = writeln!(out, "From mboxrd@z Thu Jan  1 00:00:00 1970");
+        let _ = writeln!(out, "From: Person {k} <p{k}@example.org>");
+        let _ = writeln!(
+            out,
+            "Date: Wed, 21 Sep 2022 10:{:02}:{:02} +0000",
+            k,
+            i % 60
+        );
+        let _ = writeln!(out, "Message-ID: <{thread}.{k}@bench.example.org>");
+        let _ = writeln!(out, "List-Id: <bench.vger.kernel.org>");
+        if k == 0 {
+            let _ = writeln!(out, "Subject: [PATCH v2 {k}/9] ceph: fix thing {thread}\n");
+            let _ = writeln!(
+                out,
+                "__iter_get_bvecs() takes references; see fs/ceph/file.c:98.\n\n\
+                 Signed-off-by: A <a@example.org>\n---\n fs/ceph/file.c | 2 +-\n\n\
+                 diff --git a/fs/ceph/file.c b/fs/ceph/file.c\n--- a/fs/ceph/file.c\n+++ b/fs/ceph/file.c\n\
+                 @@ -{l},3 +{l},3 @@ static ssize_t f(void)\n \tint a;\n-\tb = old(x);\n+\tb = new(x);\n \treturn b;\n",
+                l = 500 + thread % 400
+            );
+        } else {
+            let _ = writeln!(out, "In-Reply-To: <{thread}.{}@bench.example.org>", k - 1);
+            let _ = writeln!(
+                out,
+                "References: <{thread}.0@bench.example.org> <{thread}.{}@bench.example.org>",
+                k - 1
+            );
+            if k % 3 == 0 {
+                let _ = writeln!(
+                    out,
+                    "Subject: =?utf-8?q?Re=3A_=5BPATCH_v2_0/9=5D_ceph=3A_fix_thing_{thread}_=C3=A4?=\n\
+                     Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n"
+                );
+                let _ = writeln!(
+                    out,
+                    "Gr=FC=DFe, the patch looks fine to me.=20\n>From the list\n"
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "Subject: Re: [PATCH v2 0/9] ceph: fix thing {thread}\n"
+                );
+                for q in 0..8 {
+                    let _ = writeln!(out, "> quoted line {q} of the patch with some text in it");
+                }
+                let _ = writeln!(
+                    out,
+                    "\nLooks good.\n\nReviewed-by: Person {k} <p{k}@example.org>"
+                );
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn plain_parse(bytes: &[u8]) -> (Duration, usize) {
+    let t = Instant::now();
+    let mut n = 0;
+    let parser = mail_parser::MessageParser::default();
+    for m in mail_parser::mailbox::mbox::MessageIterator::new(bytes).flatten() {
+        if parser.parse(m.contents()).is_some() {
+            n += 1;
+        }
+    }
+    (t.elapsed(), n)
+}
+
+fn treewide_import(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    file: &Path,
+    run: usize,
+) -> (Duration, u64) {
+    rt.block_on(async {
+        let pool = db::open(&dir.join(format!("mail-{run}.db")))
+            .await
+            .expect("open");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/mail/generated/ceph-campaign.json");
+        let batch = auditor::parse_file(&fixture, "bench").expect("campaign");
+        ingest::store(&pool, &batch).await.expect("store campaign");
+        let t = Instant::now();
+        let r = mail::import(
+            &pool,
+            &mail::Source::Mbox(file.to_owned()),
+            &mail::Options {
+                campaign: None,
+                actor: "bench".into(),
+            },
+        )
+        .await
+        .expect("import");
+        let d = t.elapsed();
+        assert!(r.skipped.is_empty());
+        (d, r.summary.messages_new)
+    })
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let n = if full { 50_000 } else { 2_000 };
+    let runs = if full { 3 } else { 1 };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = generate(n);
+    let file = dir.path().join("bench.mbox");
+    std::fs::write(&file, &text).expect("write mbox");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    println!(
+        "mail import of {n} messages ({:.1} MB mbox), best of {runs}:",
+        text.len() as f64 / 1e6
+    );
+    let plain = (0..runs)
+        .map(|_| {
+            let (d, parsed) = plain_parse(text.as_bytes());
+            assert_eq!(parsed, n);
+            d
+        })
+        .min()
+        .unwrap_or_default();
+    let tw = (1..=runs)
+        .map(|i| {
+            let (d, stored) = treewide_import(&rt, dir.path(), &file, i);
+            assert_eq!(stored, n as u64);
+            d
+        })
+        .min()
+        .unwrap_or_default();
+    let rate = |d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
+    println!(
+        "  mail-parser alone (parse only):  {:>9.0} messages/s ({:.2?})",
+        rate(plain),
+        plain
+    );
+    println!(
+        "  treewide import mail (stored):    {:>9.0} messages/s ({:.2?}) = {:.0}% of plain (target ≥ 50%)",
+        rate(tw),
+        tw,
+        100.0 * plain.as_secs_f64() / tw.as_secs_f64().max(1e-9)
+    );
+}

@@ -1,0 +1,447 @@
+//! People and bots: accounts with invites and argon2 passwords, scoped API tokens, and who may
+//! sign off which site.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::SqlitePool;
+
+use crate::model::{now, SiteId};
+use crate::transition::Authority;
+use crate::{Error, Result};
+
+/// Row id of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type)]
+#[sqlx(transparent)]
+#[serde(transparent)]
+pub struct UserId(pub i64);
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An account.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    /// The argon2 hash (empty until the invite is accepted); never serialized.
+    #[serde(skip)]
+    pub password_hash: String,
+}
+
+impl User {
+    /// How the user appears in history: `Name <email>` or the email.
+    pub fn display(&self) -> String {
+        if self.name.is_empty() {
+            self.email.clone()
+        } else {
+            format!("{} <{}>", self.name, self.email)
+        }
+    }
+}
+
+/// How long an invite link stays valid.
+pub const INVITE_DAYS: i64 = 14;
+
+fn argon2() -> Argon2<'static> {
+    // OWASP's argon2id minimum (19 MiB, 2 passes) by default. Tests set
+    // TREEWIDE_ARGON2_MEMORY_KIB low so hashing does not dominate them; it is read per call.
+    let m = std::env::var("TREEWIDE_ARGON2_MEMORY_KIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|m: &u32| *m >= 8)
+        .unwrap_or(19_456);
+    let params = Params::new(m, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hash a password for storage.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| Error::Invalid {
+            what: "password",
+            value: String::new(),
+            expected: "a password argon2 can hash",
+        })
+}
+
+fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// A fresh random secret, hex.
+fn secret(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// SHA-256 hex of a token, as stored.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn check_email(email: &str) -> Result<String> {
+    let e = email.trim().to_ascii_lowercase();
+    let ok = e
+        .split_once('@')
+        .is_some_and(|(a, b)| !a.is_empty() && b.contains('.'))
+        && !e.contains(char::is_whitespace);
+    if ok {
+        Ok(e)
+    } else {
+        Err(Error::Invalid {
+            what: "email",
+            value: email.to_owned(),
+            expected: "an address like name@example.org",
+        })
+    }
+}
+
+/// Add a user (or renew the invite of one who has not set a password yet). Returns the user and
+/// the one-time invite token to put in the invite link.
+pub async fn invite(
+    db: &SqlitePool,
+    email: &str,
+    name: &str,
+    admin: bool,
+) -> Result<(User, String)> {
+    let email = check_email(email)?;
+    let token = secret(24);
+    let hash = token_hash(&token);
+    let expires = crate::model::format_time(
+        time::OffsetDateTime::now_utc() + time::Duration::days(INVITE_DAYS),
+    );
+    let at = now();
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO users (email, name, is_admin, invite_hash, invite_expires, created_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+           ON CONFLICT (email) DO UPDATE SET invite_hash = excluded.invite_hash,
+               invite_expires = excluded.invite_expires,
+               name = CASE WHEN excluded.name = '' THEN users.name ELSE excluded.name END,
+               is_admin = max(users.is_admin, excluded.is_admin)
+           RETURNING id AS "id!: UserId""#,
+        email,
+        name,
+        admin,
+        hash,
+        expires,
+        at
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((
+        get(db, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("user {id}")))?,
+        token,
+    ))
+}
+
+/// The user an unexpired invite token belongs to.
+pub async fn by_invite(db: &SqlitePool, token: &str) -> Result<Option<User>> {
+    let hash = token_hash(token);
+    let at = now();
+    let id = sqlx::query_scalar!(
+        r#"SELECT id AS "id!: UserId" FROM users WHERE invite_hash = ?1 AND invite_expires > ?2"#,
+        hash,
+        at
+    )
+    .fetch_optional(db)
+    .await?;
+    match id {
+        Some(id) => get(db, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Set the password with an invite token (which is then used up).
+pub async fn accept_invite(db: &SqlitePool, token: &str, password: &str) -> Result<User> {
+    if password.chars().count() < 10 {
+        return Err(Error::Invalid {
+            what: "password",
+            value: String::new(),
+            expected: "at least 10 characters",
+        });
+    }
+    let user = by_invite(db, token)
+        .await?
+        .ok_or_else(|| Error::NotFound("invite (used or expired)".into()))?;
+    let hash = hash_password(password)?;
+    sqlx::query!(
+        "UPDATE users SET password_hash = ?2, invite_hash = NULL, invite_expires = NULL WHERE id = ?1",
+        user.id,
+        hash
+    )
+    .execute(db)
+    .await?;
+    get(db, user.id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("user {}", user.id)))
+}
+
+/// A user by id.
+pub async fn get(db: &SqlitePool, id: UserId) -> Result<Option<User>> {
+    Ok(sqlx::query!(
+        r#"SELECT id AS "id!: UserId", email, name, is_admin AS "is_admin: bool", password_hash FROM users WHERE id = ?1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await?
+    .map(|r| User {
+        id: r.id,
+        email: r.email,
+        name: r.name,
+        is_admin: r.is_admin,
+        password_hash: r.password_hash.unwrap_or_default(),
+    }))
+}
+
+/// The user with this email and password, if they match.
+pub async fn authenticate(db: &SqlitePool, email: &str, password: &str) -> Result<Option<User>> {
+    let email = email.trim().to_ascii_lowercase();
+    let id = sqlx::query_scalar!(
+        r#"SELECT id AS "id!: UserId" FROM users WHERE email = ?1"#,
+        email
+    )
+    .fetch_optional(db)
+    .await?;
+    let Some(user) = (match id {
+        Some(id) => get(db, id).await?,
+        None => None,
+    }) else {
+        // Same work either way, so timing does not tell which addresses have accounts.
+        let _ = verify_password(
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$Zm9vYmFyYmF6",
+            password,
+        );
+        return Ok(None);
+    };
+    Ok(
+        (!user.password_hash.is_empty() && verify_password(&user.password_hash, password))
+            .then_some(user),
+    )
+}
+
+/// Whether `user` may sign off `site`: an admin, or an M:/R: of one of the subsystems the
+/// site's file belongs to (all of them after a tree scan, else its primary subsystem).
+pub async fn may_sign_off(db: &SqlitePool, user: &User, site: SiteId) -> Result<bool> {
+    if user.is_admin {
+        return Ok(true);
+    }
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!: i64" FROM subsystem_people p
+           WHERE p.email = ?2 AND p.subsystem_id IN (
+               SELECT subsystem_id FROM site_subsystems WHERE site_id = ?1
+               UNION SELECT subsystem_id FROM sites WHERE id = ?1 AND subsystem_id IS NOT NULL)"#,
+        site,
+        user.email
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(n > 0)
+}
+
+/// The authority `user` has over `site`.
+pub async fn authority(db: &SqlitePool, user: &User, site: SiteId) -> Result<Authority> {
+    Ok(if may_sign_off(db, user, site).await? {
+        Authority::Signoff
+    } else {
+        Authority::Proposal
+    })
+}
+
+/// Whether `user` speaks for `subsystem` (answers questions asked of it).
+pub async fn speaks_for(
+    db: &SqlitePool,
+    user: &User,
+    subsystem: crate::model::SubsystemId,
+) -> Result<bool> {
+    if user.is_admin {
+        return Ok(true);
+    }
+    let n = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!: i64" FROM subsystem_people WHERE subsystem_id = ?1 AND email = ?2"#,
+        subsystem,
+        user.email
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(n > 0)
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Scope {
+    #[serde(rename = "read")]
+    Read,
+    #[serde(rename = "notes:write")]
+    NotesWrite,
+    #[serde(rename = "status:write")]
+    StatusWrite,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::Read, Scope::NotesWrite, Scope::StatusWrite];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::NotesWrite => "notes:write",
+            Scope::StatusWrite => "status:write",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Scope> {
+        Scope::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| Error::Invalid {
+                what: "token scope",
+                value: s.to_owned(),
+                expected: "read, notes:write or status:write",
+            })
+    }
+}
+
+/// An API token as listed (never the secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct Token {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// Create a token for `user`; returns its id and the secret, shown once.
+pub async fn create_token(
+    db: &SqlitePool,
+    user: UserId,
+    name: &str,
+    scopes: &[Scope],
+) -> Result<(i64, String)> {
+    if scopes.is_empty() {
+        return Err(Error::Invalid {
+            what: "token scopes",
+            value: String::new(),
+            expected: "at least one scope",
+        });
+    }
+    let token = format!("tw_{}", secret(24));
+    let hash = token_hash(&token);
+    let prefix: String = token.chars().take(10).collect();
+    let mut s: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    s.sort_unstable();
+    s.dedup();
+    let scopes = s.join(" ");
+    let at = now();
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO api_tokens (user_id, name, token_hash, prefix, scopes, created_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id AS "id!: i64""#,
+        user,
+        name,
+        hash,
+        prefix,
+        scopes,
+        at
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((id, token))
+}
+
+/// The user and scopes of a valid (unrevoked) token; records its use.
+pub async fn check_token(db: &SqlitePool, token: &str) -> Result<Option<(User, Vec<Scope>)>> {
+    let hash = token_hash(token);
+    let Some(r) = sqlx::query!(
+        r#"SELECT id AS "id!: i64", user_id AS "user_id!: UserId", scopes FROM api_tokens
+           WHERE token_hash = ?1 AND revoked_at IS NULL"#,
+        hash
+    )
+    .fetch_optional(db)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let at = now();
+    sqlx::query!(
+        "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
+        r.id,
+        at
+    )
+    .execute(db)
+    .await?;
+    let scopes = r
+        .scopes
+        .split_whitespace()
+        .filter_map(|s| Scope::parse(s).ok())
+        .collect();
+    Ok(get(db, r.user_id).await?.map(|u| (u, scopes)))
+}
+
+/// A user's tokens, newest first.
+pub async fn tokens(db: &SqlitePool, user: UserId) -> Result<Vec<Token>> {
+    Ok(sqlx::query!(
+        r#"SELECT id AS "id!: i64", name, prefix, scopes, created_at, last_used_at, revoked_at
+           FROM api_tokens WHERE user_id = ?1 ORDER BY id DESC"#,
+        user
+    )
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| Token {
+        id: r.id,
+        name: r.name,
+        prefix: r.prefix,
+        scopes: r.scopes.split_whitespace().map(str::to_owned).collect(),
+        created_at: r.created_at,
+        last_used_at: r.last_used_at,
+        revoked_at: r.revoked_at,
+    })
+    .collect())
+}
+
+/// Revoke one of `user`'s tokens. Returns whether it was theirs and active.
+pub async fn revoke_token(db: &SqlitePool, user: UserId, id: i64) -> Result<bool> {
+    let at = now();
+    Ok(sqlx::query!(
+        "UPDATE api_tokens SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+        id,
+        user,
+        at
+    )
+    .execute(db)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// A user by email.
+pub async fn by_email(db: &SqlitePool, email: &str) -> Result<Option<User>> {
+    let email = email.trim().to_ascii_lowercase();
+    let id = sqlx::query_scalar!(
+        r#"SELECT id AS "id!: UserId" FROM users WHERE email = ?1"#,
+        email
+    )
+    .fetch_optional(db)
+    .await?;
+    match id {
+        Some(id) => get(db, id).await,
+        None => Ok(None),
+    }
+}

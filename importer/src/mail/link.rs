@@ -1,0 +1,331 @@
+//! Which call sites a message is about: `file.c:123` mentions, functions, callee + file
+//! pairs, and the hunks of its diff.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use treewide_core::messages::{LinkHow, LinkSpec, SiteFacts};
+
+use super::trailers::own_lines;
+
+/// How far (in lines) a `file:line` mention or a hunk may be from a site that drifted.
+pub const DRIFT: i64 = 50;
+
+/// One hunk of a unified diff, on the old side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hunk {
+    pub old_start: i64,
+    pub old_len: i64,
+    /// Lines the hunk removes.
+    pub removed: Vec<String>,
+}
+
+/// The hunks a diff makes to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDiff {
+    pub file: String,
+    pub hunks: Vec<Hunk>,
+}
+
+static HUNK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@").expect("hunk regex")
+});
+
+fn strip_ab(path: &str) -> &str {
+    let p = path.split('\t').next().unwrap_or(path).trim();
+    p.strip_prefix("a/")
+        .or_else(|| p.strip_prefix("b/"))
+        .unwrap_or(p)
+}
+
+/// The unified diff in the sender's own lines (a quoted diff is someone else's patch).
+pub fn parse_diff(text: &str) -> Vec<FileDiff> {
+    let lines: Vec<&str> = own_lines(text).collect();
+    let mut out: Vec<FileDiff> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        if let (Some(old), Some(new)) = (
+            l.strip_prefix("--- "),
+            lines.get(i + 1).and_then(|n| n.strip_prefix("+++ ")),
+        ) {
+            let new = strip_ab(new);
+            let file = if new == "/dev/null" {
+                strip_ab(old)
+            } else {
+                new
+            };
+            out.push(FileDiff {
+                file: file.to_owned(),
+                hunks: Vec::new(),
+            });
+            i += 2;
+            continue;
+        }
+        if let (Some(c), Some(cur)) = (HUNK.captures(l), out.last_mut()) {
+            let num = |k: usize, d: i64| c.get(k).map_or(d, |m| m.as_str().parse().unwrap_or(d));
+            let (old_start, old_len, new_len) = (num(1, 0), num(2, 1), num(4, 1));
+            let (mut o, mut n) = (old_len, new_len);
+            let mut removed = Vec::new();
+            i += 1;
+            while i < lines.len() && (o > 0 || n > 0) {
+                let h = lines[i];
+                match h.as_bytes().first() {
+                    Some(b'-') => {
+                        o -= 1;
+                        removed.push(h[1..].to_owned());
+                    }
+                    Some(b'+') => n -= 1,
+                    Some(b' ') | None => {
+                        o -= 1;
+                        n -= 1;
+                    }
+                    Some(b'\\') => {}
+                    _ => break,
+                }
+                i += 1;
+            }
+            cur.hunks.push(Hunk {
+                old_start,
+                old_len,
+                removed,
+            });
+            continue;
+        }
+        i += 1;
+    }
+    out.retain(|f| !f.hunks.is_empty());
+    out
+}
+
+/// Sites indexed the ways mail mentions them.
+#[derive(Debug, Default)]
+pub struct SiteIndex {
+    sites: Vec<SiteFacts>,
+    by_file: HashMap<String, Vec<usize>>,
+    by_function: HashMap<String, Vec<usize>>,
+    /// `op` → sites in functions named `*_op` (`->issue_read()` instances).
+    by_op: HashMap<String, Vec<usize>>,
+}
+
+static FILE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"((?:[A-Za-z0-9_.+-]+/)+[A-Za-z0-9_.+-]+\.[chS])(?::(\d+))?").expect("file regex")
+});
+static CALL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(->)?\b([A-Za-z_][A-Za-z0-9_]*)\(\)").expect("call regex"));
+static IDENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").expect("ident regex"));
+
+impl SiteIndex {
+    /// Index `sites`.
+    pub fn new(sites: Vec<SiteFacts>) -> SiteIndex {
+        let mut ix = SiteIndex::default();
+        for (i, s) in sites.iter().enumerate() {
+            ix.by_file.entry(s.file.clone()).or_default().push(i);
+            if let Some(f) = &s.function {
+                ix.by_function.entry(f.clone()).or_default().push(i);
+                for (p, _) in f.match_indices('_') {
+                    let op = &f[p + 1..];
+                    if op.len() >= 4 {
+                        ix.by_op.entry(op.to_owned()).or_default().push(i);
+                    }
+                }
+            }
+        }
+        ix.sites = sites;
+        ix
+    }
+
+    /// True when there is nothing to link to.
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    fn file_key<'a>(&self, path: &'a str) -> Option<&'a str> {
+        [path, strip_ab(path)]
+            .into_iter()
+            .find(|p| self.by_file.contains_key(*p))
+    }
+
+    /// The links of a message with this text (and diff).
+    pub fn links(&self, text: &str, diff: &[FileDiff]) -> Vec<LinkSpec> {
+        let mut out: Vec<LinkSpec> = Vec::new();
+        let mut seen: HashSet<(usize, LinkHow)> = HashSet::new();
+        let mut push = |i: usize, how: LinkHow, detail: String, out: &mut Vec<LinkSpec>| {
+            if seen.insert((i, how)) {
+                let s = &self.sites[i];
+                out.push(LinkSpec {
+                    campaign: s.campaign,
+                    site: s.id,
+                    how,
+                    detail,
+                });
+            }
+        };
+        if self.sites.is_empty() {
+            return out;
+        }
+        for f in diff {
+            let Some(file) = self.file_key(&f.file) else {
+                continue;
+            };
+            for &i in &self.by_file[file] {
+                let s = &self.sites[i];
+                let call = format!("{}(", s.callee);
+                let hit = f.hunks.iter().find(|h| {
+                    let end = h.old_start + h.old_len.max(1);
+                    (h.old_start..end).contains(&s.line)
+                        || ((s.line - h.old_start).abs() <= DRIFT + h.old_len
+                            && h.removed.iter().any(|r| r.contains(&call)))
+                });
+                if let Some(h) = hit {
+                    let detail = format!("{file} @@ -{},{} @@", h.old_start, h.old_len);
+                    push(i, LinkHow::Patch, detail, &mut out);
+                }
+            }
+        }
+        let mut files_mentioned: Vec<&str> = Vec::new();
+        let mut idents: Option<HashSet<&str>> = None;
+        for line in own_lines(text) {
+            // Diff lines name files and functions of the patch, which the hunks already cover.
+            if line.starts_with(['+', '-', ' ', '@']) && !diff.is_empty() {
+                continue;
+            }
+            for c in FILE_LINE.captures_iter(line) {
+                let path = c.get(1).map_or("", |m| m.as_str());
+                let Some(file) = self.file_key(path) else {
+                    continue;
+                };
+                if !files_mentioned.contains(&file) {
+                    files_mentioned.push(file);
+                }
+                let Some(n) = c.get(2).and_then(|m| m.as_str().parse::<i64>().ok()) else {
+                    continue;
+                };
+                let nearest = self.by_file[file]
+                    .iter()
+                    .map(|&i| (i, (self.sites[i].line - n).abs()))
+                    .filter(|(_, d)| *d <= DRIFT)
+                    .min_by_key(|(_, d)| *d);
+                if let Some((i, _)) = nearest {
+                    push(i, LinkHow::FileLine, format!("{file}:{n}"), &mut out);
+                }
+            }
+            for c in CALL.captures_iter(line) {
+                let name = &c[2];
+                let (list, shown) = if c.get(1).is_some() {
+                    let mut v: Vec<usize> = self.by_op.get(name).cloned().unwrap_or_default();
+                    v.extend(self.by_function.get(name).into_iter().flatten());
+                    (v, format!("->{name}()"))
+                } else {
+                    (
+                        self.by_function.get(name).cloned().unwrap_or_default(),
+                        format!("{name}()"),
+                    )
+                };
+                for i in list {
+                    push(i, LinkHow::Function, shown.clone(), &mut out);
+                }
+            }
+        }
+        for file in files_mentioned {
+            let idents = idents.get_or_insert_with(|| {
+                own_lines(text)
+                    .flat_map(|l| IDENT.find_iter(l).map(|m| m.as_str()))
+                    .collect()
+            });
+            for &i in &self.by_file[file] {
+                let s = &self.sites[i];
+                if idents.contains(s.callee.as_str()) {
+                    push(
+                        i,
+                        LinkHow::CalleeFile,
+                        format!("{} in {file}", s.callee),
+                        &mut out,
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use treewide_core::model::{CampaignId, SiteId};
+
+    fn site(id: i64, file: &str, line: i64, function: &str, callee: &str) -> SiteFacts {
+        SiteFacts {
+            id: SiteId(id),
+            campaign: CampaignId(1),
+            file: file.into(),
+            line,
+            function: Some(function.into()),
+            callee: callee.into(),
+        }
+    }
+
+    fn index() -> SiteIndex {
+        SiteIndex::new(vec![
+            site(
+                1,
+                "fs/cifs/file.c",
+                100,
+                "cifs_send_async_read",
+                "iov_iter_get_pages2",
+            ),
+            site(2, "fs/cifs/file.c", 400, "cifs_write", "iov_iter_kvec"),
+            site(3, "fs/afs/file.c", 300, "afs_issue_read", "iov_iter_xarray"),
+        ])
+    }
+
+    #[test]
+    fn diff_hunks_and_drift() {
+        let text = "Fix it.\n\n---\n fs/cifs/file.c | 2 +-\n\ndiff --git a/fs/cifs/file.c b/fs/cifs/file.c\n\
+                    --- a/fs/cifs/file.c\n+++ b/fs/cifs/file.c\n@@ -120,3 +120,3 @@ static int f(void)\n \
+                    a\n-\tn = iov_iter_get_pages2(iter, p, 1, 2, &o);\n+\tn = iov_iter_get_pages(iter);\n b\n";
+        let d = parse_diff(text);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].file, "fs/cifs/file.c");
+        assert_eq!((d[0].hunks[0].old_start, d[0].hunks[0].old_len), (120, 3));
+        let links = index().links(text, &d);
+        // The hunk is 20 lines below site 1 (drifted) but removes its call.
+        assert!(links
+            .iter()
+            .any(|l| l.site == SiteId(1) && l.how == LinkHow::Patch));
+        assert!(!links
+            .iter()
+            .any(|l| l.site == SiteId(2) && l.how == LinkHow::Patch));
+    }
+
+    #[test]
+    fn quoted_diffs_are_not_the_senders() {
+        let text = "> --- a/fs/cifs/file.c\n> +++ b/fs/cifs/file.c\n> @@ -99,3 +99,3 @@\n>  a\n> -x\n> +y\n>  b\n";
+        assert!(parse_diff(text).is_empty());
+    }
+
+    #[test]
+    fn mentions_file_line_function_and_op() {
+        let ix = index();
+        let l = ix.links("see fs/cifs/file.c:130 and ->issue_read() too", &[]);
+        assert!(l
+            .iter()
+            .any(|l| l.site == SiteId(1) && l.how == LinkHow::FileLine));
+        assert!(l
+            .iter()
+            .any(|l| l.site == SiteId(3) && l.how == LinkHow::Function));
+        let l = ix.links("cifs_send_async_read() is fine", &[]);
+        assert_eq!(l.len(), 1);
+        let l = ix.links(
+            "> cifs_send_async_read() quoted\nfs/cifs/file.c:999 too far",
+            &[],
+        );
+        assert!(l.iter().all(|l| l.how == LinkHow::CalleeFile) || l.is_empty());
+        let l = ix.links("iov_iter_kvec in fs/cifs/file.c", &[]);
+        assert!(l
+            .iter()
+            .any(|l| l.site == SiteId(2) && l.how == LinkHow::CalleeFile));
+    }
+}

@@ -1,0 +1,356 @@
+//! List mail into treewide: mbox files, public-inbox v2 epochs and lore threads, parsed
+//! with mail-parser, linked to call sites, stored with [`treewide_core::messages::store`].
+//!
+//! Parsing ([`parse_message`], [`mbox::split`], [`link`], [`trailers`]) is pure; [`import`]
+//! reads a source, parses every message (a message that cannot be parsed is reported with
+//! its position and skipped), links them to the sites in the database and stores the whole
+//! batch in one transaction.
+
+pub mod link;
+pub mod lore;
+pub mod mbox;
+pub mod public_inbox;
+pub mod trailers;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use mail_parser::{HeaderValue, MessageParser};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use sqlx::SqlitePool;
+use treewide_core::messages::{self, MailBatch, MailSummary, NewMessage};
+use treewide_core::{campaigns, model::parse_time};
+
+use link::SiteIndex;
+
+/// Stored bodies are cut here (a 10 MB message is data, not a reason to fill the database).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Where mail comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// An mbox file, plain or gzip.
+    Mbox(PathBuf),
+    /// A public-inbox v2 directory (`git/N.git`), or one epoch's bare repository.
+    PublicInbox(PathBuf),
+    /// A thread fetched from lore: `{base}/all/{msgid}/t.mbox.gz`.
+    Lore { msgid: String, base: String },
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Mbox(p) | Source::PublicInbox(p) => write!(f, "{}", p.display()),
+            Source::Lore { msgid, base } => f.write_str(&lore::thread_url(base, msgid)),
+        }
+    }
+}
+
+/// A message that was skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Skipped {
+    /// `line 120` of an mbox, `epoch 0 commit 1a2b…` of an inbox.
+    pub position: String,
+    pub reason: String,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.position, self.reason)
+    }
+}
+
+/// A raw message and where it was found.
+#[derive(Debug, Clone)]
+pub struct Raw {
+    pub position: String,
+    pub data: Vec<u8>,
+}
+
+/// What a source gave: raw messages, the ones it could not even read, and the cursors to
+/// store with them.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub messages: Vec<Raw>,
+    pub skipped: Vec<Skipped>,
+    pub cursors: Vec<messages::Cursor>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub source: String,
+    pub summary: MailSummary,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Import options.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Link only to this campaign's sites (default: every campaign's).
+    pub campaign: Option<String>,
+    /// Who imports, for history.
+    pub actor: String,
+}
+
+/// Read, parse, link and store everything `source` holds.
+pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow::Result<Report> {
+    let name = source.to_string();
+    let campaign = match &opts.campaign {
+        Some(slug) => Some(
+            campaigns::get(db, slug)
+                .await
+                .with_context(|| format!("campaign {slug:?}"))?
+                .id,
+        ),
+        None => None,
+    };
+    let read = match source {
+        Source::Mbox(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            read_mbox(bytes, &name)?
+        }
+        Source::PublicInbox(dir) => {
+            let inbox = public_inbox::inbox_key(dir)?;
+            let done = messages::cursors(db, &inbox).await?;
+            public_inbox::read(dir, &inbox, &done)?
+        }
+        Source::Lore { msgid, base } => {
+            let bytes = lore::fetch_thread(base, msgid)?;
+            read_mbox(bytes, &name)?
+        }
+    };
+    let sites = SiteIndex::new(messages::link_candidates(db, campaign).await?);
+    let (batch, mut skipped) = parse_all(read.messages, &sites);
+    skipped.splice(0..0, read.skipped);
+    let batch = MailBatch {
+        source: name.clone(),
+        actor: opts.actor.clone(),
+        messages: batch,
+        cursors: read.cursors,
+    };
+    let summary = messages::store(db, &batch)
+        .await
+        .with_context(|| format!("cannot store the mail of {name}"))?;
+    Ok(Report {
+        source: name,
+        summary,
+        skipped,
+    })
+}
+
+/// Split an mbox (gzip or not) into raw messages.
+pub fn read_mbox(bytes: Vec<u8>, name: &str) -> anyhow::Result<Read> {
+    let bytes = mbox::maybe_gunzip(bytes, name)?;
+    Ok(Read {
+        messages: mbox::split(&bytes)
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| Raw {
+                position: format!("message {} at line {}", i + 1, m.line),
+                data: m.data.into_owned(),
+            })
+            .collect(),
+        ..Default::default()
+    })
+}
+
+/// Parse and link every message (in parallel); the ones that cannot be parsed are skipped.
+pub fn parse_all(raw: Vec<Raw>, sites: &SiteIndex) -> (Vec<NewMessage>, Vec<Skipped>) {
+    let results: Vec<Result<NewMessage, Skipped>> = raw
+        .into_par_iter()
+        .map(|r| {
+            // A parser bug on one hostile message must not end the import.
+            std::panic::catch_unwind(|| parse_message(&r.data))
+                .unwrap_or_else(|_| Err("the mail parser failed on this message".into()))
+                .map(|(mut m, text, diff)| {
+                    m.links = sites.links(&text, &diff);
+                    m
+                })
+                .map_err(|reason| Skipped {
+                    position: r.position,
+                    reason,
+                })
+        })
+        .collect();
+    let mut ok = Vec::with_capacity(results.len());
+    let mut bad = Vec::new();
+    for r in results {
+        match r {
+            Ok(m) => ok.push(m),
+            Err(s) => bad.push(s),
+        }
+    }
+    (ok, bad)
+}
+
+fn ids(v: &HeaderValue<'_>) -> Vec<String> {
+    v.as_text_list()
+        .unwrap_or_default()
+        .iter()
+        .map(|s| clean_id(s))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// A Message-ID without angle brackets or whitespace.
+pub fn clean_id(s: &str) -> String {
+    s.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect()
+}
+
+/// The stable Message-ID of a message that has none: a hash of its bytes.
+pub fn derived_id(raw: &[u8]) -> String {
+    let trimmed = raw.trim_ascii_end();
+    let h = hex::encode(Sha256::digest(trimmed));
+    format!("{}@derived.treewide.invalid", &h[..32])
+}
+
+fn cap(mut s: String) -> String {
+    if s.len() > MAX_BODY {
+        let total = s.len();
+        let mut cut = MAX_BODY;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str(&format!(
+            "\n[… cut by treewide: the body had {total} bytes]\n"
+        ));
+    }
+    s
+}
+
+/// Parse one raw message: its stored form (without links), its full text and its diff.
+pub fn parse_message(raw: &[u8]) -> Result<(NewMessage, String, Vec<link::FileDiff>), String> {
+    let m = MessageParser::default()
+        .parse(raw)
+        .ok_or_else(|| "not a mail message (mail-parser found nothing)".to_owned())?;
+    if m.headers().is_empty() {
+        return Err("no mail headers".into());
+    }
+    if m.from().is_none() && m.subject().is_none() && m.message_id().is_none() {
+        return Err("none of From:, Subject: or Message-ID: present".into());
+    }
+    let sha256 = hex::encode(Sha256::digest(raw));
+    let (message_id, derived) = match m.message_id().map(clean_id).filter(|s| !s.is_empty()) {
+        Some(id) => (id, false),
+        None => (derived_id(raw), true),
+    };
+    let subject = m
+        .subject()
+        .unwrap_or("")
+        .replace(['\r', '\n'], " ")
+        .trim()
+        .to_owned();
+    let (from_name, from_email) = m
+        .from()
+        .and_then(|a| a.first())
+        .map(|a| {
+            (
+                a.name().unwrap_or("").trim().to_owned(),
+                a.address().unwrap_or("").trim().to_ascii_lowercase(),
+            )
+        })
+        .unwrap_or_default();
+    let date = m
+        .date()
+        .filter(|d| d.is_valid())
+        .and_then(|d| parse_time(&d.to_rfc3339()).ok());
+    let list = m
+        .header_raw("List-Id")
+        .map(|v| {
+            let v = v.trim();
+            match (v.rfind('<'), v.rfind('>')) {
+                (Some(a), Some(b)) if a < b => v[a + 1..b].trim().to_owned(),
+                _ => v.to_owned(),
+            }
+        })
+        .filter(|s| !s.is_empty());
+    let in_reply_to = ids(m.in_reply_to()).into_iter().next();
+    let references = ids(m.references());
+    let mut text = String::new();
+    for i in 0..m.text_body_count() {
+        if let Some(t) = m.body_text(i) {
+            text.push_str(&t);
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+    }
+    // Patches sent as text attachments (text/x-patch) are still the sender's text.
+    for a in m.attachments() {
+        if a.is_text() && !a.is_text_html() {
+            if let Some(t) = a.text_contents() {
+                text.push_str(t);
+                text.push('\n');
+            }
+        }
+    }
+    let diff = link::parse_diff(&text);
+    let (patch_prefix, subject_tag) = trailers::subject_parts(&subject);
+    let msg = NewMessage {
+        message_id,
+        derived_id: derived,
+        from_name,
+        from_email,
+        date,
+        list,
+        in_reply_to,
+        references,
+        has_diff: !diff.is_empty(),
+        patch_prefix,
+        subject_tag,
+        sha256,
+        trailers: trailers::trailers(&text),
+        links: Vec::new(),
+        body: cap(text.clone()),
+        subject,
+    };
+    Ok((msg, text, diff))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_message_id_is_derived_stably() {
+        let raw = b"From: A <a@example.org>\nSubject: hi\n\nbody\n";
+        let (a, _, _) = parse_message(raw).unwrap();
+        let (b, _, _) = parse_message(b"From: A <a@example.org>\nSubject: hi\n\nbody\n\n").unwrap();
+        assert!(a.derived_id);
+        assert_eq!(a.message_id, b.message_id);
+        assert!(a.message_id.ends_with("@derived.treewide.invalid"));
+    }
+
+    #[test]
+    fn encoded_headers_and_quoted_printable() {
+        let raw = "From: =?iso-8859-1?q?J=F6rg?= <J@Example.org>\r\nSubject: =?utf-8?b?W1BBVENIXSBvdmw6IGZpeCDDpA==?=\r\n\
+                   Message-ID: <x@y>\r\nIn-Reply-To: <p@y>\r\nReferences: <r@y> <p@y>\r\nDate: Tue, 20 Sep 2022 12:00:00 +0200\r\n\
+                   Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe\r\n";
+        let (m, text, _) = parse_message(raw.as_bytes()).unwrap();
+        assert_eq!(m.from_name, "Jörg");
+        assert_eq!(m.from_email, "j@example.org");
+        assert_eq!(m.subject, "[PATCH] ovl: fix ä");
+        assert_eq!(m.patch_prefix.as_deref(), Some("PATCH"));
+        assert_eq!(m.subject_tag.as_deref(), Some("ovl"));
+        assert_eq!(m.in_reply_to.as_deref(), Some("p@y"));
+        assert_eq!(m.references, vec!["r@y", "p@y"]);
+        assert_eq!(m.date.as_deref(), Some("2022-09-20T10:00:00Z"));
+        assert!(text.contains("Grüße"));
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        assert!(parse_message(b"").is_err());
+        assert!(parse_message(b"\x00\x01\x02 no headers here").is_err());
+    }
+}

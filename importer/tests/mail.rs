@@ -1,0 +1,365 @@
+//! The mail importer on real list mail (tests/data/mail), a built fixture with a campaign
+//! site, hostile input and a local HTTP server standing in for lore.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use treewide_core::messages::{self, LinkHow, TrailerKind};
+use treewide_core::model::{SiteId, Status};
+use treewide_core::{db, ingest, sites, SqlitePool};
+use treewide_importer::{auditor, mail};
+
+fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/mail")
+        .join(rel)
+}
+
+fn opts() -> mail::Options {
+    mail::Options {
+        campaign: None,
+        actor: "test".into(),
+    }
+}
+
+async fn import_file(db: &SqlitePool, path: &Path) -> mail::Report {
+    mail::import(db, &mail::Source::Mbox(path.to_owned()), &opts())
+        .await
+        .unwrap()
+}
+
+fn untar(tgz: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(tgz)
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tar failed on {}", tgz.display());
+    dir
+}
+
+async fn count_kind(db: &SqlitePool, kind: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT count(*) FROM message_trailers WHERE kind = ?1")
+        .bind(kind)
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn real_threads_import_every_message_with_threads_and_trailers() {
+    let db = db::open_memory().await.unwrap();
+    // (file, messages, at least this many Reviewed-by, Acked-by)
+    let expected = [
+        ("ovl-cred-guard-v3", 64, 41, 0),
+        ("splice-read-v17-partial", 7, 1, 1),
+        ("splice-read-v21-partial", 5, 2, 2),
+        ("block-reexpand-iov_iter", 18, 0, 1),
+        ("caif-dont-assume-iov_iter-type", 3, 1, 0),
+        ("save-restore-iov_iter-state-v3", 12, 0, 0),
+    ];
+    let mut total = 0;
+    for (name, n, reviewed, acked) in expected {
+        let before_r = count_kind(&db, "reviewed_by").await;
+        let before_a = count_kind(&db, "acked_by").await;
+        let r = import_file(&db, &data(&format!("threads/{name}.mbox.gz"))).await;
+        assert!(r.skipped.is_empty(), "{name}: {:?}", r.skipped);
+        assert_eq!(r.summary.messages, n, "{name}");
+        assert_eq!(r.summary.messages_new, n, "{name}");
+        total += n as i64;
+        assert!(
+            count_kind(&db, "reviewed_by").await - before_r >= reviewed,
+            "{name}"
+        );
+        assert_eq!(
+            count_kind(&db, "acked_by").await - before_a,
+            acked,
+            "{name}"
+        );
+    }
+    assert_eq!(messages::count(&db).await.unwrap(), total);
+
+    // A whole thread has one root; the partial ones have replies whose parents are absent.
+    let ovl_roots: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT thread_root) FROM messages WHERE subject LIKE '%ovl%' AND subject LIKE '%PATCH v3%'",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!(ovl_roots, 1);
+    let t = messages::get(&db, "<20210401071807.3328235-1-yangerkun@huawei.com>")
+        .await
+        .unwrap();
+    assert_eq!(t.thread.size, 18);
+    assert_eq!((t.thread.index, t.thread.depth), (1, 0));
+    assert_eq!(t.head.list.as_deref(), Some("io-uring.vger.kernel.org"));
+
+    // The mistyped Acked-by is recorded as written and matches nobody.
+    let acked: Vec<(String, String)> = sqlx::query_as(
+        "SELECT t.email, p.message_id FROM message_trailers t JOIN trailer_patches tp ON tp.trailer_id = t.id
+         JOIN messages p ON p.id = tp.patch_id WHERE t.email = 'asml.silencec@gmail.com'",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(
+        acked,
+        vec![(
+            "asml.silencec@gmail.com".to_owned(),
+            "20210401071807.3328235-1-yangerkun@huawei.com".to_owned()
+        )]
+    );
+
+    // Re-import is a no-op.
+    for (name, ..) in expected {
+        let r = import_file(&db, &data(&format!("threads/{name}.mbox.gz"))).await;
+        assert!(r.summary.is_noop(), "{name}: {:?}", r.summary);
+    }
+    assert_eq!(messages::count(&db).await.unwrap(), total);
+}
+
+#[tokio::test]
+async fn public_inbox_epoch_imports_300_then_only_new_commits() {
+    let db = db::open_memory().await.unwrap();
+    let dir = untar(&data("public-inbox/linux-unionfs-epoch0-first300.tar.gz"));
+    let src = mail::Source::PublicInbox(dir.path().to_owned());
+    let r = mail::import(&db, &src, &opts()).await.unwrap();
+    assert!(r.skipped.is_empty(), "{:?}", r.skipped);
+    assert_eq!((r.summary.messages, r.summary.messages_new), (300, 300));
+    assert!(count_kind(&db, "reviewed_by").await >= 6);
+    assert!(count_kind(&db, "acked_by").await >= 1);
+    let diffs: i64 = sqlx::query_scalar("SELECT sum(has_diff) FROM messages")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert!(diffs >= 69, "{diffs} messages with diffs");
+    // Second run: the cursor says everything is read.
+    let again = mail::import(&db, &src, &opts()).await.unwrap();
+    assert_eq!(again.summary.messages, 0);
+    assert!(again.summary.is_noop());
+}
+
+#[tokio::test]
+async fn public_inbox_commit_without_m_is_reported_and_skipped() {
+    let db = db::open_memory().await.unwrap();
+    let dir = untar(&data("generated/public-inbox-without-m.tar.gz"));
+    let epoch = dir.path().join("git/0.git");
+    let r = mail::import(&db, &mail::Source::PublicInbox(epoch), &opts())
+        .await
+        .unwrap();
+    assert_eq!(r.summary.messages_new, 2);
+    assert_eq!(r.skipped.len(), 1);
+    assert!(r.skipped[0].position.starts_with("epoch 0 commit 1f4b81b"));
+    assert!(r.skipped[0].reason.contains("no blob m"));
+    let reply = messages::get(&db, "pi-3@example.org").await.unwrap();
+    assert_eq!(reply.thread.parent.as_deref(), Some("pi-1@example.org"));
+}
+
+async fn fixture_db() -> SqlitePool {
+    let db = db::open_memory().await.unwrap();
+    let batch = auditor::parse_file(&data("generated/ceph-campaign.json"), "test").unwrap();
+    ingest::store(&db, &batch).await.unwrap();
+    db
+}
+
+#[tokio::test]
+async fn patch_proposes_fix_and_trailers_sign_off_for_the_sites_subsystem() {
+    let db = fixture_db().await;
+    let site = SiteId(1);
+    assert_eq!(
+        sites::get(&db, site).await.unwrap().status,
+        Status::NeedsPin
+    );
+    let r = import_file(&db, &data("generated/ceph-pin.mbox")).await;
+    assert_eq!(r.summary.messages_new, 4);
+    assert_eq!(r.summary.fix_proposed, vec!["fs/ceph/file.c:98"]);
+    let s = sites::get(&db, site).await.unwrap();
+    assert_eq!(s.status, Status::FixProposed);
+    // The change went through the checked transition, with its event.
+    let ev = treewide_core::events::for_site(&db, site).await.unwrap();
+    assert!(ev.iter().any(|e| e.new.as_deref() == Some("fix_proposed")
+        && e.source_ref.as_deref() == Some("20220921100000.ceph-pin-1@zeniv.linux.org.uk")));
+
+    let patch = messages::get(&db, "20220921100000.ceph-pin-1@zeniv.linux.org.uk")
+        .await
+        .unwrap();
+    assert!(patch.head.has_diff);
+    assert_eq!(patch.head.patch_prefix.as_deref(), Some("PATCH"));
+    assert_eq!(patch.head.subject_tag.as_deref(), Some("ceph"));
+    let hows: Vec<LinkHow> = patch.sites.iter().map(|l| l.how).collect();
+    assert!(hows.contains(&LinkHow::Patch));
+    let trailers = messages::trailers_for_site(&db, site).await.unwrap();
+    assert_eq!(trailers.len(), 2);
+    let review = trailers
+        .iter()
+        .find(|t| t.kind == TrailerKind::ReviewedBy)
+        .unwrap();
+    assert_eq!(
+        review.signoff_for.as_deref(),
+        Some("CEPH DISTRIBUTED FILE SYSTEM CLIENT (CEPH)")
+    );
+    // Mistyped address: recorded, not a sign-off.
+    let ack = trailers
+        .iter()
+        .find(|t| t.kind == TrailerKind::AckedBy)
+        .unwrap();
+    assert_eq!(ack.email, "idryomov@gmial.com");
+    assert_eq!(ack.signoff_for, None);
+    assert_eq!(
+        patch
+            .sites
+            .iter()
+            .find(|l| l.how == LinkHow::Patch)
+            .unwrap()
+            .signoffs,
+        vec!["CEPH DISTRIBUTED FILE SYSTEM CLIENT (CEPH)"]
+    );
+
+    // The drifted file:line mention links to the site; a quoted function name does not.
+    let mention = messages::get(&db, "ceph-mention@example.org")
+        .await
+        .unwrap();
+    let hows: Vec<LinkHow> = mention.sites.iter().map(|l| l.how).collect();
+    assert_eq!(hows, vec![LinkHow::FileLine]);
+
+    // The site's threads: the patch and its replies, nested.
+    let t = messages::threads_for_site(&db, site).await.unwrap();
+    let depths: Vec<u32> = t.iter().map(|e| e.depth).collect();
+    assert_eq!(depths, vec![0, 1, 2, 0]);
+
+    // Owners' answers: the maintainers' replies in the thread answer the open question.
+    let c = treewide_core::campaigns::get(&db, "mail-fixture")
+        .await
+        .unwrap();
+    let answers = messages::pending_answers(&db, c.id, Some(site), None)
+        .await
+        .unwrap();
+    let from: Vec<&str> = answers.iter().map(|a| a.from.as_str()).collect();
+    // By date: Ilya's 13:00 +0200 comes before Jeff's 12:00 -0400.
+    assert_eq!(
+        from,
+        vec![
+            "Ilya Dryomov <idryomov@gmail.com>",
+            "Jeff Layton <jlayton@kernel.org>"
+        ]
+    );
+
+    // Re-import changes nothing, status included.
+    let events_before = treewide_core::events::count(&db).await.unwrap();
+    let again = import_file(&db, &data("generated/ceph-pin.mbox")).await;
+    assert!(again.summary.is_noop(), "{:?}", again.summary);
+    assert_eq!(
+        treewide_core::events::count(&db).await.unwrap(),
+        events_before
+    );
+}
+
+#[tokio::test]
+async fn hostile_messages_are_data_not_failures() {
+    let db = db::open_memory().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.mbox");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let sep = "From mboxrd@z Thu Jan  1 00:00:00 1970\n";
+    // 10 MB body.
+    write!(
+        f,
+        "{sep}From: Big <big@example.org>\nSubject: big\nMessage-ID: <big@example.org>\n\n"
+    )
+    .unwrap();
+    let line = "x".repeat(99) + "\n";
+    for _ in 0..100_000 {
+        f.write_all(line.as_bytes()).unwrap();
+    }
+    // Header injection via an encoded newline, a <script> subject, HTML-only mail,
+    // a missing Message-ID, and garbage.
+    write!(
+        f,
+        "\n{sep}From: Evil <evil@example.org>\nSubject: =?utf-8?q?hi=0D=0ABcc:_victim@example.org?=\nMessage-ID: <inject@example.org>\n\nbody\n\n\
+         {sep}From: Evil <evil@example.org>\nSubject: <script>alert(1)</script>\nMessage-ID: <script@example.org>\n\nbody\n\n\
+         {sep}From: Html <html@example.org>\nSubject: html\nMessage-ID: <html@example.org>\nContent-Type: text/html\n\n<p>see <b>fs/x.c:1</b></p><script>x()</script>\n\n\
+         {sep}From: Anon <anon@example.org>\nSubject: no id\n\nno message id here\n\n\
+         {sep}\x00\x01\x02\n"
+    )
+    .unwrap();
+    drop(f);
+    let r = import_file(&db, &path).await;
+    assert_eq!(r.summary.messages_new, 5, "{:?}", r.skipped);
+    assert_eq!(r.skipped.len(), 1);
+    assert!(
+        r.skipped[0].position.starts_with("message 6 at line"),
+        "{}",
+        r.skipped[0]
+    );
+
+    let big = messages::get(&db, "big@example.org").await.unwrap();
+    assert!(big.body.len() <= mail::MAX_BODY + 100);
+    assert!(big.body.contains("cut by treewide"));
+    let inj = messages::get(&db, "inject@example.org").await.unwrap();
+    assert!(!inj.head.subject.contains('\n') && !inj.head.subject.contains('\r'));
+    let s = messages::get(&db, "script@example.org").await.unwrap();
+    assert_eq!(s.head.subject, "<script>alert(1)</script>");
+    let html = messages::get(&db, "html@example.org").await.unwrap();
+    assert!(html.body.contains("fs/x.c:1"));
+    let derived: Vec<String> =
+        sqlx::query_scalar("SELECT message_id FROM messages WHERE derived_id = 1")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(derived.len(), 1);
+    // Stable: a second import derives the same id and stores nothing.
+    assert!(import_file(&db, &path).await.summary.is_noop());
+}
+
+/// Serve `answers` (status, body) one connection each on 127.0.0.1; returns the base URL.
+fn serve(answers: Vec<(u16, Vec<u8>)>) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (status, body) in answers {
+            let Ok((mut s, _)) = l.accept() else { return };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    base
+}
+
+#[tokio::test]
+async fn lore_fetch_200_404_and_refused() {
+    let db = db::open_memory().await.unwrap();
+    let gz = std::fs::read(data("threads/caif-dont-assume-iov_iter-type.mbox.gz")).unwrap();
+    let base = serve(vec![(200, gz), (404, b"not found".to_vec())]);
+    let src = |base: &str| mail::Source::Lore {
+        msgid: "<some/id@example.org>".into(),
+        base: base.to_owned(),
+    };
+    let r = mail::import(&db, &src(&base), &opts()).await.unwrap();
+    assert_eq!(r.summary.messages_new, 3);
+    assert!(r.source.ends_with("/all/some%2Fid@example.org/t.mbox.gz"));
+
+    let e = mail::import(&db, &src(&base), &opts()).await.unwrap_err();
+    assert!(format!("{e:#}").contains("404"), "{e:#}");
+
+    // Nobody listens on a port that was just freed.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = mail::import(&db, &src(&format!("http://127.0.0.1:{port}")), &opts())
+        .await
+        .unwrap_err();
+    assert!(format!("{e:#}").contains("cannot fetch"), "{e:#}");
+}

@@ -1,0 +1,111 @@
+//! The mail API: messages by site, subsystem or thread, and one message with its trailers,
+//! linked sites and thread position.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use treewide_core::messages::{self, MessageQuery};
+use treewide_core::model::SiteId;
+use treewide_core::{sites, subsystems};
+
+use crate::error::{ApiError, Failure};
+use crate::AppState;
+
+/// Largest answer of `/api/v1/messages`.
+const MAX_LIMIT: u32 = 1000;
+
+/// Filters of `/api/v1/messages`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesParams {
+    site: Option<String>,
+    subsystem: Option<String>,
+    thread: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/messages?site=&subsystem=&thread=&limit=`: messages by date.
+pub async fn messages(
+    State(st): State<AppState>,
+    params: Result<Query<MessagesParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
+    let limit = p.limit.unwrap_or(MAX_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(
+            Failure::BadRequest(format!("limit must be 1 to {MAX_LIMIT}, not {limit}")).into(),
+        );
+    }
+    let mut q = MessageQuery {
+        limit,
+        thread: p.thread.filter(|t| !t.is_empty()).map(|t| {
+            t.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        }),
+        ..Default::default()
+    };
+    if let Some(s) = p.site.as_deref().filter(|s| !s.is_empty()) {
+        let id = s
+            .parse()
+            .map(SiteId)
+            .map_err(|_| Failure::BadRequest(format!("invalid site id {s:?}")))?;
+        q.site = Some(sites::get(&st.db, id).await?.id);
+    }
+    if let Some(sub) = p.subsystem.as_deref().filter(|s| !s.is_empty()) {
+        let (_, info) = subsystems::filter(&st.db, sub).await?;
+        q.subsystem = Some(
+            info.ok_or_else(|| Failure::BadRequest("messages need a real subsystem".into()))?
+                .id,
+        );
+    }
+    let items: Vec<_> = messages::list(&st.db, &q)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let url = m.lore_url();
+            json!({ "message": m, "lore_url": url })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+/// `GET /api/v1/messages/{message-id}`: headers, body, trailers, linked sites, thread position.
+pub async fn message(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let m = messages::get(&st.db, &id).await?;
+    Ok(Json(json!({ "message": m })).into_response())
+}
+
+/// `GET /api/v1/sites/{id}/messages`: a site's messages as threads, the trailers on its
+/// proposed fixes (with sign-offs) and owners' answers pending review.
+pub async fn site_messages(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = SiteId(
+        id.parse()
+            .map_err(|_| Failure::NotFound(format!("site {id:?} not found")))?,
+    );
+    let s = sites::get(&st.db, id).await?;
+    let campaign = treewide_core::campaigns::meta(&st.db, &s.campaign).await?;
+    let thread: Vec<_> = messages::threads_for_site(&st.db, id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let url = e.head.lore_url();
+            json!({ "message": e.head, "depth": e.depth, "links": e.links, "lore_url": url })
+        })
+        .collect();
+    let trailers = messages::trailers_for_site(&st.db, id).await?;
+    let answers = messages::pending_answers(&st.db, campaign.id, Some(id), None).await?;
+    Ok(
+        Json(json!({ "site": id, "messages": thread, "trailers": trailers, "answers_pending_review": answers }))
+            .into_response(),
+    )
+}

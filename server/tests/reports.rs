@@ -1,0 +1,162 @@
+//! Reports, feeds, exports, the patch check and security headers, through the real router.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use treewide_core::db;
+use treewide_importer::demo;
+
+async fn app() -> (axum::Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = db::open(&dir.path().join("t.db")).await.unwrap();
+    demo::load(&pool).await.unwrap();
+    (treewide_server::router(pool), dir)
+}
+
+async fn call(
+    app: &axum::Router,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    call(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn the_status_mail_lists_what_is_left_like_the_seed() {
+    let (app, _d) = app().await;
+    let (s, h, body) = get(&app, "/c/iov-iter-pin/report.txt").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(body.contains("Done: 15 of 37 sites"), "{body}");
+    assert!(body.contains("Open questions to owners:"));
+    assert!(body.contains("NVM EXPRESS TARGET DRIVER — drivers/nvme/target/io-cmd-file.c:94"));
+    let haven = body.split("Haven't done yet:\n").nth(1).expect("the list");
+    let lines: Vec<&str> = haven.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 7);
+    assert_eq!(lines[0], "drivers/target/target_core_file.c:292: iov_iter_bvec(&iter, is_write, aio_cmd->bvecs, sgl_nents, len);");
+    let (_, _, one) = get(
+        &app,
+        "/c/iov-iter-pin/report.txt?subsystem=nvm-express-target-driver",
+    )
+    .await;
+    assert!(one.contains("To: Christoph Hellwig <hch@lst.de>"), "{one}");
+    assert!(one.contains("Cc: linux-nvme@lists.infradead.org"));
+}
+
+#[tokio::test]
+async fn atom_feeds_follow_campaigns_and_subsystems() {
+    let (app, _d) = app().await;
+    let (s, h, body) = get(&app, "/c/iov-iter-pin/feed.atom").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/atom+xml"));
+    assert!(body.starts_with("<?xml"));
+    assert!(body.contains("<entry>"));
+    let (s, _, sub) = get(
+        &app,
+        "/c/iov-iter-pin/s/nvm-express-target-driver/feed.atom",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(sub.contains("io-cmd-file.c:94"), "{sub}");
+    assert!(!sub.contains("vringh.c"), "only this subsystem");
+}
+
+#[tokio::test]
+async fn exports_from_the_dashboard() {
+    let (app, _d) = app().await;
+    let (s, h, csv) = get(&app, "/c/iov-iter-pin/export.csv?status=needs_pin").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("iov-iter-pin.csv"));
+    assert_eq!(csv.lines().count(), 11, "header + 10 needs_pin sites");
+    let (s, _, json) = get(&app, "/c/iov-iter-pin/export.json").await;
+    assert_eq!(s, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["format"], "treewide-audit/1");
+    assert_eq!(v["sites"].as_array().unwrap().len(), 37);
+}
+
+#[tokio::test]
+async fn the_patch_check_flags_legacy_directions_and_new_get_pages_callers() {
+    let (app, _d) = app().await;
+    let diff = "--- a/fs/x.c\n+++ b/fs/x.c\n@@ -1,2 +1,3 @@\n int a;\n+\tiov_iter_bvec(&iter, WRITE, bv, 1, len);\n int b;\n";
+    let req = Request::post("/api/v1/check")
+        .header(header::CONTENT_TYPE, "text/x-diff")
+        .body(Body::from(diff))
+        .unwrap();
+    let (s, _, body) = call(&app, req).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["ok"], false);
+    let f = &v["findings"][0];
+    assert_eq!(
+        (f["file"].as_str(), f["line"].as_i64()),
+        (Some("fs/x.c"), Some(2))
+    );
+    assert_eq!(
+        f["suggestion"],
+        "iov_iter_bvec(&iter, ITER_SOURCE, bv, 1, len);"
+    );
+    let clean = serde_json::json!({ "diff": "--- a/fs/x.c\n+++ b/fs/x.c\n@@ -1 +1,2 @@\n int a;\n+\tiov_iter_bvec(&iter, ITER_SOURCE, bv, 1, len);\n" });
+    let req = Request::post("/api/v1/check")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(clean.to_string()))
+        .unwrap();
+    let (_, _, body) = call(&app, req).await;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["ok"],
+        true,
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_anonymous_pages_set_no_cookie() {
+    let (app, _d) = app().await;
+    let (_, h, body) = get(&app, "/c/iov-iter-pin").await;
+    let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(
+        h.get(header::SET_COOKIE).is_none(),
+        "reading needs no session"
+    );
+    assert!(body.contains("Log in"));
+    // The login form gets a session and a CSRF token, in a Secure, HttpOnly, SameSite cookie.
+    let (s, h, body) = get(&app, "/login").await;
+    assert_eq!(s, StatusCode::OK);
+    let cookie = h[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(body.contains("name=\"csrf\""));
+    // A form posted without the session's token is refused.
+    let req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("email=a%40b.c&password=x&csrf=nope"))
+        .unwrap();
+    assert_eq!(call(&app, req).await.0, StatusCode::FORBIDDEN);
+    // Bodies are limited.
+    let big = "x".repeat(2 << 20);
+    let req = Request::post("/api/v1/check")
+        .header(header::CONTENT_TYPE, "text/x-diff")
+        .body(Body::from(big))
+        .unwrap();
+    assert_eq!(call(&app, req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -1,0 +1,446 @@
+//! The sign-off workflow against the real server on a random port: invites, login, who may
+//! sign off, CSRF, API tokens with scopes, If-Match, concurrent writers, questions.
+
+mod common;
+
+use common::http::Client;
+use common::{run, Server};
+
+struct World {
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    server: Server,
+}
+
+/// A server with the demo, a maintainer of NVM EXPRESS TARGET DRIVER (hch) and an outsider.
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let server = Server::start(&db, &[]);
+    World {
+        _dir: dir,
+        db,
+        server,
+    }
+}
+
+/// Invite `email` with the CLI and accept in the browser: returns a logged-in client.
+fn person(w: &World, email: &str) -> Client {
+    let out = run(
+        &w.db,
+        &["user", "add", "--email", email, "--base-url", &w.server.url],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let path = link.trim_start_matches(&w.server.url).to_owned();
+    let mut c = Client::new(&w.server.url);
+    let page = c.get(&path);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(email));
+    let csrf = page.csrf();
+    let r = c.form(
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("password", "correct horse 1"),
+            ("password2", "correct horse 1"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    // the invite is used up
+    assert_eq!(Client::new(&w.server.url).get(&path).status, 404);
+    c
+}
+
+fn nvme_site(c: &mut Client) -> i64 {
+    c.get("/api/v1/sites?file=drivers/nvme/target/io-cmd-file.c")
+        .json()["items"][0]["id"]
+        .as_i64()
+        .unwrap()
+}
+
+fn status_of(c: &mut Client, id: i64) -> String {
+    c.get(&format!("/api/v1/sites/{id}")).json()["site"]["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn maintainers_sign_off_others_may_only_propose() {
+    let w = world();
+    let mut hch = person(&w, "hch@lst.de");
+    let mut other = person(&w, "someone@example.org");
+    let id = nvme_site(&mut hch);
+    let site = format!("/c/iov-iter-pin/site/{id}");
+
+    // anonymous: sent to log in, nothing changes
+    let mut anon = Client::new(&w.server.url);
+    let r = anon.form(
+        &format!("{site}/status"),
+        &[("csrf", "x"), ("status", "confirmed_safe")],
+    );
+    assert_eq!(r.status, 303);
+    assert!(r.header("location").unwrap().starts_with("/login?next="));
+
+    // an outsider may not confirm…
+    let csrf = other.get(&site).csrf();
+    let r = other.form(
+        &format!("{site}/status"),
+        &[("csrf", &csrf), ("status", "confirmed_safe")],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(status_of(&mut other, id), "awaiting_owner");
+    // …but may propose
+    let r = other.form(
+        &format!("{site}/status"),
+        &[
+            ("csrf", &csrf),
+            ("status", "needs_pin"),
+            ("reason", "looks user-backed"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    assert_eq!(status_of(&mut other, id), "needs_pin");
+
+    // a forged form is refused
+    let r = hch.form(
+        &format!("{site}/status"),
+        &[("csrf", "forged"), ("status", "confirmed_safe")],
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(status_of(&mut hch, id), "needs_pin");
+
+    // the nvme maintainer signs off
+    let page = hch.get(&site);
+    assert!(page.body.contains("Set status"), "the review form is shown");
+    let r = hch.form(
+        &format!("{site}/status"),
+        &[
+            ("csrf", &page.csrf()),
+            ("status", "confirmed_safe"),
+            ("reason", "sgl_alloc() pages are anonymous"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let v = hch.get(&format!("/api/v1/sites/{id}")).json();
+    assert_eq!(v["site"]["status"], "confirmed_safe");
+    let last = v["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["actor"], "hch@lst.de");
+    assert_eq!(last["source"], "web");
+    assert_eq!(last["reason"], "sgl_alloc() pages are anonymous");
+
+    // wrong password: 401 page, no session
+    let mut c = Client::new(&w.server.url);
+    let csrf = c.get("/login").csrf();
+    let r = c.form(
+        "/login",
+        &[
+            ("csrf", &csrf),
+            ("email", "hch@lst.de"),
+            ("password", "wrong password!"),
+        ],
+    );
+    assert_eq!(r.status, 401);
+    // right one
+    let r = c.form(
+        "/login",
+        &[
+            ("csrf", &csrf),
+            ("email", "hch@lst.de"),
+            ("password", "correct horse 1"),
+            ("next", "/settings"),
+        ],
+    );
+    assert_eq!((r.status, r.header("location")), (303, Some("/settings")));
+    assert_eq!(c.get("/settings").status, 200);
+}
+
+#[test]
+fn questions_are_answered_by_the_asked_subsystem_and_groups_signed_off_in_bulk() {
+    let w = world();
+    let mut hch = person(&w, "hch@lst.de");
+    let mut other = person(&w, "someone@example.org");
+    let id = nvme_site(&mut hch);
+    let site = format!("/c/iov-iter-pin/site/{id}");
+    let q = hch.get(&format!("/api/v1/sites/{id}")).json()["notes"][0]["id"]
+        .as_i64()
+        .unwrap();
+
+    let csrf = other.get(&site).csrf();
+    let r = other.form(
+        &format!("/questions/{q}/answer"),
+        &[("csrf", &csrf), ("text", "I think so"), ("back", &site)],
+    );
+    assert_eq!(r.status, 403);
+
+    let csrf = hch.get(&site).csrf();
+    let r = hch.form(
+        &format!("/questions/{q}/answer"),
+        &[
+            ("csrf", &csrf),
+            (
+                "text",
+                "nvmet reads into pages from sgl_alloc(): anonymous.",
+            ),
+            ("back", &site),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let v = hch.get(&format!("/api/v1/sites/{id}")).json();
+    assert_eq!(v["notes"][0]["question_state"], "answered");
+    assert!(v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["body"].as_str().unwrap().contains("sgl_alloc")));
+
+    // bulk sign-off of the nvme group on the subsystem page: outsiders 403, hch 303
+    let sub = "/c/iov-iter-pin/s/nvm-express-target-driver";
+    let groups = hch.get("/api/v1/campaigns/iov-iter-pin").json();
+    let group = groups["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["match"]["file"] == "drivers/nvme/target/*")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let csrf = other.get(sub).csrf();
+    assert_eq!(
+        other
+            .form(
+                &format!("{sub}/signoff"),
+                &[("csrf", &csrf), ("verdict", &group)]
+            )
+            .status,
+        403
+    );
+    let csrf = hch.get(sub).csrf();
+    let r = hch.form(
+        &format!("{sub}/signoff"),
+        &[("csrf", &csrf), ("verdict", &group)],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(status_of(&mut hch, id), "confirmed_safe");
+}
+
+#[test]
+fn the_write_api_needs_scoped_tokens_and_if_match() {
+    let w = world();
+    let mut hch = person(&w, "hch@lst.de");
+    let id = nvme_site(&mut hch);
+    let token = |scopes: &[&str]| {
+        let mut args = vec!["token", "create", "--email", "hch@lst.de"];
+        for s in scopes {
+            args.extend(["--scope", s]);
+        }
+        let out = run(&w.db, &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let writer = token(&["read", "status:write", "notes:write"]);
+    let reader = token(&["read"]);
+    let path = format!("/api/v1/sites/{id}");
+    let body = br#"{"status": "confirmed_safe", "reason": "anonymous pages"}"#;
+    let mut c = Client::new(&w.server.url);
+
+    let r = c.send(
+        "PATCH",
+        &path,
+        &[("Content-Type", "application/json")],
+        Some(body),
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"treewide\"")
+    );
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+
+    let auth_r = format!("Bearer {reader}");
+    let r = c.send(
+        "PATCH",
+        &path,
+        &[
+            ("Authorization", &auth_r),
+            ("Content-Type", "application/json"),
+        ],
+        Some(body),
+    );
+    assert_eq!(r.status, 403, "no status:write scope");
+
+    let auth = format!("Bearer {writer}");
+    let r = c.send(
+        "PATCH",
+        &path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(body),
+    );
+    assert_eq!(r.status, 428, "If-Match is required");
+
+    let etag = c.get(&path).header("etag").unwrap().to_owned();
+    let r = c.send(
+        "PATCH",
+        &path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+            ("If-Match", "\"site-0-v0\""),
+        ],
+        Some(body),
+    );
+    assert_eq!(r.status, 412, "stale ETag");
+
+    // a note moves the ETag on
+    let note = br#"{"text": "<script>alert(1)</script> from the bot", "ask": "NVM EXPRESS TARGET DRIVER"}"#;
+    let r = c.send(
+        "POST",
+        &format!("{path}/notes"),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(note),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = c.send(
+        "PATCH",
+        &path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+            ("If-Match", &etag),
+        ],
+        Some(body),
+    );
+    assert_eq!(r.status, 412, "the note changed the site since that ETag");
+
+    let etag = c.get(&path).header("etag").unwrap().to_owned();
+    let r = c.send(
+        "PATCH",
+        &path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+            ("If-Match", &etag),
+        ],
+        Some(body),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["site"]["status"], "confirmed_safe");
+    assert_ne!(r.header("etag"), Some(etag.as_str()));
+
+    // the events feed shows it, with a cursor
+    let feed = c.get("/api/v1/events?since=0&limit=500").json();
+    let items = feed["items"].as_array().unwrap();
+    assert!(items
+        .iter()
+        .any(|e| e["event"]["source"] == "api" && e["event"]["new"] == "confirmed_safe"));
+    let next = feed["next"].as_i64().unwrap();
+    assert!(
+        c.get(&format!("/api/v1/events?since={next}")).json()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // revoked on the settings page: 401
+    let tokens = hch.get("/settings");
+    assert!(tokens.body.contains("status:write"));
+    let list = hch.get("/settings").body;
+    let i = list.find("/settings/tokens/").unwrap() + 17;
+    let tid: String = list[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    // the newest token is listed first: that is `reader`; revoke the writer (the older one)
+    let writer_id = tid.parse::<i64>().unwrap() - 1;
+    let csrf = hch.get("/settings").csrf();
+    let r = hch.form(
+        &format!("/settings/tokens/{writer_id}/revoke"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let etag = c.get(&path).header("etag").unwrap().to_owned();
+    let r = c.send(
+        "PATCH",
+        &path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+            ("If-Match", &etag),
+        ],
+        Some(body),
+    );
+    assert_eq!(r.status, 401, "revoked token");
+}
+
+#[test]
+fn two_clients_patching_with_the_same_etag_exactly_one_wins() {
+    let w = world();
+    let mut hch = person(&w, "hch@lst.de");
+    let id = nvme_site(&mut hch);
+    let out = run(
+        &w.db,
+        &[
+            "token",
+            "create",
+            "--email",
+            "hch@lst.de",
+            "--scope",
+            "status:write",
+        ],
+    );
+    let auth = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
+    let path = format!("/api/v1/sites/{id}");
+    for round in 0..5 {
+        let etag = Client::new(&w.server.url)
+            .get(&path)
+            .header("etag")
+            .unwrap()
+            .to_owned();
+        let statuses = ["needs_pin", "fix_proposed"];
+        let handles: Vec<_> = statuses
+            .iter()
+            .map(|s| {
+                let (base, auth, etag, path) = (
+                    w.server.url.clone(),
+                    auth.clone(),
+                    etag.clone(),
+                    path.clone(),
+                );
+                let body = format!("{{\"status\": \"{s}\", \"reason\": \"round {round}\"}}");
+                std::thread::spawn(move || {
+                    let mut c = Client::new(&base);
+                    c.send(
+                        "PATCH",
+                        &path,
+                        &[
+                            ("Authorization", &auth),
+                            ("Content-Type", "application/json"),
+                            ("If-Match", &etag),
+                        ],
+                        Some(body.as_bytes()),
+                    )
+                    .status
+                })
+            })
+            .collect();
+        let mut codes: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        codes.sort();
+        assert_eq!(codes, vec![200, 412], "round {round}");
+    }
+}
