@@ -42,7 +42,9 @@ pub struct Segment {
     pub status: &'static str,
     pub label: &'static str,
     pub count: u64,
-    /// Width in percent, formatted for CSS.
+    /// Where the segment starts and how wide it is, in percent of the bar (SVG units: the
+    /// Content-Security-Policy forbids inline styles).
+    pub offset: String,
     pub width: String,
 }
 
@@ -60,11 +62,16 @@ impl Progress {
             segments: c
                 .segments()
                 .into_iter()
-                .map(|(s, n, w)| Segment {
-                    status: s.as_str(),
-                    label: s.label(),
-                    count: n,
-                    width: format!("{w:.2}"),
+                .scan(0.0_f64, |at, (s, n, w)| {
+                    let seg = Segment {
+                        status: s.as_str(),
+                        label: s.label(),
+                        count: n,
+                        offset: format!("{:.3}", *at),
+                        width: format!("{w:.3}"),
+                    };
+                    *at += w;
+                    Some(seg)
                 })
                 .collect(),
             done: c.done(),

@@ -137,6 +137,14 @@ async fn pages_carry_security_headers_and_anonymous_pages_set_no_cookie() {
         "reading needs no session"
     );
     assert!(body.contains("Log in"));
+    // The CSP allows no inline styles or scripts: pages must not need them.
+    for uri in ["/", "/c/iov-iter-pin", "/c/iov-iter-pin/s/afs-filesystem"] {
+        let (_, _, page) = get(&app, uri).await;
+        assert!(
+            !page.contains(" style=") && !page.contains("<script"),
+            "{uri} has inline style or script"
+        );
+    }
     // The login form gets a session and a CSRF token, in a Secure, HttpOnly, SameSite cookie.
     let (s, h, body) = get(&app, "/login").await;
     assert_eq!(s, StatusCode::OK);
