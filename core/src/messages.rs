@@ -237,44 +237,35 @@ pub async fn store(pool: &SqlitePool, batch: &MailBatch) -> Result<MailSummary> 
 
     // 1. Messages, once per Message-ID.
     let mut new_ids: HashMap<String, i64> = HashMap::new();
-    for chunk in msgs.chunks(CHUNK) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|m| {
-                json!([
-                    m.message_id,
-                    m.derived_id,
-                    m.subject,
-                    m.from_name,
-                    m.from_email,
-                    m.date,
-                    m.list,
-                    m.in_reply_to,
-                    m.references.join(" "),
-                    m.body,
-                    m.has_diff,
-                    m.patch_prefix,
-                    m.subject_tag,
-                    m.sha256
-                ])
-            })
-            .collect();
-        let rows = serde_json::Value::Array(rows).to_string();
-        for r in sqlx::query!(
-            r#"INSERT OR IGNORE INTO messages (message_id, derived_id, subject, from_name, from_email, date, list,
-                   in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at)
-               SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5,
-                      j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11,
-                      j.value ->> 12, j.value ->> 0, j.value ->> 13, ?2
-               FROM json_each(?1) AS j
-               RETURNING id AS "id!: i64", message_id AS "message_id!: String""#,
-            rows,
-            at
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        {
-            new_ids.insert(r.message_id, r.id);
+    // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would parse
+    // and unescape them again. 16 parameters a row stay under SQLite's 32766.
+    for chunk in msgs.chunks(1000) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO messages (message_id, derived_id, subject, from_name, from_email, date, list,
+                 in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at) ",
+        );
+        q.push_values(chunk, |mut b, m| {
+            b.push_bind(m.message_id.as_str())
+                .push_bind(m.derived_id)
+                .push_bind(m.subject.as_str())
+                .push_bind(m.from_name.as_str())
+                .push_bind(m.from_email.as_str())
+                .push_bind(m.date.as_deref())
+                .push_bind(m.list.as_deref())
+                .push_bind(m.in_reply_to.as_deref())
+                .push_bind(m.references.join(" "))
+                .push_bind(m.body.as_str())
+                .push_bind(m.has_diff)
+                .push_bind(m.patch_prefix.as_deref())
+                .push_bind(m.subject_tag.as_deref())
+                .push_bind(m.message_id.as_str())
+                .push_bind(m.sha256.as_str())
+                .push_bind(at.as_str());
+        });
+        q.push(" RETURNING id, message_id");
+        let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        for (id, msgid) in rows {
+            new_ids.insert(msgid, id);
         }
     }
     summary.messages_new = new_ids.len() as u64;
@@ -581,6 +572,9 @@ struct Node {
 struct Graph {
     nodes: Vec<Node>,
     index: HashMap<String, usize>,
+    /// Each node's parent, computed once (the cover-letter lookup below needs children).
+    parents: Vec<Option<usize>>,
+    children: Vec<Vec<usize>>,
 }
 
 impl Graph {
@@ -607,10 +601,27 @@ impl Graph {
             .enumerate()
             .map(|(i, n)| (n.msgid.clone(), i))
             .collect();
-        Ok(Graph { nodes, index })
+        let mut g = Graph {
+            nodes,
+            index,
+            parents: Vec::new(),
+            children: Vec::new(),
+        };
+        g.parents = (0..g.nodes.len()).map(|i| g.compute_parent(i)).collect();
+        g.children = vec![Vec::new(); g.nodes.len()];
+        for (i, p) in g.parents.iter().enumerate() {
+            if let Some(p) = p {
+                g.children[*p].push(i);
+            }
+        }
+        Ok(g)
     }
 
     fn parent(&self, i: usize) -> Option<usize> {
+        self.parents[i]
+    }
+
+    fn compute_parent(&self, i: usize) -> Option<usize> {
         let n = &self.nodes[i];
         let present = |m: &str| self.index.contains_key(m);
         parent_of(
@@ -624,7 +635,7 @@ impl Graph {
 
     /// Each message's root: its earliest ancestor present (cycles end where they loop).
     fn roots(&self) -> Vec<usize> {
-        let parents: Vec<Option<usize>> = (0..self.nodes.len()).map(|i| self.parent(i)).collect();
+        let parents = &self.parents;
         let mut roots: Vec<Option<usize>> = vec![None; self.nodes.len()];
         for start in 0..self.nodes.len() {
             let mut path = vec![start];
@@ -669,8 +680,10 @@ impl Graph {
                 return vec![p];
             }
             if n.cover {
-                return (0..self.nodes.len())
-                    .filter(|c| self.nodes[*c].has_diff && self.parent(*c) == Some(p))
+                return self.children[p]
+                    .iter()
+                    .copied()
+                    .filter(|c| self.nodes[*c].has_diff)
                     .collect();
             }
             cur = p;
