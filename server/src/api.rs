@@ -22,6 +22,16 @@ use treewide_core::users::{self, Scope};
 pub const MAX_LIMIT: u32 = 500;
 const DEFAULT_LIMIT: u32 = 100;
 
+/// A page size from the query: `default` when absent, else 1 to `max`.
+pub fn page_limit(asked: Option<u32>, default: u32, max: u32) -> Result<u32, Failure> {
+    match asked.unwrap_or(default) {
+        l if (1..=max).contains(&l) => Ok(l),
+        l => Err(Failure::BadRequest(format!(
+            "limit must be 1 to {max}, not {l}"
+        ))),
+    }
+}
+
 /// `GET /api/v1/campaigns`
 pub async fn campaigns(State(st): State<AppState>) -> Result<Response, ApiError> {
     let list = campaigns::list(&st.db).await?;
@@ -80,12 +90,7 @@ pub async fn sites(
     params: Result<Query<SitesParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(
-            Failure::BadRequest(format!("limit must be 1 to {MAX_LIMIT}, not {limit}")).into(),
-        );
-    }
+    let limit = page_limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let after = match p.cursor.as_deref() {
         None | Some("") => SiteId(0),
         Some(c) => SiteId(
@@ -338,12 +343,7 @@ pub async fn events_feed(
     params: Result<Query<EventsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(
-            Failure::BadRequest(format!("limit must be 1 to {MAX_LIMIT}, not {limit}")).into(),
-        );
-    }
+    let limit = page_limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let since = p.since.unwrap_or(0);
     let items = events::since(&st.db, since, limit).await?;
     let next = items.last().map_or(since, |(_, e)| e.id.0);

@@ -32,12 +32,7 @@ pub async fn messages(
     params: Result<Query<MessagesParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
-    let limit = p.limit.unwrap_or(MAX_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(
-            Failure::BadRequest(format!("limit must be 1 to {MAX_LIMIT}, not {limit}")).into(),
-        );
-    }
+    let limit = crate::api::page_limit(p.limit, MAX_LIMIT, MAX_LIMIT)?;
     let mut q = MessageQuery {
         limit,
         thread: p.thread.filter(|t| !t.is_empty()).map(|t| {
