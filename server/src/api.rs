@@ -33,12 +33,18 @@ pub fn page_limit(asked: Option<u32>, default: u32, max: u32) -> Result<u32, Fai
 }
 
 /// `GET /api/v1/campaigns`
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "read",
+    responses((status = 200, description = "every campaign with its counts per status", body = serde_json::Value)))]
 pub async fn campaigns(State(st): State<AppState>) -> Result<Response, ApiError> {
     let list = campaigns::list(&st.db).await?;
     Ok(Json(json!({ "campaigns": list })).into_response())
 }
 
 /// `GET /api/v1/campaigns/{slug}`: the campaign with its verdict groups, notes and references.
+#[utoipa::path(get, path = "/api/v1/campaigns/{slug}", tag = "read",
+    params(("slug" = String, Path, description = "campaign slug")),
+    responses((status = 200, description = "the campaign, its verdict groups, notes, references and last scan", body = serde_json::Value),
+              (status = 404, description = "no such campaign", content_type = "application/problem+json")))]
 pub async fn campaign(
     State(st): State<AppState>,
     Path(slug): Path<String>,
@@ -55,6 +61,10 @@ pub async fn campaign(
 }
 
 /// `GET /api/v1/campaigns/{slug}/subsystems`
+#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/subsystems", tag = "read",
+    params(("slug" = String, Path, description = "campaign slug")),
+    responses((status = 200, description = "counts and open questions per subsystem", body = serde_json::Value),
+              (status = 404, description = "no such campaign", content_type = "application/problem+json")))]
 pub async fn subsystems(
     State(st): State<AppState>,
     Path(slug): Path<String>,
@@ -85,6 +95,16 @@ pub struct SitesParams {
 }
 
 /// `GET /api/v1/sites?campaign=&subsystem=&status=&file=&callee=&limit=&cursor=`
+#[utoipa::path(get, path = "/api/v1/sites", tag = "read",
+    params(("campaign" = Option<String>, Query, description = "campaign slug"),
+           ("subsystem" = Option<String>, Query, description = "subsystem slug, or _unassigned"),
+           ("status" = Option<String>, Query, description = "unreviewed, needs_fix, needs_pin, awaiting_owner, fix_proposed, fixed, confirmed_safe or gone"),
+           ("file" = Option<String>, Query, description = "path or glob"),
+           ("callee" = Option<String>, Query, description = "callee name"),
+           ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+           ("cursor" = Option<String>, Query, description = "the `next` of the previous page")),
+    responses((status = 200, description = "`items` and the `next` page (also in the Link header)", body = serde_json::Value),
+              (status = 400, description = "bad filter or limit", content_type = "application/problem+json")))]
 pub async fn sites(
     State(st): State<AppState>,
     params: Result<Query<SitesParams>, axum::extract::rejection::QueryRejection>,
@@ -152,6 +172,10 @@ pub async fn sites(
 }
 
 /// `GET /api/v1/sites/{id}`: the site with its notes, references and events.
+#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "read",
+    params(("id" = i64, Path, description = "site id")),
+    responses((status = 200, description = "the site with notes, references, events, mail and trailers; the ETag is its version", body = serde_json::Value),
+              (status = 404, description = "no such site", content_type = "application/problem+json")))]
 pub async fn site(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -204,9 +228,11 @@ pub fn site_etag(id: SiteId, version: i64) -> String {
 }
 
 /// `PATCH /api/v1/sites/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchSite {
+    /// unreviewed, needs_fix, needs_pin, awaiting_owner, fix_proposed, fixed, confirmed_safe
+    #[schema(value_type = String)]
     status: Status,
     #[serde(default)]
     reason: String,
@@ -214,6 +240,14 @@ pub struct PatchSite {
 
 /// `PATCH /api/v1/sites/{id}` (`status:write`): change the status. `If-Match` with the site's
 /// ETag is required (428 without, 412 when stale): no update is lost.
+#[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "write",
+    params(("id" = i64, Path, description = "site id"),
+           ("If-Match" = String, Header, description = "the site's ETag")),
+    request_body = PatchSite,
+    security(("bearer" = ["status:write"])),
+    responses((status = 200, description = "the changed site, with its new ETag", body = serde_json::Value),
+              (status = 401, description = "no valid token"), (status = 403, description = "scope or sign-off right missing"),
+              (status = 412, description = "stale ETag"), (status = 428, description = "If-Match missing")))]
 pub async fn patch_site(
     State(st): State<AppState>,
     caller: ApiCaller,
@@ -270,7 +304,7 @@ pub async fn patch_site(
 }
 
 /// `POST /api/v1/sites/{id}/notes` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostNote {
     text: String,
@@ -280,6 +314,12 @@ pub struct PostNote {
 }
 
 /// `POST /api/v1/sites/{id}/notes` (`notes:write`).
+#[utoipa::path(post, path = "/api/v1/sites/{id}/notes", tag = "write",
+    params(("id" = i64, Path, description = "site id")),
+    request_body = PostNote,
+    security(("bearer" = ["notes:write"])),
+    responses((status = 201, description = "the note's id", body = serde_json::Value),
+              (status = 401, description = "no valid token"), (status = 403, description = "scope missing")))]
 pub async fn post_note(
     State(st): State<AppState>,
     caller: ApiCaller,
@@ -338,6 +378,10 @@ pub struct EventsParams {
 
 /// `GET /api/v1/events?since=CURSOR`: every change after the cursor, oldest first. Poll with
 /// the answer's `next` cursor.
+#[utoipa::path(get, path = "/api/v1/events", tag = "read",
+    params(("since" = Option<i64>, Query, description = "the `next` of the previous answer (0: from the start)"),
+           ("limit" = Option<u32>, Query, description = "1 to 500, default 100")),
+    responses((status = 200, description = "`items` after the cursor, oldest first, and the `next` cursor", body = serde_json::Value)))]
 pub async fn events_feed(
     State(st): State<AppState>,
     params: Result<Query<EventsParams>, axum::extract::rejection::QueryRejection>,
@@ -357,6 +401,9 @@ pub async fn events_feed(
 /// `POST /api/v1/check`: a unified diff (`text/x-diff`, or JSON `{"diff": …}`) → the added
 /// lines that introduce a legacy direction, a new audited caller or a banned function, with
 /// file, line and suggested replacement. `ok` is false when anything was found.
+#[utoipa::path(post, path = "/api/v1/check", tag = "check",
+    request_body(content = String, content_type = "text/x-diff", description = "a unified diff, or JSON {\"diff\": …}"),
+    responses((status = 200, description = "`ok` and the `findings`: file, line, problem, suggested replacement", body = serde_json::Value)))]
 pub async fn check(headers: axum::http::HeaderMap, body: String) -> Result<Response, ApiError> {
     let json_body = headers
         .get(header::CONTENT_TYPE)
@@ -379,4 +426,35 @@ pub async fn check(headers: axum::http::HeaderMap, body: String) -> Result<Respo
     let findings = treewide_importer::check::check_diff(&diff, &specs)
         .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
     Ok(Json(json!({ "ok": findings.is_empty(), "findings": findings })).into_response())
+}
+
+/// The OpenAPI document of the API.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "treewide API", description = "Call sites of a treewide kernel API conversion, per subsystem: read them, sign them off, check patches."),
+    paths(campaigns, campaign, subsystems, sites, site, patch_site, post_note, events_feed, check,
+          crate::api_mail::messages, crate::api_mail::message, crate::api_mail::site_messages),
+    components(schemas(PatchSite, PostNote)),
+    modifiers(&BearerAuth),
+    tags((name = "read", description = "public reads"), (name = "write", description = "needs an API token with the scope"),
+         (name = "check", description = "patch check for CI"), (name = "mail", description = "imported list mail"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn openapi() -> Response {
+    Json(<ApiDoc as utoipa::OpenApi>::openapi()).into_response()
 }

@@ -27,6 +27,10 @@ pub struct MessagesParams {
 }
 
 /// `GET /api/v1/messages?site=&subsystem=&thread=&limit=`: messages by date.
+#[utoipa::path(get, path = "/api/v1/messages", tag = "mail",
+    params(("site" = Option<i64>, Query, description = "site id"), ("subsystem" = Option<String>, Query, description = "subsystem slug"),
+           ("thread" = Option<String>, Query, description = "Message-ID of the thread root"), ("limit" = Option<u32>, Query, description = "1 to 1000")),
+    responses((status = 200, description = "messages by date", body = serde_json::Value)))]
 pub async fn messages(
     State(st): State<AppState>,
     params: Result<Query<MessagesParams>, axum::extract::rejection::QueryRejection>,
@@ -69,6 +73,10 @@ pub async fn messages(
 }
 
 /// `GET /api/v1/messages/{message-id}`: headers, body, trailers, linked sites, thread position.
+#[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "mail",
+    params(("id" = String, Path, description = "Message-ID (percent-encoded)")),
+    responses((status = 200, description = "headers, trailers, linked sites, thread position", body = serde_json::Value),
+              (status = 404, description = "no such message", content_type = "application/problem+json")))]
 pub async fn message(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -79,6 +87,9 @@ pub async fn message(
 
 /// `GET /api/v1/sites/{id}/messages`: a site's messages as threads, the trailers on its
 /// proposed fixes (with sign-offs) and owners' answers pending review.
+#[utoipa::path(get, path = "/api/v1/sites/{id}/messages", tag = "mail",
+    params(("id" = i64, Path, description = "site id")),
+    responses((status = 200, description = "the site's mail as threads, trailers and answers pending review", body = serde_json::Value)))]
 pub async fn site_messages(
     State(st): State<AppState>,
     Path(id): Path<String>,

@@ -37,6 +37,7 @@ pub fn router(db: SqlitePool) -> Router {
         .route("/sites/{id}/notes", post(api::post_note))
         .route("/events", get(api::events_feed))
         .route("/check", post(api::check))
+        .route("/openapi.json", get(api::openapi))
         .route("/messages", get(api_mail::messages))
         .route("/messages/{id}", get(api_mail::message))
         .route("/sites/{id}/messages", get(api_mail::site_messages))
@@ -72,6 +73,11 @@ pub fn router(db: SqlitePool) -> Router {
         .route("/settings/tokens/{id}/revoke", post(forms::revoke_token))
         .route("/static/{name}", get(assets::file))
         .nest("/api/v1", api)
+        // The browsable API docs: Swagger UI from the crate (vendored, works offline).
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/api/docs")
+                .config(utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])),
+        )
         .fallback(pages::not_found)
         .with_state(AppState { db: db.clone() })
         .layer(auth::layer(db))

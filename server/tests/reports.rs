@@ -168,3 +168,34 @@ async fn pages_carry_security_headers_and_anonymous_pages_set_no_cookie() {
         .unwrap();
     assert_eq!(call(&app, req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn the_openapi_document_and_the_vendored_docs_are_served() {
+    let (app, _d) = app().await;
+    let (s, _, body) = get(&app, "/api/v1/openapi.json").await;
+    assert_eq!(s, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/sites",
+        "/api/v1/sites/{id}",
+        "/api/v1/events",
+        "/api/v1/check",
+        "/api/v1/messages",
+    ] {
+        assert!(
+            v["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(v["paths"]["/api/v1/sites/{id}"].get("patch").is_some());
+    assert_eq!(
+        v["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let (s, _, html) = get(&app, "/api/docs/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("swagger-ui-bundle.js"));
+    let (s, _, _) = get(&app, "/api/docs/swagger-ui-bundle.js").await;
+    assert_eq!(s, StatusCode::OK, "the UI is vendored, not fetched");
+}
