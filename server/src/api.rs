@@ -197,14 +197,7 @@ pub async fn site(
         .map(|(n, _)| n)
         .collect();
     let etag = site_etag(id, s.version);
-    let messages: Vec<_> = treewide_core::messages::threads_for_site(&st.db, id)
-        .await?
-        .into_iter()
-        .map(|e| {
-            let url = e.head.lore_url();
-            json!({ "message": e.head, "depth": e.depth, "links": e.links, "lore_url": url })
-        })
-        .collect();
+    let messages = crate::api_mail::site_thread(&st.db, id).await?;
     let trailers = treewide_core::messages::trailers_for_site(&st.db, id).await?;
     let mut res = Json(json!({
         "site": s, "subsystems": subs, "context": context, "notes": ns, "refs": rs, "events": es,
