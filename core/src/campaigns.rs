@@ -118,32 +118,23 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<Campaign>> {
 
 /// One campaign by slug.
 pub async fn get(db: &SqlitePool, slug: &str) -> Result<Campaign> {
-    let row = sqlx::query_as!(
-        Row,
-        r#"SELECT id AS "id!: CampaignId", slug, title, description, rule, tree_describe, tree_commit, tree_url,
-                  created_at, updated_at FROM campaigns WHERE slug = ?1"#,
-        slug
-    )
-    .fetch_optional(db)
-    .await?
-    .ok_or_else(|| Error::NotFound(format!("campaign {slug:?}")))?;
-    let mut counts = StatusCounts::default();
+    let mut c = meta(db, slug).await?;
     for r in sqlx::query!(
         r#"SELECT status AS "status: Status", count(*) AS "n!: i64" FROM sites WHERE campaign_id = ?1 GROUP BY status"#,
-        row.id
+        c.id
     )
     .fetch_all(db)
     .await?
     {
-        counts.add(r.status, r.n as u64);
+        c.counts.add(r.status, r.n as u64);
     }
-    let q = sqlx::query_scalar!(
+    c.open_questions = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!: i64" FROM notes WHERE campaign_id = ?1 AND question_state = 'open'"#,
-        row.id
+        c.id
     )
     .fetch_one(db)
-    .await?;
-    Ok(row.into_campaign(counts, q as u64))
+    .await? as u64;
+    Ok(c)
 }
 
 /// One campaign by slug without its counts (cheap: for pages and queries that only need its
