@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use treewide_core::model::{SiteId, Status};
 use treewide_core::sites::SiteQuery;
 use treewide_core::{campaigns, db, ingest, sites, subsystems, SqlitePool};
-use treewide_importer::{auditor, demo, export, mail};
+use treewide_importer::{auditor, demo, export, history, mail};
 
 /// Track a treewide kernel API conversion (e.g. iov_iter READ/WRITE → ITER_DEST/ITER_SOURCE)
 /// across every call site, subsystem by subsystem.
@@ -170,6 +170,35 @@ enum ImportCommand {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Read a kernel repository's history (with gix): the commit that fixed each site, line
+    /// drift and renames up to the tip, removed sites, stable backports. Incremental: a second
+    /// run reads only new commits (docs/history.md).
+    Git {
+        /// The repository (a clone or a bare mirror).
+        #[arg(long)]
+        repo: PathBuf,
+        /// The campaign whose sites to follow.
+        #[arg(long, value_name = "SLUG")]
+        campaign: String,
+        /// Read only A..B (commits reachable from B, not from A); positions are taken at B.
+        /// Default: HEAD and every local branch, positions at HEAD.
+        #[arg(long, value_name = "A..B", conflicts_with = "branch")]
+        range: Option<String>,
+        /// Read these branches (or revisions) instead of HEAD and every local branch; the first
+        /// gives the positions. Repeatable.
+        #[arg(long)]
+        branch: Vec<String>,
+        /// Campaign spec (file or built-in name) that classifies calls (default: the
+        /// campaign's built-in spec).
+        #[arg(long)]
+        spec: Option<String>,
+        /// Who is importing, as recorded in the history (default: $USER).
+        #[arg(long)]
+        actor: Option<String>,
+        /// No progress bar or summary.
+        #[arg(short, long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -273,6 +302,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None, None) => anyhow::bail!("give an mbox file, --public-inbox or --lore"),
             };
             import_mail(&cli.db, source, campaign, actor, quiet).await
+        }
+        Command::Import(ImportCommand::Git {
+            repo,
+            campaign,
+            range,
+            branch,
+            spec,
+            actor,
+            quiet,
+        }) => {
+            let job = history::GitImport {
+                repo,
+                campaign,
+                spec,
+                options: history::git::Options {
+                    range,
+                    branches: branch,
+                },
+                actor: actor_or_user(actor),
+            };
+            import_git(&cli.db, &job, quiet).await
         }
         Command::Scan {
             tree,
@@ -440,6 +490,62 @@ fn read_with_progress(path: &Path, quiet: bool) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     bar.finish_and_clear();
     Ok(bytes)
+}
+
+fn actor_or_user(actor: Option<String>) -> String {
+    actor
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".into())
+}
+
+/// `treewide import git`: walk, match, store; report the commits that fixed sites.
+async fn import_git(path: &Path, job: &history::GitImport, quiet: bool) -> anyhow::Result<()> {
+    let db = open(path).await?;
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos}/{len} commits ({per_sec})")
+            .expect("static template"),
+    );
+    bar.set_message("reading history:");
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let progress = |n: u64, total: u64| {
+        if total > 0 {
+            bar.set_length(total);
+        }
+        bar.set_position(n);
+    };
+    let report = history::import_git(&db, job, &progress).await?;
+    bar.finish_and_clear();
+    for u in &report.unexplained {
+        eprintln!("treewide: {u}");
+    }
+    if !quiet {
+        let (st, s) = (&report.stats, &report.summary);
+        println!(
+            "{}: {} commits in {:.1} s ({:.0} commits/s), {} changes of campaign files ({} parsed), {} renames; {} commits new, {} site links new, {} sites moved, {} fixed, {} gone{}",
+            report.source,
+            st.commits,
+            report.seconds,
+            st.commits as f64 / report.seconds.max(1e-9),
+            st.file_changes,
+            st.parsed,
+            st.renames,
+            s.commits_new,
+            s.links_new,
+            s.moved,
+            s.fixed.len(),
+            s.gone.len(),
+            if s.is_noop() { " (nothing new)" } else { "" }
+        );
+        for f in &report.fixes {
+            println!("  {f}");
+        }
+    }
+    Ok(())
 }
 
 /// `treewide import mail`: read, parse, link and store; report skipped messages.

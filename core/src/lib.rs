@@ -6,6 +6,7 @@ pub mod counts;
 pub mod db;
 mod error;
 pub mod events;
+pub mod history;
 pub mod identity;
 pub mod ingest;
 pub mod matcher;

@@ -483,6 +483,32 @@ pub enum RefKind {
     Url,
 }
 
+/// What a commit did to a call site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum CommitRole {
+    /// After it (and not before) the campaign's classifier says the call is fixed.
+    Fix,
+    /// It changed the call's direction argument without the classifier calling it fixed.
+    Change,
+    /// It moved the call to another file (a rename).
+    Move,
+    /// It removed the call.
+    Gone,
+}
+
+impl CommitRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommitRole::Fix => "fix",
+            CommitRole::Change => "change",
+            CommitRole::Move => "move",
+            CommitRole::Gone => "gone",
+        }
+    }
+}
+
 /// State of a question to a subsystem's owners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]

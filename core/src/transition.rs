@@ -10,6 +10,8 @@ pub enum Authority {
     Import,
     /// A scan of the tree: the only authority on whether a call still exists.
     Scan,
+    /// A commit in the repository's history: the record for fixed and for gone.
+    History,
     /// A maintainer or reviewer of the site's subsystem, or an admin: may sign off.
     Signoff,
     /// Anyone else logged in (or a bot with `status:write`): may propose, not sign off.
@@ -24,7 +26,7 @@ pub fn check(from: Status, to: Status, by: Authority) -> Result<bool> {
     }
     let deny = |why| Err(Error::Transition { from, to, why });
     match by {
-        Authority::Import | Authority::Scan => Ok(true),
+        Authority::Import | Authority::Scan | Authority::History => Ok(true),
         _ if to == Status::Gone => deny("by hand: only a tree scan marks a call gone"),
         _ if from == Status::Gone => deny("by hand: a gone call comes back only with a tree scan"),
         Authority::Signoff => Ok(true),

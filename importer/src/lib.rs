@@ -4,6 +4,7 @@ pub mod auditor;
 pub mod check;
 pub mod demo;
 pub mod export;
+pub mod history;
 pub mod mail;
 pub mod maintainers;
 pub mod scan;

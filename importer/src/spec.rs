@@ -118,6 +118,48 @@ impl Spec {
         Spec::parse(&path.display().to_string(), &text)
     }
 
+    /// The spec for a campaign's history: `--spec` if given, else the campaign's built-in
+    /// spec, else one that finds the stored sites' callees (without classifying them, so
+    /// history shows moves and removals but cannot tell a fix).
+    pub fn for_campaign(
+        slug: &str,
+        spec: Option<&str>,
+        callees: &[String],
+    ) -> anyhow::Result<Spec> {
+        if let Some(s) = spec {
+            return Spec::load(s);
+        }
+        if BUILTIN.iter().any(|(b, _)| *b == slug) {
+            return Spec::load(slug);
+        }
+        let mut callees: Vec<String> = callees
+            .iter()
+            .filter(|c| is_c_identifier(c))
+            .cloned()
+            .collect();
+        callees.sort();
+        callees.dedup();
+        if callees.is_empty() {
+            anyhow::bail!("campaign {slug} has no sites and no built-in spec: give --spec FILE");
+        }
+        Ok(Spec {
+            campaign: CampaignPart {
+                slug: Slug::parse(slug)?,
+                title: None,
+                description: None,
+                rule: None,
+            },
+            calls: vec![CallGroup {
+                callees,
+                direction_arg: None,
+                iter_kind: None,
+                status: None,
+                reason: None,
+            }],
+            direction: None,
+        })
+    }
+
     /// The literal prefixes a file must contain to hold a call (for the byte prefilter).
     pub fn literals(&self) -> Vec<String> {
         let mut out: Vec<String> = self

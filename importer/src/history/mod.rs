@@ -1,0 +1,804 @@
+//! History: which commit fixed, changed, moved or removed each call site.
+//!
+//! A source (a local repository read with gix in [`git`], or GitHub in [`github`]) hands the
+//! [`Analyzer`] every change of a watched file: the file's content before and after one
+//! commit. The analyzer diffs the two by lines and, only where a changed region can hold a
+//! campaign call, parses both versions with the scanner and pairs the calls (unchanged lines
+//! by position, changed ones by function, callee and normalised code). A pair the campaign's
+//! classifier calls fixed after and not before is a fix; a changed direction argument is a
+//! change; a call with no counterpart is removed. None of this depends on the order commits
+//! come in, so merges and side branches need no special care: every non-merge commit is
+//! looked at once.
+//!
+//! [`Analyzer::finish`] then matches what happened to the stored sites: by the file's lineage
+//! (renames link paths), callee and normalised code (which reads `READ` as `ITER_DEST`, so a
+//! fix keeps its call's identity), with the enclosing function breaking ties. Where each site
+//! is now comes from scanning the watched files at the tip, which is also what decides
+//! "fixed": the tip's code, with the fixing commit as its evidence. A site the tip no longer
+//! has is gone only when a commit in the history read removed it.
+
+pub mod git;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use treewide_core::history::{CommitInfo, Position, SiteLink, StatusFromHistory, TrackedSite};
+use treewide_core::identity::normalise_code;
+use treewide_core::model::{CommitRole, SiteId, Status};
+
+use crate::scan::{new_parser, scan_source, FoundSite, Matcher};
+use crate::spec::Spec;
+
+/// What `treewide import git` needs besides the repository.
+#[derive(Debug, Clone)]
+pub struct GitImport {
+    pub repo: std::path::PathBuf,
+    pub campaign: String,
+    /// A campaign spec (file or built-in name) instead of the campaign's own.
+    pub spec: Option<String>,
+    pub options: git::Options,
+    pub actor: String,
+}
+
+/// What an import did, for the command's report.
+#[derive(Debug, serde::Serialize)]
+pub struct Report {
+    pub source: String,
+    pub stats: Stats,
+    pub seconds: f64,
+    pub summary: treewide_core::history::HistorySummary,
+    /// Commits linked to sites, by role: (role, short id, subject, sites).
+    pub fixes: Vec<String>,
+    pub unexplained: Vec<String>,
+}
+
+/// `treewide import git`: read the repository's history for the campaign's sites and store
+/// what it says, in one transaction. `progress(commits, total)` follows the walk.
+pub async fn import_git(
+    db: &treewide_core::SqlitePool,
+    job: &GitImport,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<Report> {
+    use anyhow::Context;
+    let campaign = treewide_core::campaigns::meta(db, &job.campaign)
+        .await
+        .with_context(|| format!("campaign {}", job.campaign))?;
+    let sites = treewide_core::history::tracked_sites(db, campaign.id).await?;
+    let callees: Vec<String> = sites.iter().map(|s| s.callee.clone()).collect();
+    let spec = Spec::for_campaign(&job.campaign, job.spec.as_deref(), &callees)?;
+    let key = git::repo_key(&job.repo)?;
+    let done = treewide_core::history::cursors(db, campaign.id, &key).await?;
+    let started = std::time::Instant::now();
+    let read = git::read(&job.repo, &job.options, &spec, &sites, &done, progress)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let name = format!("git {} ({})", read.repo_key, read.tip_name);
+    let fixes = describe_links(&read.outcome);
+    let batch = treewide_core::history::HistoryBatch {
+        campaign: campaign.id,
+        source: treewide_core::history::HistorySource::Git,
+        name: name.clone(),
+        actor: job.actor.clone(),
+        tip: read.tip.clone(),
+        commits: read.outcome.commits,
+        links: read.outcome.links,
+        positions: read.outcome.positions,
+        statuses: read.outcome.statuses,
+        cursors: read.cursors,
+    };
+    let summary = treewide_core::history::store(db, &batch)
+        .await
+        .with_context(|| format!("{name}: import failed, nothing stored"))?;
+    Ok(Report {
+        source: name,
+        stats: read.outcome.stats,
+        seconds,
+        summary,
+        fixes,
+        unexplained: read.outcome.unexplained,
+    })
+}
+
+/// "fix a41dad905e5a vhost: fix ... (2 sites)" per linked commit and role.
+fn describe_links(outcome: &Outcome) -> Vec<String> {
+    let mut per: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
+    for l in &outcome.links {
+        *per.entry((l.commit.clone(), l.role.as_str())).or_default() += 1;
+    }
+    outcome
+        .commits
+        .iter()
+        .flat_map(|c| {
+            per.iter()
+                .filter(move |((oid, _), _)| *oid == c.oid)
+                .map(move |((_, role), n)| {
+                    let backport = match &c.upstream_oid {
+                        Some(u) => format!(" [backport of {}]", &u[..u.len().min(12)]),
+                        None => String::new(),
+                    };
+                    format!(
+                        "{role:6} {} {}{backport} ({n} site{})",
+                        c.short(),
+                        c.subject,
+                        if *n == 1 { "" } else { "s" }
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Lines above a changed region still searched for a callee: a call's direction argument is
+/// often on a continuation line, so the callee's name is not in the changed lines themselves.
+const WIDEN: u32 = 8;
+
+/// A commit as a source read it.
+#[derive(Debug, Clone)]
+pub struct SourceCommit {
+    pub info: CommitInfo,
+    /// Commit time (seconds since the epoch): "latest" means this.
+    pub time: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Happened {
+    Fix,
+    Change,
+    Removed,
+}
+
+/// What one commit did to one call.
+#[derive(Debug, Clone)]
+struct CallEvent {
+    commit: usize,
+    what: Happened,
+    /// The file before and after the commit.
+    old_path: String,
+    new_path: String,
+    function: Option<String>,
+    callee: String,
+    /// Normalised code before the commit, and after it (none when removed).
+    old_norm: String,
+    new_norm: Option<String>,
+    old_code: String,
+    new_code: Option<String>,
+    new_line: Option<u32>,
+}
+
+/// Paths linked by renames.
+#[derive(Debug, Default)]
+struct Lineage {
+    parent: HashMap<String, String>,
+}
+
+impl Lineage {
+    fn root(&self, path: &str) -> String {
+        let mut p = path.to_owned();
+        let mut steps = 0;
+        while let Some(next) = self.parent.get(&p) {
+            if *next == p || steps > 10_000 {
+                break;
+            }
+            p = next.clone();
+            steps += 1;
+        }
+        p
+    }
+
+    fn link(&mut self, a: &str, b: &str) {
+        let (ra, rb) = (self.root(a), self.root(b));
+        if ra != rb {
+            self.parent.insert(ra, rb);
+        }
+    }
+}
+
+/// Counts for the import's report.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stats {
+    /// Commits walked.
+    pub commits: u64,
+    /// File changes of watched files looked at.
+    pub file_changes: u64,
+    /// File changes whose changed lines could hold a call, so both versions were parsed.
+    pub parsed: u64,
+    pub renames: u64,
+}
+
+/// Collects what commits did to calls; see the module documentation.
+pub struct Analyzer<'s> {
+    spec: &'s Spec,
+    matcher: Matcher,
+    parser: tree_sitter::Parser,
+    commits: Vec<SourceCommit>,
+    by_oid: HashMap<String, usize>,
+    events: Vec<CallEvent>,
+    renames: Vec<(usize, String, String)>,
+    lineage: Lineage,
+    watched: HashSet<String>,
+    pub stats: Stats,
+}
+
+impl<'s> Analyzer<'s> {
+    /// An analyzer watching the files of `sites`.
+    pub fn new(spec: &'s Spec, sites: &[TrackedSite]) -> anyhow::Result<Analyzer<'s>> {
+        Ok(Analyzer {
+            spec,
+            matcher: Matcher::new(spec)?,
+            parser: new_parser(),
+            commits: Vec::new(),
+            by_oid: HashMap::new(),
+            events: Vec::new(),
+            renames: Vec::new(),
+            lineage: Lineage::default(),
+            watched: sites.iter().map(|s| s.file.clone()).collect(),
+            stats: Stats::default(),
+        })
+    }
+
+    /// Files whose changes matter: the sites' files and every path renames linked to them.
+    pub fn watched(&self) -> &HashSet<String> {
+        &self.watched
+    }
+
+    /// Register a commit (once per oid); returns its index for [`Self::file_change`].
+    pub fn commit(&mut self, c: SourceCommit) -> usize {
+        if let Some(&i) = self.by_oid.get(&c.info.oid) {
+            return i;
+        }
+        self.by_oid.insert(c.info.oid.clone(), self.commits.len());
+        self.commits.push(c);
+        self.commits.len() - 1
+    }
+
+    /// Whether a commit is registered already.
+    pub fn has_commit(&self, oid: &str) -> bool {
+        self.by_oid.contains_key(oid)
+    }
+
+    /// `commit` renamed `from` to `to`: both are one file's lineage, and both are watched.
+    /// Returns whether this made a new path watched.
+    pub fn rename(&mut self, commit: usize, from: &str, to: &str) -> bool {
+        self.stats.renames += 1;
+        self.renames.push((commit, from.to_owned(), to.to_owned()));
+        self.lineage.link(from, to);
+        let a = self.watched.insert(from.to_owned());
+        let b = self.watched.insert(to.to_owned());
+        a || b
+    }
+
+    /// One watched file's change in one commit (`old` empty: added; `new` empty: deleted).
+    pub fn file_change(
+        &mut self,
+        commit: usize,
+        old_path: &str,
+        new_path: &str,
+        old: &[u8],
+        new: &[u8],
+    ) {
+        use gix::diff::blob::{Algorithm, Diff, InternedInput};
+        self.stats.file_changes += 1;
+        let input = InternedInput::new(old, new);
+        let diff = Diff::compute(Algorithm::Histogram, &input);
+        let hunks: Vec<gix::diff::blob::Hunk> = diff.hunks().collect();
+        if hunks.is_empty() {
+            return;
+        }
+        let (old_lines, new_lines) = (LineStarts::new(old), LineStarts::new(new));
+        let may_hold_call = hunks.iter().any(|h| {
+            self.matcher.calls.is_match(old_lines.region(
+                old,
+                h.before.start.saturating_sub(WIDEN),
+                h.before.end,
+            )) || self.matcher.calls.is_match(new_lines.region(
+                new,
+                h.after.start.saturating_sub(WIDEN),
+                h.after.end,
+            ))
+        });
+        if !may_hold_call {
+            return;
+        }
+        self.stats.parsed += 1;
+        let (old_calls, _) = scan_source(old_path, old, self.spec, &self.matcher, &mut self.parser);
+        let (new_calls, _) = scan_source(new_path, new, self.spec, &self.matcher, &mut self.parser);
+        let map = LineMap::new(&hunks);
+        for (o, n) in pair_calls(&old_calls, &new_calls, &map) {
+            let old = &old_calls[o];
+            let Some(n) = n else {
+                self.events.push(CallEvent {
+                    commit,
+                    what: Happened::Removed,
+                    old_path: old_path.to_owned(),
+                    new_path: new_path.to_owned(),
+                    function: old.function.clone(),
+                    callee: old.callee.clone(),
+                    old_norm: normalise_code(&old.code),
+                    new_norm: None,
+                    old_code: old.code.clone(),
+                    new_code: None,
+                    new_line: None,
+                });
+                continue;
+            };
+            let new = &new_calls[n];
+            let (was, is) = (self.classify(old), self.classify(new));
+            let what = if is.0 == Some(Status::Fixed) && was.0 != Some(Status::Fixed) {
+                Happened::Fix
+            } else if was.1 != is.1 {
+                Happened::Change
+            } else {
+                continue;
+            };
+            self.events.push(CallEvent {
+                commit,
+                what,
+                old_path: old_path.to_owned(),
+                new_path: new_path.to_owned(),
+                function: new.function.clone(),
+                callee: new.callee.clone(),
+                old_norm: normalise_code(&old.code),
+                new_norm: Some(normalise_code(&new.code)),
+                old_code: old.code.clone(),
+                new_code: Some(new.code.clone()),
+                new_line: Some(new.line),
+            });
+        }
+    }
+
+    /// The spec's verdict on a call and its direction argument.
+    fn classify(&self, call: &FoundSite) -> (Option<Status>, Option<String>) {
+        let Some(group) = self.spec.group_of(&call.callee) else {
+            return (None, None);
+        };
+        let direction = group
+            .direction_arg
+            .and_then(|i| call.args.get(i - 1))
+            .cloned();
+        (
+            self.spec.classify(group, direction.as_deref()).status,
+            direction,
+        )
+    }
+
+    /// Match everything to the stored sites. `tip` holds the watched files present at the tip
+    /// the positions are to be taken from (path → content); `tip_name` names it in reasons.
+    pub fn finish(
+        mut self,
+        sites: &[TrackedSite],
+        tip: &BTreeMap<String, Vec<u8>>,
+        tip_name: &str,
+    ) -> Outcome {
+        let mut out = Outcome::default();
+
+        // The tip's calls, per lineage.
+        let mut tip_calls: HashMap<String, Vec<TipCall>> = HashMap::new();
+        for (path, content) in tip {
+            let (found, _) = scan_source(path, content, self.spec, &self.matcher, &mut self.parser);
+            let specs = crate::scan::to_site_specs(
+                &crate::scan::ScanResult {
+                    sites: found.clone(),
+                    ..Default::default()
+                },
+                self.spec,
+                &|_| Vec::new(),
+            );
+            let ids = treewide_core::ingest::identities(
+                &specs.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
+            );
+            let entry = tip_calls.entry(self.lineage.root(path)).or_default();
+            for ((call, (spec, _)), identity) in found.into_iter().zip(specs).zip(ids) {
+                let class = self.classify(&call).0;
+                entry.push(TipCall {
+                    norm: normalise_code(&call.code),
+                    call,
+                    function: spec.function,
+                    direction: spec.direction,
+                    identity,
+                    class,
+                });
+            }
+        }
+
+        // Sites to tip calls.
+        let mut claimed: HashSet<(String, usize)> = HashSet::new();
+        let mut at_tip: HashMap<SiteId, (String, usize)> = HashMap::new();
+        let live: Vec<&TrackedSite> = sites.iter().filter(|s| s.status != Status::Gone).collect();
+        let norms: HashMap<SiteId, String> = sites
+            .iter()
+            .map(|s| (s.id, normalise_code(&s.code)))
+            .collect();
+        type Key<'a> = fn(&TrackedSite, &str, &TipCall) -> bool;
+        let passes: [Key; 3] = [
+            |s, norm, c| s.callee == c.call.callee && norm == c.norm && s.function == c.function,
+            |s, norm, c| s.callee == c.call.callee && norm == c.norm,
+            |s, _, c| s.callee == c.call.callee && s.function.is_some() && s.function == c.function,
+        ];
+        for (pass, key) in passes.iter().enumerate() {
+            for s in &live {
+                if at_tip.contains_key(&s.id) {
+                    continue;
+                }
+                let root = self.lineage.root(&s.file);
+                let Some(calls) = tip_calls.get(&root) else {
+                    continue;
+                };
+                let norm = &norms[&s.id];
+                let candidates: Vec<usize> = (0..calls.len())
+                    .filter(|&i| !claimed.contains(&(root.clone(), i)) && key(s, norm, &calls[i]))
+                    .collect();
+                // The loosest pass only decides when there is no doubt.
+                if pass == 2 && candidates.len() != 1 {
+                    continue;
+                }
+                let best = candidates.into_iter().min_by_key(|&i| {
+                    let c = &calls[i].call;
+                    (
+                        (c.file != s.file) as i64,
+                        (i64::from(c.line) - s.line).abs(),
+                    )
+                });
+                if let Some(i) = best {
+                    claimed.insert((root.clone(), i));
+                    at_tip.insert(s.id, (root.clone(), i));
+                }
+            }
+        }
+
+        // Events to sites.
+        let mut used_commits: HashSet<usize> = HashSet::new();
+        for s in sites {
+            let root = self.lineage.root(&s.file);
+            let norm = &norms[&s.id];
+            let tip_call = at_tip.get(&s.id).map(|(r, i)| &tip_calls[r][*i]);
+            let matches = |e: &CallEvent, removed: bool| {
+                let path = if removed { &e.old_path } else { &e.new_path };
+                if self.lineage.root(path) != root || e.callee != s.callee {
+                    return false;
+                }
+                let code_same = if removed {
+                    e.old_norm == *norm
+                } else {
+                    e.new_norm.as_deref() == Some(norm)
+                        || e.old_norm == *norm
+                        || tip_call.is_some_and(|t| e.new_norm.as_deref() == Some(t.norm.as_str()))
+                };
+                code_same
+                    && (s.function.is_none() || e.function.is_none() || e.function == s.function)
+            };
+            let mut fixes: Vec<&CallEvent> = Vec::new();
+            for e in &self.events {
+                match e.what {
+                    Happened::Fix | Happened::Change if matches(e, false) => {
+                        if e.what == Happened::Fix {
+                            fixes.push(e);
+                        }
+                        used_commits.insert(e.commit);
+                        out.links.push(SiteLink {
+                            site: s.id,
+                            commit: self.commits[e.commit].info.oid.clone(),
+                            role: if e.what == Happened::Fix {
+                                CommitRole::Fix
+                            } else {
+                                CommitRole::Change
+                            },
+                            file: e.new_path.clone(),
+                            line: e.new_line,
+                            old_code: Some(e.old_code.clone()),
+                            new_code: e.new_code.clone(),
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            match tip_call {
+                Some(t) => {
+                    if t.call.file != s.file {
+                        for (c, from, to) in &self.renames {
+                            if self.lineage.root(to) == root {
+                                used_commits.insert(*c);
+                                out.links.push(SiteLink {
+                                    site: s.id,
+                                    commit: self.commits[*c].info.oid.clone(),
+                                    role: CommitRole::Move,
+                                    file: to.clone(),
+                                    line: None,
+                                    old_code: Some(from.clone()),
+                                    new_code: None,
+                                });
+                            }
+                        }
+                    }
+                    out.positions.push(Position {
+                        site: s.id,
+                        identity: t.identity.clone(),
+                        file: t.call.file.clone(),
+                        line: t.call.line,
+                        col: Some(t.call.column),
+                        function: t.function.clone(),
+                        code: t.call.code.clone(),
+                        direction: t.direction.clone(),
+                        context: Some((t.call.context.clone(), t.call.context_start)),
+                    });
+                    let open = !matches!(
+                        s.status,
+                        Status::Fixed | Status::ConfirmedSafe | Status::Gone
+                    );
+                    if open && t.class == Some(Status::Fixed) {
+                        let mainline = self.pick_latest(&fixes, true);
+                        let reason = match mainline {
+                            Some(e) => {
+                                let c = &self.commits[e.commit].info;
+                                format!("fixed by {} (\"{}\")", c.short(), c.subject)
+                            }
+                            None => format!("the code at {tip_name} is fixed"),
+                        };
+                        out.statuses.push(StatusFromHistory {
+                            site: s.id,
+                            to: Status::Fixed,
+                            reason,
+                            commit: mainline.map(|e| self.commits[e.commit].info.oid.clone()),
+                        });
+                    }
+                }
+                None => {
+                    let removals: Vec<&CallEvent> = self
+                        .events
+                        .iter()
+                        .filter(|e| e.what == Happened::Removed && matches(e, true))
+                        .collect();
+                    match self.pick_latest(&removals, true) {
+                        Some(e) => {
+                            let c = &self.commits[e.commit].info;
+                            used_commits.insert(e.commit);
+                            out.links.push(SiteLink {
+                                site: s.id,
+                                commit: c.oid.clone(),
+                                role: CommitRole::Gone,
+                                file: e.old_path.clone(),
+                                line: None,
+                                old_code: Some(e.old_code.clone()),
+                                new_code: None,
+                            });
+                            if s.status != Status::Gone {
+                                out.statuses.push(StatusFromHistory {
+                                    site: s.id,
+                                    to: Status::Gone,
+                                    reason: format!("removed by {} (\"{}\")", c.short(), c.subject),
+                                    commit: Some(c.oid.clone()),
+                                });
+                            }
+                        }
+                        None if s.status != Status::Gone => out.unexplained.push(format!(
+                            "{}:{}: {} not found at the tip, and no commit read removed it",
+                            s.file, s.line, s.callee
+                        )),
+                        None => {}
+                    }
+                }
+            }
+        }
+        let mut used: Vec<usize> = used_commits.into_iter().collect();
+        used.sort_unstable();
+        out.commits = used
+            .into_iter()
+            .map(|i| self.commits[i].info.clone())
+            .collect();
+        out.stats = self.stats;
+        out.links.sort_by(|a, b| {
+            (a.site, &a.commit, a.role.as_str()).cmp(&(b.site, &b.commit, b.role.as_str()))
+        });
+        out.links.dedup();
+        out
+    }
+
+    /// The latest event by commit time, preferring mainline commits (not backports).
+    fn pick_latest<'e>(
+        &self,
+        events: &[&'e CallEvent],
+        mainline_first: bool,
+    ) -> Option<&'e CallEvent> {
+        events.iter().copied().max_by_key(|e| {
+            let c = &self.commits[e.commit];
+            (mainline_first && c.info.upstream_oid.is_none(), c.time)
+        })
+    }
+}
+
+/// A call at the tip.
+struct TipCall {
+    call: FoundSite,
+    norm: String,
+    function: Option<String>,
+    direction: Option<String>,
+    identity: String,
+    class: Option<Status>,
+}
+
+/// What an import found, ready for `treewide_core::history::store`.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Commits linked to at least one site.
+    pub commits: Vec<CommitInfo>,
+    pub links: Vec<SiteLink>,
+    pub positions: Vec<Position>,
+    pub statuses: Vec<StatusFromHistory>,
+    /// Sites the tip does not have that no commit read explains (left as they are).
+    pub unexplained: Vec<String>,
+    pub stats: Stats,
+}
+
+/// Byte offsets of line starts.
+struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    fn new(src: &[u8]) -> LineStarts {
+        let mut v = vec![0];
+        v.extend(memchr::memchr_iter(b'\n', src).map(|i| i + 1));
+        LineStarts(v)
+    }
+
+    /// The bytes of lines `from..to` (0-based, end exclusive).
+    fn region<'a>(&self, src: &'a [u8], from: u32, to: u32) -> &'a [u8] {
+        let at = |l: u32| {
+            self.0
+                .get(l as usize)
+                .copied()
+                .unwrap_or(src.len())
+                .min(src.len())
+        };
+        let (a, b) = (at(from), at(to.max(from)));
+        &src[a..b]
+    }
+}
+
+/// Old line → new line for lines outside the diff's hunks (0-based).
+struct LineMap {
+    /// (old start, old end, new start, new end) of each hunk, in order.
+    hunks: Vec<(u32, u32, u32, u32)>,
+}
+
+impl LineMap {
+    fn new(hunks: &[gix::diff::blob::Hunk]) -> LineMap {
+        LineMap {
+            hunks: hunks
+                .iter()
+                .map(|h| (h.before.start, h.before.end, h.after.start, h.after.end))
+                .collect(),
+        }
+    }
+
+    /// The unchanged line's new number, or `None` when the line was changed.
+    fn map(&self, old: u32) -> Option<u32> {
+        let mut shift: i64 = 0;
+        for &(os, oe, ns, ne) in &self.hunks {
+            if old < os {
+                break;
+            }
+            if old < oe {
+                return None;
+            }
+            shift += i64::from(ne - ns) - i64::from(oe - os);
+        }
+        u32::try_from(i64::from(old) + shift).ok()
+    }
+
+    /// Where an old line would be in the new file, changed or not.
+    fn approx(&self, old: u32) -> i64 {
+        let mut shift: i64 = 0;
+        for &(os, oe, ns, ne) in &self.hunks {
+            if old < os {
+                break;
+            }
+            if old < oe {
+                return i64::from(ns) + i64::from(old - os).min(i64::from(ne.saturating_sub(ns)));
+            }
+            shift += i64::from(ne - ns) - i64::from(oe - os);
+        }
+        i64::from(old) + shift
+    }
+}
+
+/// Pair old calls with new ones: calls on unchanged lines by position, the rest by (function,
+/// callee, normalised code), then by (function, callee) nearest first. Returns every old call
+/// with its partner, if any.
+fn pair_calls(old: &[FoundSite], new: &[FoundSite], map: &LineMap) -> Vec<(usize, Option<usize>)> {
+    let mut partner: Vec<Option<usize>> = vec![None; old.len()];
+    let mut taken = vec![false; new.len()];
+    for (i, o) in old.iter().enumerate() {
+        let Some(nl) = map.map(o.line - 1) else {
+            continue;
+        };
+        if let Some(j) = (0..new.len()).find(|&j| {
+            !taken[j]
+                && new[j].line - 1 == nl
+                && new[j].column == o.column
+                && new[j].callee == o.callee
+        }) {
+            partner[i] = Some(j);
+            taken[j] = true;
+        }
+    }
+    let norm_old: Vec<String> = old.iter().map(|c| normalise_code(&c.code)).collect();
+    let norm_new: Vec<String> = new.iter().map(|c| normalise_code(&c.code)).collect();
+    for exact in [true, false] {
+        for i in 0..old.len() {
+            if partner[i].is_some() {
+                continue;
+            }
+            let o = &old[i];
+            let want = map.approx(o.line - 1);
+            let best = (0..new.len())
+                .filter(|&j| {
+                    !taken[j]
+                        && new[j].callee == o.callee
+                        && new[j].function == o.function
+                        && (!exact || norm_new[j] == norm_old[i])
+                })
+                .min_by_key(|&j| (i64::from(new[j].line - 1) - want).abs());
+            if let Some(j) = best {
+                partner[i] = Some(j);
+                taken[j] = true;
+            }
+        }
+    }
+    partner.into_iter().enumerate().collect()
+}
+
+/// `[ Upstream commit X ]` or `commit X upstream.` in a stable backport's message.
+pub fn upstream_of(message: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?mi)^\s*(?:\[\s*upstream commit\s+([0-9a-f]{7,64})\s*\]|commit\s+([0-9a-f]{7,64})\s+upstream\.?\s*$)",
+        )
+        .expect("static pattern")
+    });
+    let c = re.captures(message)?;
+    c.get(1)
+        .or_else(|| c.get(2))
+        .map(|m| m.as_str().to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_backport_markers() {
+        let id = "a41dad905e5a388f88435a517de102e9b2c8e43d";
+        assert_eq!(
+            upstream_of(&format!(
+                "vhost: fix it\n\n[ Upstream commit {id} ]\n\nbody"
+            ))
+            .as_deref(),
+            Some(id)
+        );
+        assert_eq!(
+            upstream_of(&format!("vhost: fix it\n\ncommit {id} upstream.\n\nbody")).as_deref(),
+            Some(id)
+        );
+        assert_eq!(
+            upstream_of(&format!("x\n\n[ Upstream commit {} ]", &id[..12])).as_deref(),
+            Some(&id[..12])
+        );
+        assert_eq!(
+            upstream_of("vhost: fix it\n\nThe upstream commit was bad"),
+            None
+        );
+        assert_eq!(
+            upstream_of(&format!("x\n\n(cherry picked from commit {id})")),
+            None
+        );
+    }
+
+    #[test]
+    fn line_map_skips_changed_lines() {
+        // Old lines 0..10; hunk replaces old 3..5 with new 3..6 (one line longer).
+        let m = LineMap {
+            hunks: vec![(3, 5, 3, 6)],
+        };
+        assert_eq!(m.map(2), Some(2));
+        assert_eq!(m.map(3), None);
+        assert_eq!(m.map(5), Some(6));
+        assert_eq!(m.approx(4), 4);
+        assert_eq!(m.approx(9), 10);
+    }
+}
