@@ -153,6 +153,7 @@ fn every_command_has_help() {
         vec!["serve", "--help"],
         vec!["import", "--help"],
         vec!["import", "auditor", "--help"],
+        vec!["import", "git", "--help"],
         vec!["campaigns", "--help"],
         vec!["sites", "--help"],
         vec!["export", "--help"],
@@ -166,4 +167,111 @@ fn every_command_has_help() {
             "{args:?}: the global option is listed"
         );
     }
+}
+
+/// `git` with fixed identity and dates in `dir`.
+fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Al Viro")
+        .env("GIT_AUTHOR_EMAIL", "viro@zeniv.linux.org.uk")
+        .env("GIT_COMMITTER_NAME", "Al Viro")
+        .env("GIT_COMMITTER_EMAIL", "viro@zeniv.linux.org.uk")
+        .env("GIT_AUTHOR_DATE", "2022-09-16T12:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2022-09-16T12:00:00Z")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out).trim().to_owned()
+}
+
+#[test]
+fn scan_then_import_git_history_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let repo = dir.path().join("linux");
+    let real = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/importer/tests/data/tree/drivers/vhost/vringh.c"
+    ))
+    .unwrap();
+    std::fs::create_dir_all(repo.join("drivers/vhost")).unwrap();
+    let file = repo.join("drivers/vhost/vringh.c");
+    std::fs::write(
+        &file,
+        real.replace("ITER_DEST", "READ")
+            .replace("ITER_SOURCE", "WRITE"),
+    )
+    .unwrap();
+    git(&repo, &["init", "-q", "-b", "master"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "legacy"]);
+    let out = run(
+        &db,
+        &[
+            "scan",
+            "--tree",
+            repo.to_str().unwrap(),
+            "--campaign",
+            "iov-iter-direction",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(&file, &real).unwrap();
+    git(
+        &repo,
+        &[
+            "commit",
+            "-q",
+            "-am",
+            "[vhost] fix 'direction' argument of iov_iter_{init,bvec}()",
+        ],
+    );
+    let fix = git(&repo, &["rev-parse", "--short=12", "HEAD"]);
+
+    let args = [
+        "import",
+        "git",
+        "--repo",
+        repo.to_str().unwrap(),
+        "--campaign",
+        "iov-iter-direction",
+    ];
+    let out = run(&db, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("2 commits in"), "{text}");
+    assert!(text.contains("2 fixed, 0 gone"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "fix    {fix} [vhost] fix 'direction' argument of iov_iter_{{init,bvec}}() (2 sites)"
+        )),
+        "{text}"
+    );
+    let out = run(&db, &args);
+    assert!(stdout(&out).contains("0 commits in"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("(nothing new)"), "{}", stdout(&out));
+    let out = run(&db, &["sites", "--campaign", "iov-iter-direction"]);
+    assert_eq!(
+        stdout(&out).matches(" fixed ").count(),
+        2,
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run(
+        &db,
+        &[
+            "import",
+            "git",
+            "--repo",
+            repo.to_str().unwrap(),
+            "--campaign",
+            "nope",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
 }

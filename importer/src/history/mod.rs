@@ -275,6 +275,14 @@ impl<'s> Analyzer<'s> {
     ) {
         use gix::diff::blob::{Algorithm, Diff, InternedInput};
         self.stats.file_changes += 1;
+        // Most changes of a watched file are nowhere near a call: the region between the
+        // common prefix and suffix (widened like the hunks below) tells without a diff.
+        let (old_mid, new_mid) = changed_region(old, new);
+        if !self.matcher.calls.is_match(&old[old_mid])
+            && !self.matcher.calls.is_match(&new[new_mid])
+        {
+            return;
+        }
         let input = InternedInput::new(old, new);
         let diff = Diff::compute(Algorithm::Histogram, &input);
         let hunks: Vec<gix::diff::blob::Hunk> = diff.hunks().collect();
@@ -625,6 +633,39 @@ pub struct Outcome {
     pub stats: Stats,
 }
 
+/// The byte ranges of `old` and `new` between their common prefix and suffix, widened to whole
+/// lines and [`WIDEN`] lines upwards.
+fn changed_region(old: &[u8], new: &[u8]) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let max_suffix = old.len().min(new.len()) - prefix;
+    let suffix = old
+        .iter()
+        .rev()
+        .zip(new.iter().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let widen = |text: &[u8], end: usize| {
+        // Back to the start of the line WIDEN lines above the first changed byte.
+        let mut start = prefix;
+        for _ in 0..=WIDEN {
+            match memchr::memrchr(b'\n', &text[..start]) {
+                Some(nl) => start = nl,
+                None => {
+                    start = 0;
+                    break;
+                }
+            }
+        }
+        let end = memchr::memchr(b'\n', &text[end..]).map_or(text.len(), |i| end + i);
+        start..end.max(start)
+    };
+    (
+        widen(old, old.len() - suffix),
+        widen(new, new.len() - suffix),
+    )
+}
+
 /// Byte offsets of line starts.
 struct LineStarts(Vec<usize>);
 
@@ -787,6 +828,20 @@ mod tests {
             upstream_of(&format!("x\n\n(cherry picked from commit {id})")),
             None
         );
+    }
+
+    #[test]
+    fn changed_region_is_widened_to_lines_above() {
+        let old = b"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\n";
+        let new = b"a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nK\nl\n";
+        let (o, n) = changed_region(old, new);
+        // Line k (the 11th) changed: the region starts WIDEN lines above it.
+        assert_eq!(&old[o], b"\nc\nd\ne\nf\ng\nh\ni\nj\nk");
+        assert_eq!(&new[n], b"\nc\nd\ne\nf\ng\nh\ni\nj\nK");
+        let (o, n) = changed_region(b"same\n", b"same\n");
+        assert!(o.len() <= 5 && n.len() <= 5);
+        let (o, n) = changed_region(b"", b"x(READ)\n");
+        assert_eq!((o, n), (0..0, 0..8));
     }
 
     #[test]
