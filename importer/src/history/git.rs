@@ -135,6 +135,7 @@ pub fn read(
         }
         done_paths.extend(new_paths.iter().cloned());
         let trie = Trie::from_paths(&new_paths);
+        let mut cache = TreeCache::default();
         for (n, w) in walked.iter().enumerate() {
             if n % 1024 == 0 && pass == 0 {
                 progress(n as u64, total);
@@ -154,6 +155,7 @@ pub fn read(
             let mut changed = Vec::new();
             compare(
                 &repo,
+                &mut cache,
                 Some(old_tree),
                 Some(new_tree),
                 &trie,
@@ -214,6 +216,7 @@ pub fn read(
     let mut present = Vec::new();
     compare(
         &repo,
+        &mut TreeCache::default(),
         None,
         Some(tip_tree),
         &trie,
@@ -478,9 +481,65 @@ struct Changed {
     new: Option<ObjectId>,
 }
 
+/// Entries of trees already read, per trie node: the walk meets most trees twice (as a
+/// commit's tree and as its child's parent tree), one commit after the other.
+#[derive(Default)]
+struct TreeCache {
+    /// (tree, trie node) → the node's children's entries, in the node's order.
+    entries: HashMap<(ObjectId, usize), std::rc::Rc<[Entry]>>,
+    buf: Vec<u8>,
+}
+
+/// A trie child's entry in a tree: (id, is a tree), or absent.
+type Entry = Option<(ObjectId, bool)>;
+
+impl TreeCache {
+    /// Entries are cheap to read again; a bound keeps memory flat on long histories.
+    const MAX: usize = 1 << 16;
+
+    fn entries(
+        &mut self,
+        repo: &gix::Repository,
+        tree: Option<ObjectId>,
+        node: &Trie,
+    ) -> anyhow::Result<std::rc::Rc<[Entry]>> {
+        let Some(tree) = tree else {
+            return Ok(vec![None; node.children.len()].into());
+        };
+        let key = (tree, node as *const Trie as usize);
+        if let Some(e) = self.entries.get(&key) {
+            return Ok(e.clone());
+        }
+        let mut out: Vec<Entry> = vec![None; node.children.len()];
+        let mut found = 0;
+        let iter = repo
+            .objects
+            .find_tree_iter(&tree, &mut self.buf)
+            .map_err(|e| anyhow!("tree {tree}: {e}"))?;
+        for e in iter {
+            let e = e.map_err(|e| anyhow!("tree {tree}: {e}"))?;
+            let name: &[u8] = e.filename.as_ref();
+            if let Some(i) = node.children.keys().position(|k| k.as_slice() == name) {
+                out[i] = Some((e.oid.to_owned(), e.mode.is_tree()));
+                found += 1;
+                if found == out.len() {
+                    break;
+                }
+            }
+        }
+        if self.entries.len() >= Self::MAX {
+            self.entries.clear();
+        }
+        let out: std::rc::Rc<[Entry]> = out.into();
+        self.entries.insert(key, out.clone());
+        Ok(out)
+    }
+}
+
 /// Compare two trees along the trie's paths only (`None`: no tree, i.e. everything absent).
 fn compare(
     repo: &gix::Repository,
+    cache: &mut TreeCache,
     old: Option<ObjectId>,
     new: Option<ObjectId>,
     node: &Trie,
@@ -490,13 +549,10 @@ fn compare(
     if old == new {
         return Ok(());
     }
-    let a = entries(repo, old, node)?;
-    let b = entries(repo, new, node)?;
-    for (name, child) in &node.children {
-        let (ea, eb) = (
-            a.get(name.as_slice()).copied(),
-            b.get(name.as_slice()).copied(),
-        );
+    let a = cache.entries(repo, old, node)?;
+    let b = cache.entries(repo, new, node)?;
+    for (i, (name, child)) in node.children.iter().enumerate() {
+        let (ea, eb) = (a[i], b[i]);
         if ea == eb {
             continue;
         }
@@ -505,8 +561,8 @@ fn compare(
             prefix.push(b'/');
         }
         prefix.extend_from_slice(name);
-        let blob = |e: Option<(ObjectId, bool)>| e.filter(|(_, tree)| !tree).map(|(id, _)| id);
-        let tree = |e: Option<(ObjectId, bool)>| e.filter(|(_, tree)| *tree).map(|(id, _)| id);
+        let blob = |e: Entry| e.filter(|(_, tree)| !tree).map(|(id, _)| id);
+        let tree = |e: Entry| e.filter(|(_, tree)| *tree).map(|(id, _)| id);
         if child.file && blob(ea) != blob(eb) {
             out.push(Changed {
                 path: String::from_utf8_lossy(prefix).into_owned(),
@@ -515,36 +571,11 @@ fn compare(
             });
         }
         if !child.children.is_empty() {
-            compare(repo, tree(ea), tree(eb), child, prefix, out)?;
+            compare(repo, cache, tree(ea), tree(eb), child, prefix, out)?;
         }
         prefix.truncate(len);
     }
     Ok(())
-}
-
-/// The entries of a tree the trie asks for: name → (id, is a tree).
-fn entries<'t>(
-    repo: &gix::Repository,
-    tree: Option<ObjectId>,
-    node: &'t Trie,
-) -> anyhow::Result<HashMap<&'t [u8], (ObjectId, bool)>> {
-    let mut out = HashMap::with_capacity(node.children.len());
-    let Some(tree) = tree else { return Ok(out) };
-    let mut buf = Vec::new();
-    let iter = repo
-        .objects
-        .find_tree_iter(&tree, &mut buf)
-        .map_err(|e| anyhow!("tree {tree}: {e}"))?;
-    for e in iter {
-        let e = e.map_err(|e| anyhow!("tree {tree}: {e}"))?;
-        if let Some((k, _)) = node.children.get_key_value(e.filename.as_ref() as &[u8]) {
-            out.insert(k.as_slice(), (e.oid.to_owned(), e.mode.is_tree()));
-            if out.len() == node.children.len() {
-                break;
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// The renames (and their blobs) between two trees, as git's rename detection finds them.

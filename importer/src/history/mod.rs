@@ -369,7 +369,7 @@ impl<'s> Analyzer<'s> {
     /// Match everything to the stored sites. `tip` holds the watched files present at the tip
     /// the positions are to be taken from (path → content); `tip_name` names it in reasons.
     pub fn finish(
-        mut self,
+        self,
         sites: &[TrackedSite],
         tip: &BTreeMap<String, Vec<u8>>,
         tip_name: &str,
@@ -378,8 +378,17 @@ impl<'s> Analyzer<'s> {
 
         // The tip's calls, per lineage.
         let mut tip_calls: HashMap<String, Vec<TipCall>> = HashMap::new();
-        for (path, content) in tip {
-            let (found, _) = scan_source(path, content, self.spec, &self.matcher, &mut self.parser);
+        // The tip's files are parsed on every core: a tip holds all watched files.
+        let scanned: Vec<(&String, Vec<FoundSite>)> = {
+            use rayon::prelude::*;
+            let (spec, matcher) = (self.spec, &self.matcher);
+            tip.par_iter()
+                .map_init(new_parser, |parser, (path, content)| {
+                    (path, scan_source(path, content, spec, matcher, parser).0)
+                })
+                .collect()
+        };
+        for (path, found) in scanned {
             let specs = crate::scan::to_site_specs(
                 &crate::scan::ScanResult {
                     sites: found.clone(),
