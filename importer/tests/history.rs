@@ -388,3 +388,44 @@ async fn real_kernel_directories() {
         assert_eq!(s.status == Status::Fixed, fixed, "{s:#?}");
     }
 }
+
+/// A fix made on a topic branch and merged: the fix is the topic's commit, not the merge.
+#[tokio::test]
+async fn merged_fixes_are_the_side_branch_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut repo = Repo::init(&dir.path().join("linux"));
+    let vringh = std::fs::read_to_string(format!("{EXCERPT}/drivers/vhost/vringh.c")).unwrap();
+    repo.write("drivers/vhost/vringh.c", &legacy(&vringh));
+    repo.write("README", "Linux\n");
+    repo.commit("legacy");
+    let db = database(dir.path()).await;
+    scan_worktree(&db, &repo.dir).await;
+    repo.git(&["checkout", "-q", "-b", "vhost-fixes"]);
+    repo.write("drivers/vhost/vringh.c", &vringh);
+    let fix = repo.commit("vhost: fix 'direction' argument of iov_iter_{init,bvec}()");
+    repo.git(&["checkout", "-q", "master"]);
+    repo.write("README", "Linux, meanwhile\n");
+    repo.commit("README: meanwhile");
+    repo.day += 1;
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge branch 'vhost-fixes'",
+        "vhost-fixes",
+    ]);
+    repo.git(&["branch", "-D", "vhost-fixes"]);
+
+    let r = import(&db, &repo.dir, git::Options::default())
+        .await
+        .unwrap();
+    assert_eq!(r.stats.commits, 4);
+    assert_eq!(r.summary.fixed.len(), 2);
+    for s in all_sites(&db).await {
+        let commits = history::for_site(&db, s.id).await.unwrap();
+        assert_eq!(commits.len(), 1, "{commits:#?}");
+        assert_eq!(commits[0].commit.oid, fix);
+        assert_eq!(commits[0].commit.branch.as_deref(), Some("master"));
+    }
+}
