@@ -459,15 +459,27 @@ impl<'s> Analyzer<'s> {
             }
         }
 
-        // Events to sites.
+        // Events to sites, looked up by the lineage of the file they happened in.
+        let mut by_root: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in self.events.iter().enumerate() {
+            let path = if e.what == Happened::Removed {
+                &e.old_path
+            } else {
+                &e.new_path
+            };
+            by_root.entry(self.lineage.root(path)).or_default().push(i);
+        }
         let mut used_commits: HashSet<usize> = HashSet::new();
         for s in sites {
             let root = self.lineage.root(&s.file);
             let norm = &norms[&s.id];
             let tip_call = at_tip.get(&s.id).map(|(r, i)| &tip_calls[r][*i]);
+            let here: Vec<&CallEvent> = by_root
+                .get(&root)
+                .map(|v| v.iter().map(|&i| &self.events[i]).collect())
+                .unwrap_or_default();
             let matches = |e: &CallEvent, removed: bool| {
-                let path = if removed { &e.old_path } else { &e.new_path };
-                if self.lineage.root(path) != root || e.callee != s.callee {
+                if e.callee != s.callee {
                     return false;
                 }
                 let code_same = if removed {
@@ -481,7 +493,7 @@ impl<'s> Analyzer<'s> {
                     && (s.function.is_none() || e.function.is_none() || e.function == s.function)
             };
             let mut fixes: Vec<&CallEvent> = Vec::new();
-            for e in &self.events {
+            for &e in &here {
                 match e.what {
                     Happened::Fix | Happened::Change if matches(e, false) => {
                         if e.what == Happened::Fix {
@@ -556,9 +568,9 @@ impl<'s> Analyzer<'s> {
                     }
                 }
                 None => {
-                    let removals: Vec<&CallEvent> = self
-                        .events
+                    let removals: Vec<&CallEvent> = here
                         .iter()
+                        .copied()
                         .filter(|e| e.what == Happened::Removed && matches(e, true))
                         .collect();
                     match self.pick_latest(&removals, true) {
