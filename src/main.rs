@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use treewide_core::model::{SiteId, Status};
 use treewide_core::sites::SiteQuery;
 use treewide_core::{campaigns, db, ingest, sites, subsystems, SqlitePool};
-use treewide_importer::{auditor, demo, export, history, mail};
+use treewide_importer::{auditor, demo, export, github_issue, history, mail};
 
 /// Track a treewide kernel API conversion (e.g. iov_iter READ/WRITE → ITER_DEST/ITER_SOURCE)
 /// across every call site, subsystem by subsystem.
@@ -78,6 +78,9 @@ enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
+    /// Write the campaign's state to outside trackers.
+    #[command(subcommand)]
+    Sync(SyncCommand),
     /// Manage accounts (invites).
     #[command(subcommand)]
     User(UserCommand),
@@ -198,6 +201,57 @@ enum ImportCommand {
         /// No progress bar or summary.
         #[arg(short, long)]
         quiet: bool,
+    },
+    /// Read a GitHub mirror's history through the REST API, like `import git`: the commit
+    /// that fixed each site (with its GitHub page and pull request), line drift, renames,
+    /// removed sites. Incremental: a second run reads only commits new on the branch
+    /// (docs/github.md).
+    Github {
+        /// The repository, OWNER/NAME.
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: String,
+        /// The campaign whose sites to follow.
+        #[arg(long, value_name = "SLUG")]
+        campaign: String,
+        /// The branch to read (default: the repository's default branch).
+        #[arg(long)]
+        branch: Option<String>,
+        /// Campaign spec (file or built-in name) that classifies calls (default: the
+        /// campaign's built-in spec).
+        #[arg(long)]
+        spec: Option<String>,
+        /// The REST API's base URL (GitHub Enterprise: https://HOST/api/v3).
+        #[arg(long, value_name = "URL", env = "TREEWIDE_GITHUB_API", default_value = treewide_importer::github::DEFAULT_API)]
+        api_url: String,
+        /// Who is importing, as recorded in the history (default: $USER).
+        #[arg(long)]
+        actor: Option<String>,
+        /// No progress bar or summary.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SyncCommand {
+    /// Write the campaign's checklist (progress per subsystem, one line per site) into a
+    /// GitHub issue, between markers it owns; the rest of the issue is kept. The issue is
+    /// edited only when the checklist changed (docs/github.md).
+    GithubIssue {
+        /// The repository, OWNER/NAME.
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: String,
+        /// The issue number.
+        #[arg(long)]
+        issue: u64,
+        #[arg(long, value_name = "SLUG")]
+        campaign: String,
+        /// The REST API's base URL (GitHub Enterprise: https://HOST/api/v3).
+        #[arg(long, value_name = "URL", env = "TREEWIDE_GITHUB_API", default_value = treewide_importer::github::DEFAULT_API)]
+        api_url: String,
+        /// The dashboard's address, to link each site to its page (e.g. https://treewide.example).
+        #[arg(long, value_name = "URL", env = "TREEWIDE_BASE_URL")]
+        base_url: Option<String>,
     },
 }
 
@@ -323,6 +377,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 actor: actor_or_user(actor),
             };
             import_git(&cli.db, &job, quiet).await
+        }
+        Command::Import(ImportCommand::Github {
+            repo,
+            campaign,
+            branch,
+            spec,
+            api_url,
+            actor,
+            quiet,
+        }) => {
+            let job = history::GitHubImport {
+                repo,
+                campaign,
+                branch,
+                spec,
+                api_url,
+                token: github_token(),
+                actor: actor_or_user(actor),
+            };
+            import_github(&cli.db, &job, quiet).await
+        }
+        Command::Sync(SyncCommand::GithubIssue {
+            repo,
+            issue,
+            campaign,
+            api_url,
+            base_url,
+        }) => {
+            let db = open(&cli.db).await?;
+            let job = github_issue::IssueSync {
+                repo,
+                issue,
+                campaign,
+                api_url,
+                token: github_token(),
+                base_url,
+            };
+            match github_issue::sync(&db, &job).await? {
+                github_issue::Synced::Unchanged => {
+                    println!("{} #{}: unchanged", job.repo, job.issue)
+                }
+                github_issue::Synced::Updated { bytes } => {
+                    println!("{} #{}: updated ({bytes} characters)", job.repo, job.issue)
+                }
+            }
+            Ok(())
         }
         Command::Scan {
             tree,
@@ -536,6 +636,66 @@ async fn import_git(path: &Path, job: &history::GitImport, quiet: bool) -> anyho
             st.renames,
             s.commits_new,
             s.links_new,
+            s.moved,
+            s.fixed.len(),
+            s.gone.len(),
+            if s.is_noop() { " (nothing new)" } else { "" }
+        );
+        for f in &report.fixes {
+            println!("  {f}");
+        }
+    }
+    Ok(())
+}
+
+/// `GITHUB_TOKEN`, when set and not empty.
+fn github_token() -> Option<String> {
+    std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+}
+
+/// `treewide import github`: list, read, match, store; report the commits that fixed sites.
+async fn import_github(
+    path: &Path,
+    job: &history::GitHubImport,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let db = open(path).await?;
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos}/{len} commits")
+            .expect("static template"),
+    );
+    bar.set_message("reading commits from GitHub:");
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let progress = |n: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(n);
+    };
+    let report = history::import_github(&db, job, &progress).await?;
+    bar.finish_and_clear();
+    for u in &report.unexplained {
+        eprintln!("treewide: {u}");
+    }
+    if !quiet {
+        let (st, s) = (&report.stats, &report.summary);
+        println!(
+            "{}: {} commits read with {} requests in {:.1} s, {} changes of campaign files ({} parsed), {} renames; {} commits new, {} site links new, {} pull requests, {} sites moved, {} fixed, {} gone{}",
+            report.source,
+            st.commits,
+            report.requests.unwrap_or(0),
+            report.seconds,
+            st.file_changes,
+            st.parsed,
+            st.renames,
+            s.commits_new,
+            s.links_new,
+            s.pages_new,
             s.moved,
             s.fixed.len(),
             s.gone.len(),

@@ -134,6 +134,19 @@ pub struct HistoryBatch {
     pub positions: Vec<Position>,
     pub statuses: Vec<StatusFromHistory>,
     pub cursors: Vec<Cursor>,
+    /// Web pages about linked commits (GitHub pull requests), stored as the sites' `url` refs.
+    pub pages: Vec<SitePage>,
+}
+
+/// A web page about a site's commit, e.g. the pull request that merged it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SitePage {
+    pub site: SiteId,
+    pub url: String,
+    pub title: String,
+    pub author: Option<String>,
+    /// RFC 3339.
+    pub date: Option<String>,
 }
 
 /// What [`store`] did.
@@ -142,6 +155,8 @@ pub struct HistorySummary {
     pub import_id: Option<ImportId>,
     pub commits_new: u64,
     pub links_new: u64,
+    /// Pages (pull requests) newly recorded as site refs.
+    pub pages_new: u64,
     /// Sites whose position (file, line, code) changed.
     pub moved: u64,
     /// `file:line` of sites that became fixed / gone.
@@ -309,6 +324,23 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
         }
     }
     writes += summary.commits_new + summary.links_new;
+
+    for p in &batch.pages {
+        summary.pages_new += sqlx::query!(
+            "INSERT OR IGNORE INTO refs (campaign_id, site_id, kind, target, title, author, date)
+             SELECT campaign_id, id, 'url', ?2, ?3, ?4, ?5 FROM sites WHERE id = ?1 AND campaign_id = ?6",
+            p.site,
+            p.url,
+            p.title,
+            p.author,
+            p.date,
+            batch.campaign
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    writes += summary.pages_new;
 
     summary.moved = store_positions(&mut tx, batch, &at).await?;
     writes += summary.moved;

@@ -4,6 +4,8 @@ pub mod auditor;
 pub mod check;
 pub mod demo;
 pub mod export;
+pub mod github;
+pub mod github_issue;
 pub mod history;
 pub mod mail;
 pub mod maintainers;

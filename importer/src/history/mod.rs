@@ -18,6 +18,7 @@
 //! has is gone only when a commit in the history read removed it.
 
 pub mod git;
+pub mod github;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -49,6 +50,83 @@ pub struct Report {
     /// Commits linked to sites, by role: (role, short id, subject, sites).
     pub fixes: Vec<String>,
     pub unexplained: Vec<String>,
+    /// HTTP requests made (GitHub only).
+    pub requests: Option<u64>,
+}
+
+/// What `treewide import github` needs.
+#[derive(Debug, Clone)]
+pub struct GitHubImport {
+    /// `OWNER/NAME`.
+    pub repo: String,
+    pub campaign: String,
+    /// Default: the repository's default branch.
+    pub branch: Option<String>,
+    /// A campaign spec (file or built-in name) instead of the campaign's own.
+    pub spec: Option<String>,
+    /// The REST API's base URL (GitHub Enterprise, or a test server).
+    pub api_url: String,
+    pub token: Option<String>,
+    pub actor: String,
+}
+
+/// `treewide import github`: read a GitHub mirror's history for the campaign's sites through
+/// the REST API and store it like `import git` does, with the commits' GitHub pages and pull
+/// requests. `progress(commits, total)` follows the commit details read.
+pub async fn import_github(
+    db: &treewide_core::SqlitePool,
+    job: &GitHubImport,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<Report> {
+    use anyhow::Context;
+    let repo = crate::github::RepoName::parse(&job.repo)?;
+    let campaign = treewide_core::campaigns::meta(db, &job.campaign)
+        .await
+        .with_context(|| format!("campaign {}", job.campaign))?;
+    let sites = treewide_core::history::tracked_sites(db, campaign.id).await?;
+    let callees: Vec<String> = sites.iter().map(|s| s.callee.clone()).collect();
+    let spec = Spec::for_campaign(&job.campaign, job.spec.as_deref(), &callees)?;
+    let key = github::repo_key(&repo);
+    let done = treewide_core::history::cursors(db, campaign.id, &key).await?;
+    let client = crate::github::Client::new(&job.api_url, job.token.as_deref(), repo)?;
+    let started = std::time::Instant::now();
+    let read = github::read(
+        &client,
+        job.branch.as_deref(),
+        &spec,
+        &sites,
+        &done,
+        progress,
+    )
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let name = format!("github {} ({})", client.repo, read.tip_name);
+    let fixes = describe_links(&read.outcome);
+    let batch = treewide_core::history::HistoryBatch {
+        campaign: campaign.id,
+        source: treewide_core::history::HistorySource::GitHub,
+        name: name.clone(),
+        actor: job.actor.clone(),
+        tip: read.tip.clone(),
+        commits: read.outcome.commits,
+        links: read.outcome.links,
+        positions: read.outcome.positions,
+        statuses: read.outcome.statuses,
+        cursors: read.cursors,
+        pages: read.pages,
+    };
+    let summary = treewide_core::history::store(db, &batch)
+        .await
+        .with_context(|| format!("{name}: import failed, nothing stored"))?;
+    Ok(Report {
+        source: name,
+        stats: read.outcome.stats,
+        seconds,
+        summary,
+        fixes,
+        unexplained: read.outcome.unexplained,
+        requests: Some(read.requests),
+    })
 }
 
 /// `treewide import git`: read the repository's history for the campaign's sites and store
@@ -83,6 +161,7 @@ pub async fn import_git(
         positions: read.outcome.positions,
         statuses: read.outcome.statuses,
         cursors: read.cursors,
+        pages: Vec::new(),
     };
     let summary = treewide_core::history::store(db, &batch)
         .await
@@ -94,6 +173,7 @@ pub async fn import_git(
         summary,
         fixes,
         unexplained: read.outcome.unexplained,
+        requests: None,
     })
 }
 
