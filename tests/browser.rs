@@ -79,3 +79,64 @@ fn a_script_in_a_note_is_shown_as_text_in_chromium() {
     assert!(!dom.contains("data-pwned"), "a script ran: {dom}");
     assert!(!dom.contains("<script>"), "{dom}");
 }
+
+#[test]
+fn the_burndown_chart_renders_with_a_size_and_its_colours_in_chromium() {
+    let Some(chromium) = browser() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("t.db"), &[]);
+    let dom = dump_dom(&chromium, &format!("{}/c/iov-iter-pin", server.url));
+    assert!(dom.contains("<svg class=\"burndown-chart\""), "{dom}");
+
+    // --dump-dom gives no layout, and the page's CSP (rightly) runs no test script. So the
+    // page's chart and the served stylesheet go into a local page whose script writes the
+    // chart's rendered box and the open line's colour into the DOM.
+    let mut client = common::http::Client::new(&server.url);
+    let page = client.get("/c/iov-iter-pin").body;
+    let start = page.find("<figure class=\"burndown\">").expect("a chart");
+    let end = start + page[start..].find("</figure>").expect("figure end") + 9;
+    let css = client.get("/static/style.css").body;
+    let harness = dir.path().join("burndown.html");
+    std::fs::write(
+        &harness,
+        format!(
+            "<!DOCTYPE html><html><head><style>{css}</style></head><body><main>{}</main>\
+             <script>\
+             const r = document.querySelector('svg.burndown-chart').getBoundingClientRect();\
+             const line = document.querySelector('path.series.bd-open');\
+             document.body.dataset.size = Math.round(r.width) + 'x' + Math.round(r.height);\
+             document.body.dataset.line = Math.round(line.getBBox().width) + ' ' + getComputedStyle(line).stroke;\
+             </script></body></html>",
+            &page[start..end]
+        ),
+    )
+    .unwrap();
+    let dom = dump_dom(&chromium, &format!("file://{}", harness.display()));
+    let attr = |name: &str| {
+        let at = dom
+            .find(&format!("data-{name}=\""))
+            .unwrap_or_else(|| panic!("no data-{name}: {dom}"))
+            + name.len()
+            + 7;
+        dom[at..at + dom[at..].find('"').unwrap()].to_owned()
+    };
+    let size = attr("size");
+    let (w, h) = size.split_once('x').unwrap();
+    let (w, h): (u32, u32) = (w.parse().unwrap(), h.parse().unwrap());
+    assert!(w >= 300 && h >= 100, "the chart is drawn at {size}");
+    // 640×220 drawing scaled to the width: the aspect ratio holds.
+    assert!(
+        (f64::from(w) / f64::from(h) - 640.0 / 220.0).abs() < 0.1,
+        "{size}"
+    );
+    let line = attr("line");
+    let (width, stroke) = line.split_once(' ').unwrap();
+    assert!(
+        width.parse::<u32>().unwrap() > 100,
+        "the open line spans the plot: {line}"
+    );
+    assert_eq!(
+        stroke, "rgb(214, 69, 69)",
+        "the open line is the needs-fix red"
+    );
+}

@@ -309,6 +309,14 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
         .rows_affected();
         if n == 1 {
             summary.links_new += 1;
+            // The site's commits are part of what pages and the API show of it: a client
+            // holding its ETag (the version) must see it as changed.
+            sqlx::query!(
+                "UPDATE sites SET version = version + 1 WHERE id = ?1",
+                l.site
+            )
+            .execute(&mut *tx)
+            .await?;
             let subject = subjects.get(l.commit.as_str()).map(|c| c.subject.as_str());
             let reason = format!("{}: {}", role.as_str(), subject.unwrap_or_default());
             event(

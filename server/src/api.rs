@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use treewide_core::model::{SiteId, Status};
+use treewide_core::history::{self, CommitInfo, SiteCommit};
+use treewide_core::model::{CommitRole, SiteId, Status};
 use treewide_core::sites::SiteQuery;
 use treewide_core::{campaigns, events, notes, refs, sites, subsystems, verdicts};
 
@@ -171,10 +172,111 @@ pub async fn sites(
     Ok(res)
 }
 
-/// `GET /api/v1/sites/{id}`: the site with its notes, references and events.
+/// A commit as the API gives it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CommitJson {
+    /// Full object id.
+    oid: String,
+    subject: String,
+    /// `vhost` of `vhost: …` or `[vhost] …`.
+    tag: Option<String>,
+    author_name: String,
+    author_email: String,
+    /// RFC 3339 UTC.
+    author_date: String,
+    commit_date: String,
+    /// Its web page (GitHub when imported from there, else git.kernel.org).
+    url: String,
+    /// The branch the import reached it from (`linux-6.1.y` for a stable backport).
+    branch: Option<String>,
+    /// For a stable backport: the mainline commit its message names.
+    upstream: Option<String>,
+}
+
+impl From<&CommitInfo> for CommitJson {
+    fn from(c: &CommitInfo) -> CommitJson {
+        CommitJson {
+            oid: c.oid.clone(),
+            subject: c.subject.clone(),
+            tag: c.subject_tag.clone(),
+            author_name: c.author_name.clone(),
+            author_email: c.author_email.clone(),
+            author_date: c.author_date.clone(),
+            commit_date: c.commit_date.clone(),
+            url: c.web_url(),
+            branch: c.branch.clone(),
+            upstream: c.upstream_oid.clone(),
+        }
+    }
+}
+
+/// What one commit did to a site, with the stable backports of it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SiteCommitJson {
+    /// `fix`, `change` (direction argument changed, not yet fixed), `move` (renamed file) or
+    /// `gone` (call removed).
+    #[schema(value_type = String, example = "fix")]
+    role: CommitRole,
+    #[serde(flatten)]
+    commit: CommitJson,
+    /// The site's file after the commit (before it, for `gone`); null for a backport whose
+    /// mainline commit was not imported.
+    file: Option<String>,
+    line: Option<i64>,
+    /// The call before and after the commit, when it changed.
+    old_code: Option<String>,
+    new_code: Option<String>,
+    /// Stable backports of this commit (commits whose `upstream` is its `oid`).
+    backports: Vec<CommitJson>,
+    /// True for a backport listed on its own because its mainline commit was not imported.
+    upstream_missing: bool,
+}
+
+impl From<SiteCommit> for SiteCommitJson {
+    fn from(sc: SiteCommit) -> SiteCommitJson {
+        SiteCommitJson {
+            role: sc.role,
+            commit: CommitJson::from(&sc.commit),
+            file: Some(sc.file).filter(|f| !f.is_empty()),
+            line: sc.line,
+            old_code: sc.old_code,
+            new_code: sc.new_code,
+            backports: sc.backports.iter().map(CommitJson::from).collect(),
+            upstream_missing: sc.upstream_missing.is_some(),
+        }
+    }
+}
+
+/// `GET /api/v1/sites/{id}` answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SiteDetail {
+    #[schema(value_type = Object)]
+    site: sites::Site,
+    /// Every subsystem of the file, primary first.
+    subsystems: Vec<String>,
+    /// Source lines around the call: `first_line` and `text`.
+    #[schema(value_type = Option<Object>)]
+    context: Option<serde_json::Value>,
+    #[schema(value_type = Vec<Object>)]
+    notes: Vec<notes::Note>,
+    #[schema(value_type = Vec<Object>)]
+    refs: Vec<refs::Reference>,
+    #[schema(value_type = Vec<Object>)]
+    events: Vec<events::Event>,
+    /// Mail threads about the site.
+    #[schema(value_type = Vec<Object>)]
+    messages: Vec<serde_json::Value>,
+    #[schema(value_type = Vec<Object>)]
+    trailers: Vec<treewide_core::messages::Trailer>,
+    /// Commits that fixed, changed, moved or removed the call, oldest first (from
+    /// `treewide import git` / `github`).
+    commits: Vec<SiteCommitJson>,
+}
+
+/// `GET /api/v1/sites/{id}`: the site with its notes, references, events and commits.
 #[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "read",
     params(("id" = i64, Path, description = "site id")),
-    responses((status = 200, description = "the site with notes, references, events, mail and trailers; the ETag is its version", body = serde_json::Value),
+    responses((status = 200, description = "the site with notes, references, events, mail, trailers and commits; the ETag is its version", body = SiteDetail),
               (status = 404, description = "no such site", content_type = "application/problem+json")))]
 pub async fn site(
     State(st): State<AppState>,
@@ -199,10 +301,18 @@ pub async fn site(
     let etag = site_etag(id, s.version);
     let messages = crate::api_mail::site_thread(&st.db, id).await?;
     let trailers = treewide_core::messages::trailers_for_site(&st.db, id).await?;
-    let mut res = Json(json!({
-        "site": s, "subsystems": subs, "context": context, "notes": ns, "refs": rs, "events": es,
-        "messages": messages, "trailers": trailers
-    }))
+    let commits = history::for_site(&st.db, id).await?;
+    let mut res = Json(SiteDetail {
+        site: s,
+        subsystems: subs,
+        context,
+        notes: ns,
+        refs: rs,
+        events: es,
+        messages,
+        trailers,
+        commits: commits.into_iter().map(SiteCommitJson::from).collect(),
+    })
     .into_response();
     if let Ok(v) = etag.parse() {
         res.headers_mut().insert(header::ETAG, v);
@@ -427,7 +537,7 @@ pub async fn check(headers: axum::http::HeaderMap, body: String) -> Result<Respo
     info(title = "treewide API", description = "Call sites of a treewide kernel API conversion, per subsystem: read them, sign them off, check patches."),
     paths(campaigns, campaign, subsystems, sites, site, patch_site, post_note, events_feed, check,
           crate::api_mail::messages, crate::api_mail::message, crate::api_mail::site_messages),
-    components(schemas(PatchSite, PostNote)),
+    components(schemas(PatchSite, PostNote, SiteDetail, SiteCommitJson, CommitJson)),
     modifiers(&BearerAuth),
     tags((name = "read", description = "public reads"), (name = "write", description = "needs an API token with the scope"),
          (name = "check", description = "patch check for CI"), (name = "mail", description = "imported list mail"))

@@ -4,6 +4,7 @@ mod api;
 mod api_mail;
 mod assets;
 pub mod auth;
+mod chart;
 mod error;
 mod etag;
 mod forms;

@@ -3,13 +3,15 @@
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use treewide_core::model::{SiteId, Status};
-use treewide_core::{campaigns, events, notes, refs, sites, subsystems, verdicts};
+use treewide_core::{campaigns, events, history, notes, refs, sites, subsystems, verdicts};
 
 use crate::auth::{csrf_token, AuthSession};
+use crate::chart::Burndown;
 use crate::error::{Failure, PageError};
 use crate::views::{
-    enc, CampaignHead, CampaignPage, Chrome, EventView, IndexPage, NoteView, Pager, Progress,
-    RefView, SitePage, SiteRow, SortKey, StatusChoice, SubsystemPage, TableOrder, VerdictView,
+    enc, CampaignHead, CampaignPage, Chrome, CommitLink, EventView, IndexPage, NoteView, Pager,
+    Progress, RefView, SiteCommitView, SitePage, SiteRow, SortKey, StatusChoice, SubsystemPage,
+    TableOrder, VerdictView,
 };
 use crate::AppState;
 
@@ -76,6 +78,7 @@ pub async fn campaign(
     let ns = notes::for_campaign(&st.db, c.id).await?;
     let rs = refs::for_campaign(&st.db, c.id).await?;
     let scan = campaigns::scan_state(&st.db, c.id).await?;
+    let burndown = history::burndown(&st.db, c.id).await?;
     let mut page = CampaignPage::new(
         &c,
         rows,
@@ -85,6 +88,7 @@ pub async fn campaign(
         rs,
         scan,
     );
+    page.burndown = Burndown::new(&burndown);
     page.chrome = chrome(&auth, &format!("/c/{}", enc(&c.slug))).await?;
     Ok(page)
 }
@@ -110,6 +114,8 @@ pub async fn subsystem(
     let total = sites::count_in_subsystem(&st.db, c.id, filter, status).await?;
     let offset = (page - 1).saturating_mul(PAGE);
     let rows = sites::in_subsystem(&st.db, c.id, filter, status, offset, PAGE).await?;
+    // One query for the campaign's fixes, not one per row.
+    let fixes = history::fixes_in(&st.db, c.id).await?;
     let per_verdict = verdicts::decided_counts(&st.db, c.id, filter).await?;
     let vs = verdicts::list_in(&st.db, c.id)
         .await?
@@ -168,7 +174,14 @@ pub async fn subsystem(
         all_href: base.clone(),
         filter_label: status.map(|s| s.label()),
         progress: Progress::new(&progress),
-        sites: rows.into_iter().map(SiteRow::new).collect(),
+        has_fixes: rows.iter().any(|s| fixes.contains_key(&s.id)),
+        sites: rows
+            .into_iter()
+            .map(|s| SiteRow {
+                fix: fixes.get(&s.id).map(CommitLink::new),
+                ..SiteRow::new(s)
+            })
+            .collect(),
         pager: Pager {
             from: if shown == 0 { 0 } else { from },
             to: from + shown - u64::from(shown > 0),
@@ -203,6 +216,7 @@ pub async fn site(
     let rs = refs::for_site(&st.db, id).await?;
     let es = events::for_site(&st.db, id).await?;
     let first_seen = sites::first_seen(&st.db, id).await?;
+    let commits = history::for_site(&st.db, id).await?;
     let context = SitePage::context_lines(sites::context(&st.db, id).await?, s.line);
     let subs = sites::subsystems(&st.db, id).await?;
     let mut ask_choices: Vec<(String, String)> = subs
@@ -241,6 +255,7 @@ pub async fn site(
         refs: rs.into_iter().map(RefView::new).collect(),
         events: es.into_iter().map(EventView::new).collect(),
         first_seen,
+        commits: commits.into_iter().map(SiteCommitView::new).collect(),
         c: CampaignHead::new(&c),
     })
 }

@@ -6,7 +6,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use treewide_core::campaigns::Campaign;
 use treewide_core::counts::StatusCounts;
 use treewide_core::events::Event;
-use treewide_core::model::{DecidedBy, Status};
+use treewide_core::history::{CommitInfo, SiteCommit};
+use treewide_core::model::{CommitRole, DecidedBy, Status};
 use treewide_core::notes::Note;
 use treewide_core::refs::Reference;
 use treewide_core::sites::{FirstSeen, Site};
@@ -154,6 +155,8 @@ pub struct CampaignPage {
     pub notes: Vec<NoteView>,
     pub refs: Vec<RefView>,
     pub scan: treewide_core::campaigns::ScanState,
+    /// Open vs done over time; `None` when the campaign has no sites.
+    pub burndown: Option<crate::chart::Burndown>,
 }
 
 /// How the campaign page sorts its table.
@@ -300,6 +303,7 @@ impl CampaignPage {
                 .collect(),
             refs: refs.into_iter().map(RefView::new).collect(),
             scan,
+            burndown: None,
         }
     }
 }
@@ -410,11 +414,14 @@ pub struct SiteRow {
     pub status: &'static str,
     pub status_label: &'static str,
     pub decided: String,
+    /// The commit that fixed it, when history has one (tables only).
+    pub fix: Option<CommitLink>,
 }
 
 impl SiteRow {
     pub fn new(s: Site) -> SiteRow {
         SiteRow {
+            fix: None,
             href: format!("/c/{}/site/{}", enc(&s.campaign), s.id),
             decided: decided_text(s.decided_by, s.verdict.as_deref()),
             file: s.file,
@@ -461,6 +468,8 @@ pub struct SubsystemPage {
     pub all_href: String,
     pub filter_label: Option<&'static str>,
     pub sites: Vec<SiteRow>,
+    /// Whether any listed site has a fixing commit (shows the column).
+    pub has_fixes: bool,
     pub pager: Pager,
     pub verdicts: Vec<VerdictView>,
     pub notes: Vec<NoteView>,
@@ -613,6 +622,94 @@ impl EventView {
     }
 }
 
+/// A commit as the site page links it.
+pub struct CommitLink {
+    pub short: String,
+    pub url: String,
+    pub subject: String,
+    pub tag: Option<String>,
+    pub author: String,
+    /// Author date, YYYY-MM-DD.
+    pub date: String,
+    /// The branch the import reached it from (a stable branch, for a backport).
+    pub branch: Option<String>,
+}
+
+impl CommitLink {
+    pub fn new(c: &CommitInfo) -> CommitLink {
+        CommitLink {
+            short: c.short().to_owned(),
+            url: c.web_url(),
+            subject: c.subject.clone(),
+            tag: c.subject_tag.clone(),
+            author: c.author_name.clone(),
+            date: c.author_date.get(..10).unwrap_or(&c.author_date).to_owned(),
+            branch: c.branch.clone(),
+        }
+    }
+}
+
+/// One entry of a site's history in git: what the commit did, and where the fix went.
+pub struct SiteCommitView {
+    /// `fix`, `change`, `move` or `gone`, for the CSS class.
+    pub role: &'static str,
+    /// "fixed by", or "fixed in mainline by" when backports follow.
+    pub verb: String,
+    pub commit: CommitLink,
+    /// Stable backports of the commit.
+    pub backports: Vec<CommitLink>,
+    /// For a backport whose mainline commit was not imported: the id it names (shortened)
+    /// and its page.
+    pub upstream: Option<(String, String)>,
+    /// "at file:line" the commit left the call at ("to" for a move, "from" for a removal).
+    pub place: Option<String>,
+    pub old_code: Option<String>,
+    pub new_code: Option<String>,
+}
+
+impl SiteCommitView {
+    pub fn new(sc: SiteCommit) -> SiteCommitView {
+        let verb = match sc.role {
+            CommitRole::Fix => "fixed",
+            CommitRole::Change => "changed",
+            CommitRole::Move => "moved",
+            CommitRole::Gone => "removed",
+        };
+        let verb = if sc.backports.is_empty() {
+            format!("{verb} by")
+        } else {
+            format!("{verb} in mainline by")
+        };
+        let near = match sc.role {
+            CommitRole::Move => "to",
+            CommitRole::Gone => "from",
+            CommitRole::Fix | CommitRole::Change => "at",
+        };
+        let place = match (sc.file.is_empty(), sc.line) {
+            (true, _) => None,
+            (false, Some(l)) => Some(format!("{near} {}:{l}", sc.file)),
+            (false, None) => Some(format!("{near} {}", sc.file)),
+        };
+        SiteCommitView {
+            role: sc.role.as_str(),
+            verb,
+            commit: CommitLink::new(&sc.commit),
+            backports: sc.backports.iter().map(CommitLink::new).collect(),
+            // The mainline commit was not imported, so only its id is known: link it where
+            // mainline commits live.
+            upstream: sc.upstream_missing.map(|u| {
+                (
+                    u.chars().take(12).collect(),
+                    format!("https://git.kernel.org/torvalds/c/{}", enc(&u)),
+                )
+            }),
+            place,
+            old_code: sc.old_code,
+            new_code: sc.new_code,
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "site.html")]
 pub struct SitePage {
@@ -635,6 +732,8 @@ pub struct SitePage {
     pub ask_choices: Vec<(String, String)>,
     /// Mail about the site: threads, trailers, answers pending review.
     pub mail: MailView,
+    /// Commits that fixed, changed, moved or removed the call, oldest first.
+    pub commits: Vec<SiteCommitView>,
 }
 
 impl SitePage {

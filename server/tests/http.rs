@@ -386,3 +386,264 @@ async fn user_supplied_strings_are_escaped_everywhere() {
         "note shown as text"
     );
 }
+
+/// A mainline fix with a stable backport for one vringh.c site, and for another a stable
+/// backport whose mainline commit was not imported. The mainline subject carries a script.
+async fn store_vringh_history(app: &App) -> (i64, i64) {
+    use treewide_core::history::{self, CommitInfo, Cursor, HistoryBatch, HistorySource};
+    use treewide_core::model::{CommitRole, SiteId, Status};
+    let c = treewide_core::campaigns::meta(&app.db, "iov-iter-direction")
+        .await
+        .unwrap();
+    let list = get(
+        app,
+        "/api/v1/sites?campaign=iov-iter-direction&file=drivers/vhost/vringh.c",
+    )
+    .await
+    .json();
+    let ids: Vec<i64> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.len() >= 2, "two vringh.c sites in the demo: {list}");
+    let commit = |oid: &str, date: &str, subject: &str, upstream: Option<&str>| CommitInfo {
+        oid: oid.repeat(40 / oid.len()),
+        author_name: "Al Viro".into(),
+        author_email: "viro@zeniv.linux.org.uk".into(),
+        author_date: format!("{date}T12:00:00Z"),
+        commit_date: format!("{date}T12:00:00Z"),
+        subject: subject.into(),
+        subject_tag: Some("vhost".into()),
+        upstream_oid: upstream.map(|u| u.repeat(40 / u.len())),
+        branch: Some(
+            if upstream.is_some() {
+                "linux-6.1.y"
+            } else {
+                "master"
+            }
+            .into(),
+        ),
+        url: None,
+    };
+    let link = |site: i64, oid: &str, code: bool| history::SiteLink {
+        site: SiteId(site),
+        commit: oid.repeat(40 / oid.len()),
+        role: CommitRole::Fix,
+        file: "drivers/vhost/vringh.c".into(),
+        line: Some(1170),
+        old_code: code.then(|| "iov_iter_bvec(&iter, READ, bvec, 1, len);".into()),
+        new_code: code.then(|| "iov_iter_bvec(&iter, ITER_DEST, bvec, 1, len);".into()),
+    };
+    let fixed = |site: i64| history::StatusFromHistory {
+        site: SiteId(site),
+        to: Status::Fixed,
+        reason: "fixed upstream".into(),
+        commit: None,
+    };
+    let batch = HistoryBatch {
+        campaign: c.id,
+        source: HistorySource::Git,
+        name: "git /src/linux (master)".into(),
+        actor: "test".into(),
+        tip: None,
+        commits: vec![
+            commit(
+                "de4eda9d",
+                "2022-10-20",
+                "<script>alert(9)</script> vhost: use ITER_DEST",
+                None,
+            ),
+            commit(
+                "b4c7b4c7",
+                "2022-11-01",
+                "vhost: use ITER_DEST",
+                Some("de4eda9d"),
+            ),
+            commit(
+                "10e510e5",
+                "2022-11-02",
+                "vhost: fix the other direction",
+                Some("abcdef01"),
+            ),
+        ],
+        links: vec![
+            link(ids[0], "de4eda9d", true),
+            link(ids[0], "b4c7b4c7", false),
+            link(ids[1], "10e510e5", false),
+        ],
+        positions: vec![],
+        // The second site keeps its status: only a link is added.
+        statuses: vec![fixed(ids[0])],
+        cursors: vec![Cursor {
+            repo: "/src/linux".into(),
+            ref_name: "refs/heads/master".into(),
+            last_commit: "de4eda9d".repeat(5),
+        }],
+    };
+    let summary = history::store(&app.db, &batch).await.unwrap();
+    assert_eq!(summary.links_new, 3);
+    (ids[0], ids[1])
+}
+
+#[tokio::test]
+async fn site_page_shows_the_fixing_commit_its_backport_and_escapes_the_subject() {
+    let app = app().await;
+    let (fixed, lone) = store_vringh_history(&app).await;
+    let r = get(&app, &format!("/c/iov-iter-direction/site/{fixed}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let body = &r.body;
+    assert!(body.contains("<h2>Commits</h2>"), "{body}");
+    assert!(body.contains("fixed in mainline by"));
+    assert!(body.contains(&format!(
+        "href=\"https://git.kernel.org/torvalds/c/{}\"><code>de4eda9dde4e</code>",
+        "de4eda9d".repeat(5)
+    )));
+    assert!(body.contains("backported to <b>linux-6.1.y</b> as"));
+    assert!(body.contains(&format!(
+        "https://git.kernel.org/stable/c/{}",
+        "b4c7b4c7".repeat(5)
+    )));
+    assert!(!body.contains("<script>alert(9)"), "a live script");
+    assert!(
+        body.contains("&lt;script&gt;alert(9)") || body.contains("&#60;script&#62;alert(9)"),
+        "the subject is shown as text"
+    );
+    assert!(body.contains("Al Viro"));
+    assert!(body.contains("2022-10-20"));
+    assert!(body.contains("ITER_DEST, bvec"), "the new code of the fix");
+
+    let r = get(&app, &format!("/c/iov-iter-direction/site/{lone}")).await;
+    assert!(
+        r.body.contains("backport to linux-6.1.y of</span>"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&format!(
+        "href=\"https://git.kernel.org/torvalds/c/{}\"><code>abcdef01abcd</code>",
+        "abcdef01".repeat(5)
+    )));
+
+    // The subsystem table shows each fix's short id, mainline first.
+    let site = get(&app, &format!("/api/v1/sites/{fixed}")).await.json();
+    let slug = site["site"]["subsystem_slug"].as_str().unwrap().to_owned();
+    let table = get(&app, &format!("/c/iov-iter-direction/s/{slug}")).await;
+    assert!(table.body.contains("<th>Fix</th>"), "{}", table.body);
+    assert!(table.body.contains("<code>de4eda9dde4e</code>"));
+    assert!(table.body.contains("<code>10e510e510e5</code>"));
+}
+
+#[tokio::test]
+async fn api_site_detail_lists_commits_with_backports_and_openapi_documents_them() {
+    let app = app().await;
+    let before = get(
+        &app,
+        "/api/v1/sites?campaign=iov-iter-direction&file=drivers/vhost/vringh.c",
+    )
+    .await
+    .json();
+    let second = before["items"][1]["id"].as_i64().unwrap();
+    let etag_before =
+        get(&app, &format!("/api/v1/sites/{second}")).await.headers[header::ETAG].clone();
+    let (fixed, lone) = store_vringh_history(&app).await;
+    assert_eq!(second, lone);
+    let after = get(&app, &format!("/api/v1/sites/{lone}")).await;
+    assert_ne!(
+        after.headers[header::ETAG],
+        etag_before,
+        "a new commit link changes the ETag even without a status change"
+    );
+    let v = get(&app, &format!("/api/v1/sites/{fixed}")).await.json();
+    let commits = v["commits"].as_array().unwrap();
+    assert_eq!(commits.len(), 1, "the backport is nested in its fix: {v}");
+    let c = &commits[0];
+    assert_eq!(c["role"], "fix");
+    assert_eq!(c["oid"], "de4eda9d".repeat(5));
+    assert_eq!(c["tag"], "vhost");
+    assert_eq!(c["author_name"], "Al Viro");
+    assert_eq!(c["author_date"], "2022-10-20T12:00:00Z");
+    assert_eq!(
+        c["url"],
+        format!("https://git.kernel.org/torvalds/c/{}", "de4eda9d".repeat(5))
+    );
+    assert_eq!(
+        c["new_code"],
+        "iov_iter_bvec(&iter, ITER_DEST, bvec, 1, len);"
+    );
+    assert_eq!(c["upstream_missing"], false);
+    assert_eq!(c["backports"][0]["branch"], "linux-6.1.y");
+    assert_eq!(c["backports"][0]["upstream"], "de4eda9d".repeat(5));
+    assert!(v["site"]["status"] == "fixed");
+
+    let v = get(&app, &format!("/api/v1/sites/{lone}")).await.json();
+    assert_eq!(v["commits"][0]["upstream"], "abcdef01".repeat(5));
+    assert_eq!(v["commits"][0]["upstream_missing"], true);
+    assert!(v["commits"][0]["file"].is_null());
+
+    let doc = get(&app, "/api/v1/openapi.json").await.json();
+    let schemas = &doc["components"]["schemas"];
+    assert!(
+        schemas["SiteDetail"]["properties"]["commits"].is_object(),
+        "{schemas}"
+    );
+    assert!(schemas["CommitJson"]["properties"]["upstream"].is_object());
+    let ok = &doc["paths"]["/api/v1/sites/{id}"]["get"]["responses"]["200"];
+    assert_eq!(
+        ok["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/SiteDetail"
+    );
+}
+
+#[tokio::test]
+async fn campaign_page_draws_the_burndown_from_the_history() {
+    let app = app().await;
+    store_vringh_history(&app).await;
+    let c = treewide_core::campaigns::meta(&app.db, "iov-iter-direction")
+        .await
+        .unwrap();
+    let points = treewide_core::history::burndown(&app.db, c.id)
+        .await
+        .unwrap();
+    let dates: Vec<String> = points.iter().map(|p| p.date.to_string()).collect();
+    assert!(
+        dates.starts_with(&["2022-10-19".into(), "2022-10-20".into()]),
+        "{dates:?}"
+    );
+    assert!(
+        !dates.contains(&"2022-11-01".to_owned()),
+        "a backport is not a new fix"
+    );
+
+    let r = get(&app, "/c/iov-iter-direction").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let body = &r.body;
+    let svg = &body[body
+        .find("<svg class=\"burndown-chart\"")
+        .expect("a burndown svg")..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    assert!(svg.contains("role=\"img\""));
+    assert!(svg.contains("aria-label=\"Burndown: "));
+    assert!(svg.contains("<title>") && svg.contains("<desc>"));
+    assert!(svg.contains(&format!("data-points=\"{}\"", points.len())));
+    assert_eq!(svg.matches("class=\"pt bd-open\"").count(), points.len());
+    assert_eq!(svg.matches("<path class=\"series").count(), 2);
+    assert!(svg.contains(">2022-10-19</text>"), "first date labelled");
+    let table = &body[body.find("<table class=\"burndown-points\">").unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr><td>").count(), points.len());
+    assert!(!body.contains("style="), "the CSP forbids inline styles");
+}
+
+#[tokio::test]
+async fn a_campaign_without_sites_says_so_instead_of_a_chart() {
+    let app = app().await;
+    let empty = r#"{"format": "treewide-audit/1", "campaign": {"slug": "empty", "title": "Empty"}, "sites": []}"#;
+    let batch =
+        auditor::parse_bytes("empty.json", empty.as_bytes(), EventSource::Import, "t").unwrap();
+    ingest::store(&app.db, &batch).await.unwrap();
+    let r = get(&app, "/c/empty").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!r.body.contains("<svg class=\"burndown-chart\""));
+    assert!(r.body.contains("No sites yet"));
+}
