@@ -448,6 +448,7 @@ async fn store_vringh_history(app: &App) -> (i64, i64) {
         name: "git /src/linux (master)".into(),
         actor: "test".into(),
         tip: None,
+        pages: Vec::new(),
         commits: vec![
             commit(
                 "de4eda9d",
