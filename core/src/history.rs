@@ -694,23 +694,23 @@ fn oid_matches(full: &str, named: &str) -> bool {
     named.len() >= 7 && full.len() >= named.len() && full[..named.len()].eq_ignore_ascii_case(named)
 }
 
-/// The fixing commit of every site of a campaign that has one (mainline first), for lists.
-pub async fn fixes_in(
-    db: &SqlitePool,
-    campaign: CampaignId,
-) -> Result<HashMap<SiteId, CommitInfo>> {
-    let rows = sqlx::query!(
-        r#"SELECT sc.site_id AS "site_id!: SiteId",
-                  c.oid, c.author_name, c.author_email, c.author_date, c.commit_date, c.subject,
-                  c.subject_tag, c.upstream_oid, c.branch, c.url
-           FROM site_commits sc JOIN commits c ON c.id = sc.commit_id
-           JOIN sites s ON s.id = sc.site_id
-           WHERE s.campaign_id = ?1 AND sc.role = 'fix'
-           ORDER BY sc.site_id, c.upstream_oid IS NOT NULL, c.commit_date"#,
-        campaign
-    )
-    .fetch_all(db)
-    .await?;
+/// A fixing commit with its site, as the list queries below return it.
+struct FixRow {
+    site_id: SiteId,
+    oid: String,
+    author_name: String,
+    author_email: String,
+    author_date: String,
+    commit_date: String,
+    subject: String,
+    subject_tag: Option<String>,
+    upstream_oid: Option<String>,
+    branch: Option<String>,
+    url: Option<String>,
+}
+
+/// The first fix per site of rows ordered by site, mainline first.
+fn first_fix_per_site(rows: Vec<FixRow>) -> HashMap<SiteId, CommitInfo> {
     let mut out = HashMap::new();
     for r in rows {
         out.entry(r.site_id).or_insert_with(|| {
@@ -728,7 +728,52 @@ pub async fn fixes_in(
             })
         });
     }
-    Ok(out)
+    out
+}
+
+/// The fixing commit of every site of a campaign that has one (mainline first): whole-campaign
+/// reports (the tracking issue).
+pub async fn fixes_in(
+    db: &SqlitePool,
+    campaign: CampaignId,
+) -> Result<HashMap<SiteId, CommitInfo>> {
+    let rows = sqlx::query_as!(
+        FixRow,
+        r#"SELECT sc.site_id AS "site_id!: SiteId",
+                  c.oid, c.author_name, c.author_email, c.author_date, c.commit_date, c.subject,
+                  c.subject_tag, c.upstream_oid, c.branch, c.url
+           FROM site_commits sc JOIN commits c ON c.id = sc.commit_id
+           JOIN sites s ON s.id = sc.site_id
+           WHERE s.campaign_id = ?1 AND sc.role = 'fix'
+           ORDER BY sc.site_id, c.upstream_oid IS NOT NULL, c.commit_date"#,
+        campaign
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(first_fix_per_site(rows))
+}
+
+/// The fixing commit of each of `sites` that has one (mainline first): one page of a list,
+/// at the cost of the page, not of the campaign.
+pub async fn fixes_of(db: &SqlitePool, sites: &[SiteId]) -> Result<HashMap<SiteId, CommitInfo>> {
+    if sites.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids = serde_json::to_string(&sites.iter().map(|s| s.0).collect::<Vec<_>>())
+        .map_err(|e| crate::Error::NotFound(format!("site ids: {e}")))?;
+    let rows = sqlx::query_as!(
+        FixRow,
+        r#"SELECT sc.site_id AS "site_id!: SiteId",
+                  c.oid, c.author_name, c.author_email, c.author_date, c.commit_date, c.subject,
+                  c.subject_tag, c.upstream_oid, c.branch, c.url
+           FROM site_commits sc JOIN commits c ON c.id = sc.commit_id
+           WHERE sc.site_id IN (SELECT value FROM json_each(?1)) AND sc.role = 'fix'
+           ORDER BY sc.site_id, c.upstream_oid IS NOT NULL, c.commit_date"#,
+        ids
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(first_fix_per_site(rows))
 }
 
 /// One point of a burndown: on `date` (YYYY-MM-DD), `open` sites were still to do and `done`

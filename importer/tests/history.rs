@@ -128,7 +128,7 @@ fn find<'a>(all: &'a [sites::Site], callee_and_arg: &str) -> &'a sites::Site {
         .unwrap_or_else(|| panic!("no site with {callee_and_arg:?} in {all:#?}"))
 }
 
-fn role<'a>(commits: &'a [SiteCommit], role: CommitRole) -> Vec<&'a SiteCommit> {
+fn role(commits: &[SiteCommit], role: CommitRole) -> Vec<&SiteCommit> {
     commits.iter().filter(|c| c.role == role).collect()
 }
 

@@ -114,8 +114,9 @@ pub async fn subsystem(
     let total = sites::count_in_subsystem(&st.db, c.id, filter, status).await?;
     let offset = (page - 1).saturating_mul(PAGE);
     let rows = sites::in_subsystem(&st.db, c.id, filter, status, offset, PAGE).await?;
-    // One query for the campaign's fixes, not one per row.
-    let fixes = history::fixes_in(&st.db, c.id).await?;
+    // One query for the page's fixes, not one per row.
+    let ids: Vec<_> = rows.iter().map(|s| s.id).collect();
+    let fixes = history::fixes_of(&st.db, &ids).await?;
     let per_verdict = verdicts::decided_counts(&st.db, c.id, filter).await?;
     let vs = verdicts::list_in(&st.db, c.id)
         .await?
