@@ -16,12 +16,11 @@ fn get(addr: &str, path: &str) -> Result<Duration, String> {
     let t = Instant::now();
     let mut s = TcpStream::connect(addr).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut buf = Vec::new();
+    s.set_nodelay(true).ok();
+    // One write: a request in pieces would wait on Nagle's algorithm like a browser's never does.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut buf = Vec::with_capacity(1 << 20);
     s.read_to_end(&mut buf).map_err(|e| e.to_string())?;
     if !buf.starts_with(b"HTTP/1.1 200") {
         return Err(String::from_utf8_lossy(&buf[..buf.len().min(80)]).into_owned());
@@ -71,6 +70,21 @@ fn main() {
         .trim_end_matches('/')
         .to_owned();
 
+    let paths = [
+        "/c/load/s/generated-subsystem-0".to_owned(),
+        "/c/load/s/generated-subsystem-0?status=needs_fix&page=2".to_owned(),
+        "/api/v1/sites?campaign=load&limit=100".to_owned(),
+        "/api/v1/sites?campaign=load&status=confirmed_safe&limit=500".to_owned(),
+    ];
+    // What each request costs alone (one client, nothing else running): the floor under the
+    // latencies under load below.
+    println!("alone (one client, median of 20):");
+    for p in &paths {
+        let mut v: Vec<Duration> = (0..20).filter_map(|_| get(&addr, p).ok()).collect();
+        v.sort();
+        println!("  {:>7.2?}  {p}", percentile(&v, 0.5));
+    }
+
     // An import of another campaign runs meanwhile (writers must not stall readers: WAL).
     let other = dir.path().join("other.json");
     std::fs::write(&other, generate::audit_file("load-other", sites / 2)).unwrap();
@@ -81,12 +95,6 @@ fn main() {
         .spawn()
         .expect("import");
 
-    let paths = [
-        "/c/load/s/generated-subsystem-0".to_owned(),
-        "/c/load/s/generated-subsystem-0?status=needs_fix&page=2".to_owned(),
-        "/api/v1/sites?campaign=load&limit=100".to_owned(),
-        "/api/v1/sites?campaign=load&status=confirmed_safe&limit=500".to_owned(),
-    ];
     let started = Instant::now();
     let threads: Vec<_> = (0..4)
         .map(|t| {

@@ -104,6 +104,14 @@ pub fn router(db: SqlitePool) -> Router {
 
 /// Serve on `listener` until the process ends.
 pub async fn serve(listener: tokio::net::TcpListener, db: SqlitePool) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Answers are written whole; Nagle's algorithm would only hold their last segment back
+    // until the client's (delayed) ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(
         listener,
         router(db).into_make_service_with_connect_info::<SocketAddr>(),
