@@ -4,6 +4,7 @@ mod api;
 mod api_mail;
 mod assets;
 pub mod auth;
+mod cache;
 mod chart;
 mod error;
 mod etag;
@@ -81,7 +82,11 @@ pub fn router(db: SqlitePool) -> Router {
         )
         .fallback(pages::not_found)
         .with_state(AppState { db: db.clone() })
-        .layer(auth::layer(db))
+        .layer(auth::layer(db.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            cache::PageCache::new(db),
+            cache::layer,
+        ))
         .layer(axum::middleware::from_fn(etag::etag))
         .layer(RequestBodyLimitLayer::new(1 << 20))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -648,3 +648,55 @@ async fn a_campaign_without_sites_says_so_instead_of_a_chart() {
     assert!(!r.body.contains("<svg class=\"burndown-chart\""));
     assert!(r.body.contains("No sites yet"));
 }
+
+/// Anonymous answers come from the page cache until the database changes, whoever changes it.
+#[tokio::test]
+async fn cached_pages_follow_every_write() {
+    use treewide_core::model::{SiteId, Status};
+    use treewide_core::transition::{change_status, Authority, StatusRequest};
+    let app = app().await;
+    let list = get(
+        &app,
+        "/api/v1/sites?campaign=iov-iter-pin&status=needs_pin&limit=500",
+    )
+    .await;
+    let site = list.json()["items"][0]["id"].as_i64().unwrap();
+    let page = format!("/c/iov-iter-pin/site/{site}");
+    let before = get(&app, &page).await;
+    assert!(before.body.contains("needs pin"), "{}", before.body);
+    // Same answer again (from the cache), with the same ETag.
+    let again = get(&app, &page).await;
+    assert_eq!(again.body, before.body);
+    assert_eq!(
+        again.headers.get(header::ETAG),
+        before.headers.get(header::ETAG)
+    );
+    // A write on another connection (as an import in another process would make).
+    change_status(
+        &app.db,
+        StatusRequest {
+            site: SiteId(site),
+            to: Status::AwaitingOwner,
+            by: Authority::Proposal,
+            actor: "tester",
+            source: EventSource::Cli,
+            reason: "patch on the list",
+            expected_version: None,
+        },
+    )
+    .await
+    .unwrap();
+    let after = get(&app, &page).await;
+    assert_ne!(after.body, before.body);
+    assert!(after.body.contains("awaiting owner"), "{}", after.body);
+    assert_ne!(
+        after.headers.get(header::ETAG),
+        before.headers.get(header::ETAG)
+    );
+    let list2 = get(
+        &app,
+        "/api/v1/sites?campaign=iov-iter-pin&status=needs_pin&limit=500",
+    )
+    .await;
+    assert_ne!(list2.json()["items"][0]["id"].as_i64(), Some(site));
+}
