@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::model::{
     now, CampaignId, DecidedBy, EventSource, ImportId, NoteId, SiteId, Status, SubsystemId,
@@ -218,11 +218,24 @@ fn parent_of<'a>(
         .or_else(|| refs.rev().find(|r| *r != me && present(r)))
 }
 
-/// Store `batch` in one transaction: new messages, thread roots, links (a new patch link
-/// proposes a fix), trailers and owners' answers. A batch already stored changes nothing.
+/// Store `batch` in one transaction: new messages with their thread roots, links (a new
+/// patch link proposes a fix), trailers and owners' answers. A batch already stored changes
+/// nothing.
+///
+/// Threads are worked out in memory over the batch and the stored threads it touches: those
+/// of the stored messages it refers to and those of stored messages waiting for one of its
+/// messages (`message_wants`). An import costs what it brings, not what the database holds.
 pub async fn store(pool: &SqlitePool, batch: &MailBatch) -> Result<MailSummary> {
+    let mut conn = pool.acquire().await?;
+    let cache = BigCache::grow(&mut conn).await?;
+    let stored = store_on(&mut conn, batch).await;
+    cache.restore(&mut conn).await?;
+    stored
+}
+
+async fn store_on(conn: &mut SqliteConnection, batch: &MailBatch) -> Result<MailSummary> {
     let at = now();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
     let mut summary = MailSummary {
         messages: batch.messages.len() as u64,
         ..Default::default()
@@ -235,17 +248,56 @@ pub async fn store(pool: &SqlitePool, batch: &MailBatch) -> Result<MailSummary> 
         .collect();
     summary.duplicates = summary.messages - msgs.len() as u64;
 
-    // 1. Messages, once per Message-ID.
-    let mut new_ids: HashMap<String, i64> = HashMap::new();
-    // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would parse
-    // and unescape them again. 16 parameters a row stay under SQLite's 32766.
-    for chunk in msgs.chunks(1000) {
+    // 1. The stored messages the batch names: its own (a re-import) and those it refers to.
+    let mut named: HashSet<&str> = HashSet::with_capacity(msgs.len() * 2);
+    for m in &msgs {
+        named.insert(&m.message_id);
+        named.extend(mentions(m));
+    }
+    let known = stored_by_msgid(&mut tx, named).await?;
+    let fresh: Vec<&NewMessage> = msgs
+        .iter()
+        .copied()
+        .filter(|m| !known.contains_key(&m.message_id))
+        .collect();
+    summary.messages_new = fresh.len() as u64;
+
+    // 2. The stored threads the new messages may join or re-root, loaded whole, and the
+    //    thread graph over them and the new messages.
+    let waiting = if fresh.is_empty() {
+        Vec::new()
+    } else {
+        waiting_for(&mut tx, fresh.iter().map(|m| m.message_id.as_str())).await?
+    };
+    let touched: HashSet<&str> = fresh
+        .iter()
+        .flat_map(|m| mentions(m))
+        .filter_map(|r| known.get(r).map(|k| k.root.as_str()))
+        .chain(waiting.iter().map(|w| w.root.as_str()))
+        .collect();
+    let stored = thread_members(&mut tx, touched).await?;
+    let first_id =
+        sqlx::query_scalar!(r#"SELECT coalesce(max(id), 0) + 1 AS "n!: i64" FROM messages"#)
+            .fetch_one(&mut *tx)
+            .await?;
+    let graph = Graph::new(&stored, &fresh, first_id);
+    let roots = graph.roots();
+
+    // 3. New messages with their roots, under ids given here: SQLite would give the same
+    //    ones (max + 1, the write lock is held), and knowing them spares a RETURNING.
+    for chunk in fresh.chunks(1000).enumerate() {
+        let (k, chunk) = chunk;
+        let base = stored.len() + k * 1000;
+        // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would
+        // parse and unescape them again. 17 parameters a row stay under SQLite's 32766.
         let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO messages (message_id, derived_id, subject, from_name, from_email, date, list,
+            "INSERT INTO messages (id, message_id, derived_id, subject, from_name, from_email, date, list,
                  in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at) ",
         );
-        q.push_values(chunk, |mut b, m| {
-            b.push_bind(m.message_id.as_str())
+        q.push_values(chunk.iter().enumerate(), |mut b, (i, m)| {
+            let gi = base + i;
+            b.push_bind(graph.nodes[gi].id)
+                .push_bind(m.message_id.as_str())
                 .push_bind(m.derived_id)
                 .push_bind(m.subject.as_str())
                 .push_bind(m.from_name.as_str())
@@ -258,27 +310,17 @@ pub async fn store(pool: &SqlitePool, batch: &MailBatch) -> Result<MailSummary> 
                 .push_bind(m.has_diff)
                 .push_bind(m.patch_prefix.as_deref())
                 .push_bind(m.subject_tag.as_deref())
-                .push_bind(m.message_id.as_str())
+                .push_bind(graph.nodes[roots[gi]].msgid)
                 .push_bind(m.sha256.as_str())
                 .push_bind(at.as_str());
         });
-        q.push(" RETURNING id, message_id");
-        let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&mut *tx).await?;
-        for (id, msgid) in rows {
-            new_ids.insert(msgid, id);
-        }
+        q.build().execute(&mut *tx).await?;
     }
-    summary.messages_new = new_ids.len() as u64;
-
-    // 2. Every stored message's thread root (a new message may be the missing parent of
-    //    older ones), and the graph trailers and answers need.
-    let graph = Graph::load(&mut tx).await?;
-    let roots = graph.roots();
-    let changed: Vec<_> = graph
-        .nodes
+    // Stored messages a new one re-roots (it is their missing parent, or an ancestor's).
+    let changed: Vec<_> = graph.nodes[..stored.len()]
         .iter()
         .zip(&roots)
-        .filter(|(n, r)| n.root != graph.nodes[**r].msgid)
+        .filter(|(n, r)| n.old_root != Some(graph.nodes[**r].msgid))
         .map(|(n, r)| json!([n.id, graph.nodes[*r].msgid]))
         .collect();
     for chunk in changed.chunks(CHUNK * 4) {
@@ -290,45 +332,44 @@ pub async fn store(pool: &SqlitePool, batch: &MailBatch) -> Result<MailSummary> 
         .execute(&mut *tx)
         .await?;
     }
+    let root_of = |msgid: &str| {
+        graph
+            .index
+            .get(msgid)
+            .map(|i| graph.nodes[roots[*i]].msgid)
+            .or_else(|| known.get(msgid).map(|k| k.root.as_str()))
+    };
     summary.threads = msgs
         .iter()
-        .filter_map(|m| graph.index.get(m.message_id.as_str()).map(|i| roots[*i]))
+        .filter_map(|m| root_of(&m.message_id))
         .collect::<HashSet<_>>()
         .len() as u64;
+    store_wants(&mut tx, &graph, &known, stored.len(), &waiting).await?;
 
-    // 3. Trailers of new messages.
-    let mut rows = Vec::new();
-    for m in &msgs {
-        if let Some(id) = new_ids.get(&m.message_id) {
-            for t in &m.trailers {
-                rows.push(json!([id, t.kind.as_str(), t.name, t.email, t.raw]));
-            }
-        }
-    }
-    for chunk in rows.chunks(CHUNK * 4) {
-        let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
-        summary.trailers_new += sqlx::query!(
-            "INSERT OR IGNORE INTO message_trailers (message_id, kind, name, email, raw)
-             SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4
-             FROM json_each(?1) AS j",
-            rows
-        )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    }
-    link_trailers(&mut tx, &graph).await?;
+    // 4. Trailers of new messages, and the patches they are about; stored trailers without
+    //    a patch may have found theirs among the new messages.
+    summary.trailers_new = store_trailers(&mut tx, &graph, &fresh, stored.len()).await?;
+    link_trailers(&mut tx, &graph, stored.len()).await?;
 
-    // 4. Links, for every message of the batch (sites may have come since the last import).
+    // 5. Links, for every message of the batch (sites may have come since the last import).
+    let id_of = |msgid: &str| {
+        graph
+            .index
+            .get(msgid)
+            .map(|i| graph.nodes[*i].id)
+            .or_else(|| known.get(msgid).map(|k| k.id))
+    };
     let mut per_campaign: HashMap<CampaignId, u64> = HashMap::new();
     let mut rows = Vec::new();
     let mut patches: HashMap<(i64, SiteId), (usize, usize)> = HashMap::new();
     let mut campaign_of: HashMap<SiteId, CampaignId> = HashMap::new();
     for (mi, m) in msgs.iter().enumerate() {
-        let Some(&gi) = graph.index.get(m.message_id.as_str()) else {
+        if m.links.is_empty() {
+            continue;
+        }
+        let Some(mid) = id_of(&m.message_id) else {
             continue;
         };
-        let mid = graph.nodes[gi].id;
         for (li, l) in m.links.iter().enumerate() {
             rows.push(json!([mid, l.site, l.how.as_str(), l.detail]));
             campaign_of.insert(l.site, l.campaign);
@@ -368,11 +409,13 @@ pub async fn store(pool: &SqlitePool, batch: &MailBatch) -> Result<MailSummary> 
         }
     }
 
-    // 5. Owners' answers to open questions on sites the reply's thread is about.
+    // 6. Owners' answers to open questions on sites the reply's thread is about. Only replies
+    //    answer: a new message that is none is left out here (a stored one is checked by
+    //    the query, against its stored In-Reply-To).
     let batch_ids: Vec<i64> = msgs
         .iter()
-        .filter_map(|m| graph.index.get(m.message_id.as_str()))
-        .map(|i| graph.nodes[*i].id)
+        .filter(|m| m.in_reply_to.is_some() || known.contains_key(&m.message_id))
+        .filter_map(|m| id_of(&m.message_id))
         .collect();
     for chunk in batch_ids.chunks(CHUNK * 4) {
         let ids = serde_json::to_string(chunk).map_err(|e| Error::Invalid {
@@ -429,7 +472,7 @@ pub async fn store(pool: &SqlitePool, batch: &MailBatch) -> Result<MailSummary> 
         }
     }
 
-    // 6. Cursors and import records.
+    // 7. Cursors and import records.
     for c in &batch.cursors {
         sqlx::query!(
             "INSERT INTO mail_cursors (inbox, epoch, last_commit, updated_at) VALUES (?1, ?2, ?3, ?4)
@@ -557,80 +600,376 @@ async fn propose_fix(
     Ok(changed.then(|| format!("{}:{}", site.file, site.line)))
 }
 
-/// One stored message as the thread graph needs it.
-struct Node {
+/// SQLite's page cache for the length of an import. A batch of tens of thousands of messages
+/// touches more index pages than the default 2 MB hold; evicting dirty pages mid-transaction
+/// writes them to the WAL and reads them back, again and again.
+struct BigCache {
+    before: i64,
+}
+
+/// The import's page cache, in KiB.
+const IMPORT_CACHE_KIB: i64 = 256 * 1024;
+
+impl BigCache {
+    async fn grow(conn: &mut SqliteConnection) -> Result<BigCache> {
+        let before: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut *conn)
+            .await?;
+        sqlx::query(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
+            .execute(&mut *conn)
+            .await?;
+        Ok(BigCache { before })
+    }
+
+    /// Give the memory back: the connection returns to the pool.
+    async fn restore(self, conn: &mut SqliteConnection) -> Result<()> {
+        sqlx::query(&format!("PRAGMA cache_size = {}", self.before))
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The Message-IDs a message refers to: In-Reply-To and References.
+fn mentions(m: &NewMessage) -> impl Iterator<Item = &str> {
+    m.in_reply_to
+        .iter()
+        .chain(&m.references)
+        .map(String::as_str)
+}
+
+/// A stored message found by Message-ID.
+struct Known {
     id: i64,
-    msgid: String,
     root: String,
+}
+
+/// The stored messages among `msgids`.
+async fn stored_by_msgid(
+    tx: &mut Transaction<'_, Sqlite>,
+    msgids: HashSet<&str>,
+) -> Result<HashMap<String, Known>> {
+    let msgids = json_list(&msgids.into_iter().collect::<Vec<_>>())?;
+    Ok(sqlx::query!(
+        r#"SELECT id AS "id!: i64", message_id, thread_root FROM messages
+           WHERE message_id IN (SELECT value FROM json_each(?1))"#,
+        msgids
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .map(|r| {
+        (
+            r.message_id,
+            Known {
+                id: r.id,
+                root: r.thread_root,
+            },
+        )
+    })
+    .collect())
+}
+
+/// A stored message waiting for one of the new ones, and its thread.
+struct Waiting {
+    id: i64,
+    root: String,
+}
+
+/// Stored messages whose parent may be among `msgids` (see `message_wants`).
+async fn waiting_for(
+    tx: &mut Transaction<'_, Sqlite>,
+    msgids: impl Iterator<Item = &str>,
+) -> Result<Vec<Waiting>> {
+    let msgids = json_list(&msgids.collect::<Vec<_>>())?;
+    Ok(sqlx::query_as!(
+        Waiting,
+        r#"SELECT DISTINCT m.id AS "id!: i64", m.thread_root AS root
+           FROM message_wants w JOIN messages m ON m.id = w.message_id
+           WHERE w.want IN (SELECT value FROM json_each(?1))"#,
+        msgids
+    )
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// A stored message as the thread graph needs it.
+struct StoredNode {
+    id: i64,
+    message_id: String,
+    thread_root: String,
     in_reply_to: Option<String>,
     refs: String,
+    has_diff: bool,
+    patch_prefix: Option<String>,
+}
+
+/// Every stored message of the threads `roots`, by id.
+async fn thread_members(
+    tx: &mut Transaction<'_, Sqlite>,
+    roots: HashSet<&str>,
+) -> Result<Vec<StoredNode>> {
+    if roots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let roots = json_list(&roots.into_iter().collect::<Vec<_>>())?;
+    Ok(sqlx::query_as!(
+        StoredNode,
+        r#"SELECT id AS "id!: i64", message_id, thread_root, in_reply_to, refs,
+                  has_diff AS "has_diff: bool", patch_prefix
+           FROM messages WHERE thread_root IN (SELECT value FROM json_each(?1)) ORDER BY id"#,
+        roots
+    )
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+fn json_list<T: Serialize>(items: &[T]) -> Result<String> {
+    serde_json::to_string(items).map_err(|e| Error::Invalid {
+        what: "JSON parameter",
+        value: e.to_string(),
+        expected: "JSON",
+    })
+}
+
+/// Keep `message_wants` up to date: a message whose In-Reply-To is absent wants every absent
+/// Message-ID it refers to (one of them arriving may become its parent). The wants of the
+/// stored messages that waited for a new one are rewritten (they may be settled now), and
+/// the new messages' wants added. A want for a message that is present after all (stored in
+/// a thread not loaded here) is harmless: it can never arrive as new.
+async fn store_wants<'a>(
+    tx: &mut Transaction<'_, Sqlite>,
+    graph: &Graph<'a>,
+    known: &HashMap<String, Known>,
+    stored: usize,
+    waiting: &[Waiting],
+) -> Result<()> {
+    let present = |m: &str| graph.index.contains_key(m) || known.contains_key(m);
+    let mut rows: Vec<(&'a str, i64)> = Vec::new();
+    let wants_of = |i: usize, rows: &mut Vec<(&'a str, i64)>| {
+        let n = &graph.nodes[i];
+        if n.in_reply_to.is_some_and(|p| p != n.msgid && present(p)) {
+            return;
+        }
+        for w in n.in_reply_to.iter().chain(&n.refs) {
+            if *w != n.msgid && !present(w) {
+                rows.push((w, n.id));
+            }
+        }
+    };
+    if !waiting.is_empty() {
+        let ids = json_list(&waiting.iter().map(|w| w.id).collect::<Vec<_>>())?;
+        sqlx::query!(
+            "DELETE FROM message_wants WHERE message_id IN (SELECT value FROM json_each(?1))",
+            ids
+        )
+        .execute(&mut **tx)
+        .await?;
+        for w in waiting {
+            if let Some(i) = graph.stored_index(w.id, stored) {
+                wants_of(i, &mut rows);
+            }
+        }
+    }
+    for i in stored..graph.nodes.len() {
+        wants_of(i, &mut rows);
+    }
+    for chunk in rows.chunks(10_000) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO message_wants (want, message_id) ",
+        );
+        q.push_values(chunk, |mut b, (want, id)| {
+            b.push_bind(*want).push_bind(*id);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Trailers of the new messages (`graph.nodes[stored..]`), under ids given here, and the
+/// patches they are about. Returns how many were stored.
+async fn store_trailers(
+    tx: &mut Transaction<'_, Sqlite>,
+    graph: &Graph<'_>,
+    fresh: &[&NewMessage],
+    stored: usize,
+) -> Result<u64> {
+    if fresh.iter().all(|m| m.trailers.is_empty()) {
+        return Ok(0);
+    }
+    let mut next = sqlx::query_scalar!(
+        r#"SELECT coalesce(max(id), 0) + 1 AS "n!: i64" FROM message_trailers"#
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut rows: Vec<(i64, i64, &TrailerSpec)> = Vec::new();
+    let mut about: Vec<(i64, i64)> = Vec::new();
+    for (k, m) in fresh.iter().enumerate() {
+        let gi = stored + k;
+        let mut patches: Option<Vec<usize>> = None;
+        let mut seen = HashSet::new();
+        for t in &m.trailers {
+            // UNIQUE (message_id, kind, raw): a repeated line is one trailer.
+            if !seen.insert((t.kind, t.raw.as_str())) {
+                continue;
+            }
+            rows.push((next, graph.nodes[gi].id, t));
+            for p in patches.get_or_insert_with(|| graph.patches_for(gi)) {
+                about.push((next, graph.nodes[*p].id));
+            }
+            next += 1;
+        }
+    }
+    // 6 parameters a row.
+    for chunk in rows.chunks(5000) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO message_trailers (id, message_id, kind, name, email, raw) ",
+        );
+        q.push_values(chunk, |mut b, (id, message, t)| {
+            b.push_bind(*id)
+                .push_bind(*message)
+                .push_bind(t.kind.as_str())
+                .push_bind(t.name.as_str())
+                .push_bind(t.email.as_str())
+                .push_bind(t.raw.as_str());
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    insert_trailer_patches(tx, &about).await?;
+    Ok(rows.len() as u64)
+}
+
+async fn insert_trailer_patches(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: &[(i64, i64)],
+) -> Result<()> {
+    for chunk in rows.chunks(10_000) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO trailer_patches (trailer_id, patch_id) ",
+        );
+        q.push_values(chunk, |mut b, (trailer, patch)| {
+            b.push_bind(*trailer).push_bind(*patch);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Point stored trailers that have no patch yet at theirs: only messages of the threads
+/// loaded (`graph.nodes[..stored]`) can have gained an ancestor or a cover letter's patch.
+async fn link_trailers(
+    tx: &mut Transaction<'_, Sqlite>,
+    graph: &Graph<'_>,
+    stored: usize,
+) -> Result<()> {
+    if stored == 0 {
+        return Ok(());
+    }
+    let ids = json_list(
+        &graph.nodes[..stored]
+            .iter()
+            .map(|n| n.id)
+            .collect::<Vec<_>>(),
+    )?;
+    let open = sqlx::query!(
+        r#"SELECT t.id AS "id!: i64", t.message_id AS "message!: i64" FROM message_trailers t
+           WHERE t.message_id IN (SELECT value FROM json_each(?1))
+             AND NOT EXISTS (SELECT 1 FROM trailer_patches p WHERE p.trailer_id = t.id)"#,
+        ids
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut rows = Vec::new();
+    for t in open {
+        if let Some(i) = graph.stored_index(t.message, stored) {
+            for p in graph.patches_for(i) {
+                rows.push((t.id, graph.nodes[p].id));
+            }
+        }
+    }
+    insert_trailer_patches(tx, &rows).await
+}
+
+/// One message in the thread graph.
+struct Node<'a> {
+    id: i64,
+    msgid: &'a str,
+    /// The stored root (`None` for a new message).
+    old_root: Option<&'a str>,
+    in_reply_to: Option<&'a str>,
+    refs: Vec<&'a str>,
     has_diff: bool,
     cover: bool,
 }
 
-/// Every stored message and who replies to whom.
-struct Graph {
-    nodes: Vec<Node>,
-    index: HashMap<String, usize>,
+/// The new messages and the stored threads they touch, and who replies to whom. Nodes are
+/// in id order (stored ones first), as a whole-database graph would visit them.
+struct Graph<'a> {
+    nodes: Vec<Node<'a>>,
+    index: HashMap<&'a str, usize>,
     /// Each node's parent, computed once (the cover-letter lookup below needs children).
     parents: Vec<Option<usize>>,
     children: Vec<Vec<usize>>,
 }
 
-impl Graph {
-    async fn load(tx: &mut Transaction<'_, Sqlite>) -> Result<Graph> {
-        let nodes: Vec<Node> = sqlx::query!(
-            r#"SELECT id AS "id!: i64", message_id, thread_root, in_reply_to, refs,
-                      has_diff AS "has_diff: bool", patch_prefix FROM messages ORDER BY id"#
-        )
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .map(|r| Node {
-            cover: !r.has_diff && r.patch_prefix.as_deref().is_some_and(is_cover_prefix),
+impl<'a> Graph<'a> {
+    /// `stored` (by id), then `fresh`, numbered from `first_id` on.
+    fn new(stored: &'a [StoredNode], fresh: &[&'a NewMessage], first_id: i64) -> Graph<'a> {
+        let mut nodes: Vec<Node<'a>> = Vec::with_capacity(stored.len() + fresh.len());
+        nodes.extend(stored.iter().map(|r| Node {
             id: r.id,
-            msgid: r.message_id,
-            root: r.thread_root,
-            in_reply_to: r.in_reply_to,
-            refs: r.refs,
+            msgid: &r.message_id,
+            old_root: Some(&r.thread_root),
+            in_reply_to: r.in_reply_to.as_deref(),
+            refs: r.refs.split_ascii_whitespace().collect(),
             has_diff: r.has_diff,
-        })
-        .collect();
-        let index = nodes
+            cover: !r.has_diff && r.patch_prefix.as_deref().is_some_and(is_cover_prefix),
+        }));
+        nodes.extend(fresh.iter().zip(first_id..).map(|(m, id)| Node {
+            id,
+            msgid: &m.message_id,
+            old_root: None,
+            in_reply_to: m.in_reply_to.as_deref(),
+            refs: m.references.iter().map(String::as_str).collect(),
+            has_diff: m.has_diff,
+            cover: !m.has_diff && m.patch_prefix.as_deref().is_some_and(is_cover_prefix),
+        }));
+        let index: HashMap<&'a str, usize> = nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| (n.msgid.clone(), i))
+            .map(|(i, n)| (n.msgid, i))
             .collect();
-        let mut g = Graph {
-            nodes,
-            index,
-            parents: Vec::new(),
-            children: Vec::new(),
-        };
-        g.parents = (0..g.nodes.len()).map(|i| g.compute_parent(i)).collect();
-        g.children = vec![Vec::new(); g.nodes.len()];
-        for (i, p) in g.parents.iter().enumerate() {
+        let present = |m: &str| index.contains_key(m);
+        let parents: Vec<Option<usize>> = nodes
+            .iter()
+            .map(|n| {
+                parent_of(n.msgid, n.in_reply_to, n.refs.iter().copied(), &present)
+                    .and_then(|p| index.get(p).copied())
+            })
+            .collect();
+        let mut children = vec![Vec::new(); nodes.len()];
+        for (i, p) in parents.iter().enumerate() {
             if let Some(p) = p {
-                g.children[*p].push(i);
+                children[*p].push(i);
             }
         }
-        Ok(g)
+        Graph {
+            nodes,
+            index,
+            parents,
+            children,
+        }
+    }
+
+    /// The node of the stored message with database id `id`.
+    fn stored_index(&self, id: i64, stored: usize) -> Option<usize> {
+        self.nodes[..stored]
+            .binary_search_by_key(&id, |n| n.id)
+            .ok()
     }
 
     fn parent(&self, i: usize) -> Option<usize> {
         self.parents[i]
-    }
-
-    fn compute_parent(&self, i: usize) -> Option<usize> {
-        let n = &self.nodes[i];
-        let present = |m: &str| self.index.contains_key(m);
-        parent_of(
-            &n.msgid,
-            n.in_reply_to.as_deref(),
-            n.refs.split_ascii_whitespace(),
-            &present,
-        )
-        .and_then(|p| self.index.get(p).copied())
     }
 
     /// Each message's root: its earliest ancestor present (cycles end where they loop).
@@ -696,35 +1035,6 @@ impl Graph {
 fn is_cover_prefix(p: &str) -> bool {
     p.split_ascii_whitespace()
         .any(|w| w.starts_with("0/") || w.starts_with("00/") || w.starts_with("000/"))
-}
-
-/// Point trailers that have no patch yet at theirs (their patch may have come now).
-async fn link_trailers(tx: &mut Transaction<'_, Sqlite>, graph: &Graph) -> Result<()> {
-    let open = sqlx::query!(
-        r#"SELECT t.id AS "id!: i64", m.message_id FROM message_trailers t JOIN messages m ON m.id = t.message_id
-           WHERE NOT EXISTS (SELECT 1 FROM trailer_patches p WHERE p.trailer_id = t.id)"#
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut rows = Vec::new();
-    for t in open {
-        if let Some(&i) = graph.index.get(&t.message_id) {
-            for p in graph.patches_for(i) {
-                rows.push(json!([t.id, graph.nodes[p].id]));
-            }
-        }
-    }
-    for chunk in rows.chunks(CHUNK * 4) {
-        let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
-        sqlx::query!(
-            "INSERT OR IGNORE INTO trailer_patches (trailer_id, patch_id)
-             SELECT j.value ->> 0, j.value ->> 1 FROM json_each(?1) AS j",
-            rows
-        )
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
 }
 
 /// A message as lists show it.

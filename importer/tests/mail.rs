@@ -363,3 +363,53 @@ async fn lore_fetch_200_404_and_refused() {
         .unwrap_err();
     assert!(format!("{e:#}").contains("cannot fetch"), "{e:#}");
 }
+
+#[tokio::test]
+async fn a_later_import_reroots_stored_replies_whose_parent_arrives() {
+    let db = db::open_memory().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mbox = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // First the replies: c answers b (absent) and names a (absent) in References; d answers c.
+    let replies = mbox(
+        "replies.mbox",
+        "From: C <c@example.org>\nSubject: Re: x\nMessage-ID: <c@x>\nIn-Reply-To: <b@x>\nReferences: <a@x> <b@x>\n\nc\n",
+    );
+    import_file(&db, &replies).await;
+    let d = mbox(
+        "d.mbox",
+        "From: D <d@example.org>\nSubject: Re: x\nMessage-ID: <d@x>\nIn-Reply-To: <c@x>\n\nd\n",
+    );
+    import_file(&db, &d).await;
+    assert_eq!(messages::get(&db, "d@x").await.unwrap().thread.root, "c@x");
+    // a arrives: c's nearest present reference, so c and d move under a.
+    let a = mbox(
+        "a.mbox",
+        "From: A <a@example.org>\nSubject: x\nMessage-ID: <a@x>\n\na\n",
+    );
+    import_file(&db, &a).await;
+    let t = messages::get(&db, "d@x").await.unwrap();
+    assert_eq!((t.thread.root.as_str(), t.thread.size), ("a@x", 3));
+    // b arrives: c's In-Reply-To; the thread stays a's, with b between a and c.
+    let b = mbox(
+        "b.mbox",
+        "From: B <b@example.org>\nSubject: Re: x\nMessage-ID: <b@x>\nIn-Reply-To: <a@x>\n\nb\n",
+    );
+    import_file(&db, &b).await;
+    let c = messages::get(&db, "c@x").await.unwrap();
+    assert_eq!(c.thread.parent.as_deref(), Some("b@x"));
+    let t = messages::get(&db, "d@x").await.unwrap();
+    assert_eq!(
+        (t.thread.root.as_str(), t.thread.size, t.thread.depth),
+        ("a@x", 4, 3)
+    );
+    // Nothing waits any more.
+    let wants: i64 = sqlx::query_scalar("SELECT count(*) FROM message_wants")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(wants, 0);
+}

@@ -63,7 +63,13 @@ pub fn parse_diff(text: &str) -> Vec<FileDiff> {
             i += 2;
             continue;
         }
-        if let (Some(c), Some(cur)) = (HUNK.captures(l), out.last_mut()) {
+        // The regex only on lines that can be hunk headers: it would run on every line.
+        let hunk = if l.starts_with("@@ -") {
+            HUNK.captures(l)
+        } else {
+            None
+        };
+        if let (Some(c), Some(cur)) = (hunk, out.last_mut()) {
             let num = |k: usize, d: i64| c.get(k).map_or(d, |m| m.as_str().parse().unwrap_or(d));
             let (old_start, old_len, new_len) = (num(1, 0), num(2, 1), num(4, 1));
             let (mut o, mut n) = (old_len, new_len);
@@ -192,7 +198,14 @@ impl SiteIndex {
             if line.starts_with(['+', '-', ' ', '@']) && !diff.is_empty() {
                 continue;
             }
-            for c in FILE_LINE.captures_iter(line) {
+            // Both regexes need a literal (`/`, `()`) most lines lack; memchr rules them out
+            // faster than the regex engines.
+            let paths = if line.contains('/') {
+                Some(FILE_LINE.captures_iter(line))
+            } else {
+                None
+            };
+            for c in paths.into_iter().flatten() {
                 let path = c.get(1).map_or("", |m| m.as_str());
                 let Some(file) = self.file_key(path) else {
                     continue;
@@ -212,7 +225,12 @@ impl SiteIndex {
                     push(i, LinkHow::FileLine, format!("{file}:{n}"), &mut out);
                 }
             }
-            for c in CALL.captures_iter(line) {
+            let calls = if line.contains("()") {
+                Some(CALL.captures_iter(line))
+            } else {
+                None
+            };
+            for c in calls.into_iter().flatten() {
                 let name = &c[2];
                 let (list, shown) = if c.get(1).is_some() {
                     let mut v: Vec<usize> = self.by_op.get(name).cloned().unwrap_or_default();

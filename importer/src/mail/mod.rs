@@ -164,10 +164,12 @@ pub fn parse_all(raw: Vec<Raw>, sites: &SiteIndex) -> (Vec<NewMessage>, Vec<Skip
         .into_par_iter()
         .map(|r| {
             // A parser bug on one hostile message must not end the import.
-            std::panic::catch_unwind(|| parse_message(&r.data))
+            std::panic::catch_unwind(|| parse_uncut(&r.data))
                 .unwrap_or_else(|_| Err("the mail parser failed on this message".into()))
-                .map(|(mut m, text, diff)| {
-                    m.links = sites.links(&text, &diff);
+                .map(|(mut m, diff)| {
+                    // Links read the whole text; the stored body is cut afterwards, in place.
+                    m.links = sites.links(&m.body, &diff);
+                    m.body = cap(std::mem::take(&mut m.body));
                     m
                 })
                 .map_err(|reason| Skipped {
@@ -230,6 +232,14 @@ fn cap(mut s: String) -> String {
 
 /// Parse one raw message: its stored form (without links), its full text and its diff.
 pub fn parse_message(raw: &[u8]) -> Result<(NewMessage, String, Vec<link::FileDiff>), String> {
+    let (mut msg, diff) = parse_uncut(raw)?;
+    let text = msg.body.clone();
+    msg.body = cap(std::mem::take(&mut msg.body));
+    Ok((msg, text, diff))
+}
+
+/// [`parse_message`] with the whole text as the body (not cut yet, no copy made).
+fn parse_uncut(raw: &[u8]) -> Result<(NewMessage, Vec<link::FileDiff>), String> {
     let m = MessageParser::default()
         .parse(raw)
         .ok_or_else(|| "not a mail message (mail-parser found nothing)".to_owned())?;
@@ -311,10 +321,10 @@ pub fn parse_message(raw: &[u8]) -> Result<(NewMessage, String, Vec<link::FileDi
         sha256,
         trailers: trailers::trailers(&text),
         links: Vec::new(),
-        body: cap(text.clone()),
+        body: text,
         subject,
     };
-    Ok((msg, text, diff))
+    Ok((msg, diff))
 }
 
 #[cfg(test)]
