@@ -244,6 +244,7 @@ enum SyncCommand {
         /// The issue number.
         #[arg(long)]
         issue: u64,
+        /// The campaign whose checklist to write.
         #[arg(long, value_name = "SLUG")]
         campaign: String,
         /// The REST API's base URL (GitHub Enterprise: https://HOST/api/v3).

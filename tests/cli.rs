@@ -154,6 +154,8 @@ fn every_command_has_help() {
         vec!["import", "--help"],
         vec!["import", "auditor", "--help"],
         vec!["import", "git", "--help"],
+        vec!["import", "github", "--help"],
+        vec!["sync", "github-issue", "--help"],
         vec!["campaigns", "--help"],
         vec!["sites", "--help"],
         vec!["export", "--help"],
