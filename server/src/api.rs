@@ -75,6 +75,24 @@ pub async fn subsystems(
     Ok(Json(json!({ "campaign": c.slug, "subsystems": list })).into_response())
 }
 
+/// `GET /api/v1/campaigns/{slug}/burndown`
+#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/burndown", tag = "read",
+    params(("slug" = String, Path, description = "campaign slug")),
+    responses((status = 200, description = "open and done sites per day something changed (and today): `points` of `{date, open, done}`; a site counts as done from its fixing or removing commit's date when history has one, else from when it was last marked done", body = serde_json::Value),
+              (status = 404, description = "no such campaign", content_type = "application/problem+json")))]
+pub async fn burndown(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = campaigns::meta(&st.db, &slug).await?;
+    let points: Vec<_> = treewide_core::history::burndown(&st.db, c.id)
+        .await?
+        .into_iter()
+        .map(|p| json!({ "date": p.date.to_string(), "open": p.open, "done": p.done }))
+        .collect();
+    Ok(Json(json!({ "campaign": c.slug, "points": points })).into_response())
+}
+
 /// Filters and cursor of `/api/v1/sites`.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -548,7 +566,7 @@ pub async fn check(headers: axum::http::HeaderMap, body: String) -> Result<Respo
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "treewide API", description = "Call sites of a treewide kernel API conversion, per subsystem: read them, sign them off, check patches."),
-    paths(campaigns, campaign, subsystems, sites, site, patch_site, post_note, events_feed, check,
+    paths(campaigns, campaign, subsystems, burndown, sites, site, patch_site, post_note, events_feed, check,
           crate::api_mail::messages, crate::api_mail::message, crate::api_mail::site_messages),
     components(schemas(PatchSite, PostNote, SiteDetail, SiteCommitJson, CommitJson)),
     modifiers(&BearerAuth),

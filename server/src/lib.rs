@@ -34,6 +34,7 @@ pub fn router(db: SqlitePool) -> Router {
         .route("/campaigns", get(api::campaigns))
         .route("/campaigns/{slug}", get(api::campaign))
         .route("/campaigns/{slug}/subsystems", get(api::subsystems))
+        .route("/campaigns/{slug}/burndown", get(api::burndown))
         .route("/sites", get(api::sites))
         .route("/sites/{id}", get(api::site).patch(api::patch_site))
         .route("/sites/{id}/notes", post(api::post_note))

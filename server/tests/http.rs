@@ -700,3 +700,24 @@ async fn cached_pages_follow_every_write() {
     .await;
     assert_ne!(list2.json()["items"][0]["id"].as_i64(), Some(site));
 }
+
+#[tokio::test]
+async fn burndown_for_bots() {
+    let app = app().await;
+    let r = get(&app, "/api/v1/campaigns/iov-iter-pin/burndown").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    let points = v["points"].as_array().unwrap();
+    assert!(!points.is_empty());
+    let last = points.last().unwrap();
+    let total = last["open"].as_u64().unwrap() + last["done"].as_u64().unwrap();
+    assert_eq!(total, 37, "{v}");
+    assert_eq!(last["done"].as_u64(), Some(15));
+    assert_eq!(last["date"].as_str().unwrap().len(), 10);
+    assert_eq!(
+        get(&app, "/api/v1/campaigns/nope/burndown").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let doc = get(&app, "/api/v1/openapi.json").await.json();
+    assert!(doc["paths"]["/api/v1/campaigns/{slug}/burndown"].is_object());
+}
