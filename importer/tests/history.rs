@@ -311,6 +311,13 @@ async fn ranges_and_bad_input_are_reported() {
         .iter()
         .all(|s| s.status == Status::NeedsFix));
 
+    // Abbreviated ids and relative revisions resolve like git's.
+    let short = git::Options {
+        range: Some(format!("{}..v6.1~1", &before[..10])),
+        ..Default::default()
+    };
+    let r = import(&db, &repo.dir, short).await.unwrap();
+    assert_eq!(r.stats.commits, 0);
     let range = git::Options {
         range: Some(format!("{before}..v6.1")),
         ..Default::default()

@@ -337,7 +337,8 @@ fn short_label(name: &str) -> String {
         .to_owned()
 }
 
-/// A commit id from a full hex id, `HEAD`, or a branch, tag or remote-branch name.
+/// A commit id from a full hex id, `HEAD`, a branch, tag or remote-branch name, or any other
+/// revision git's rev-parse understands.
 fn resolve(repo: &gix::Repository, name: &str) -> anyhow::Result<ObjectId> {
     if name.len() == 40 {
         if let Ok(id) = ObjectId::from_hex(name.as_bytes()) {
@@ -358,7 +359,11 @@ fn resolve(repo: &gix::Repository, name: &str) -> anyhow::Result<ObjectId> {
             return peel_commit(repo, id);
         }
     }
-    bail!("no commit, branch or tag named {name:?} (give a full commit id or a ref name)")
+    // Anything else git's rev-parse understands: an abbreviated id, `HEAD~100`, `v6.1^{commit}`.
+    if let Ok(id) = repo.rev_parse_single(name) {
+        return peel_commit(repo, id.detach());
+    }
+    bail!("no commit, branch or tag named {name:?} (give a commit id, a ref name or a revision like HEAD~100)")
 }
 
 fn peel_commit(repo: &gix::Repository, id: ObjectId) -> anyhow::Result<ObjectId> {
