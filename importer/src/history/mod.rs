@@ -29,6 +29,21 @@ use treewide_core::model::{CommitRole, SiteId, Status};
 use crate::scan::{new_parser, scan_source, FoundSite, Matcher};
 use crate::spec::Spec;
 
+/// The campaign's sites; none is an error (there would be nothing to follow).
+async fn tracked_sites(
+    db: &treewide_core::SqlitePool,
+    campaign: &treewide_core::campaigns::Campaign,
+) -> anyhow::Result<Vec<TrackedSite>> {
+    let sites = treewide_core::history::tracked_sites(db, campaign.id).await?;
+    if sites.is_empty() {
+        anyhow::bail!(
+            "campaign {} has no sites yet: scan a tree (treewide scan) or import an audit first",
+            campaign.slug
+        );
+    }
+    Ok(sites)
+}
+
 /// What `treewide import git` needs besides the repository.
 #[derive(Debug, Clone)]
 pub struct GitImport {
@@ -83,7 +98,7 @@ pub async fn import_github(
     let campaign = treewide_core::campaigns::meta(db, &job.campaign)
         .await
         .with_context(|| format!("campaign {}", job.campaign))?;
-    let sites = treewide_core::history::tracked_sites(db, campaign.id).await?;
+    let sites = tracked_sites(db, &campaign).await?;
     let callees: Vec<String> = sites.iter().map(|s| s.callee.clone()).collect();
     let spec = Spec::for_campaign(&job.campaign, job.spec.as_deref(), &callees)?;
     let key = github::repo_key(&repo);
@@ -140,7 +155,7 @@ pub async fn import_git(
     let campaign = treewide_core::campaigns::meta(db, &job.campaign)
         .await
         .with_context(|| format!("campaign {}", job.campaign))?;
-    let sites = treewide_core::history::tracked_sites(db, campaign.id).await?;
+    let sites = tracked_sites(db, &campaign).await?;
     let callees: Vec<String> = sites.iter().map(|s| s.callee.clone()).collect();
     let spec = Spec::for_campaign(&job.campaign, job.spec.as_deref(), &callees)?;
     let key = git::repo_key(&job.repo)?;
