@@ -592,36 +592,6 @@ pub struct SiteCommit {
     pub upstream_missing: Option<String>,
 }
 
-struct CommitRow {
-    oid: String,
-    author_name: String,
-    author_email: String,
-    author_date: String,
-    commit_date: String,
-    subject: String,
-    subject_tag: Option<String>,
-    upstream_oid: Option<String>,
-    branch: Option<String>,
-    url: Option<String>,
-}
-
-impl From<CommitRow> for CommitInfo {
-    fn from(r: CommitRow) -> CommitInfo {
-        CommitInfo {
-            oid: r.oid,
-            author_name: r.author_name,
-            author_email: r.author_email,
-            author_date: r.author_date,
-            commit_date: r.commit_date,
-            subject: r.subject,
-            subject_tag: r.subject_tag,
-            upstream_oid: r.upstream_oid,
-            branch: r.branch,
-            url: r.url,
-        }
-    }
-}
-
 /// A site's commits, oldest first. A fix and its backports show as one entry: "fixed in
 /// mainline by X, backported as Y"; a backport whose mainline commit is not linked to the
 /// site stands alone (with the upstream id it names).
@@ -640,7 +610,7 @@ pub async fn for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<SiteCommit>> 
     let mut out: Vec<SiteCommit> = Vec::new();
     let mut backports: Vec<(CommitRole, CommitInfo)> = Vec::new();
     for r in rows {
-        let info = CommitInfo::from(CommitRow {
+        let info = CommitInfo {
             oid: r.oid,
             author_name: r.author_name,
             author_email: r.author_email,
@@ -651,7 +621,7 @@ pub async fn for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<SiteCommit>> 
             upstream_oid: r.upstream_oid,
             branch: r.branch,
             url: r.url,
-        });
+        };
         if info.upstream_oid.is_some() {
             backports.push((r.role, info));
             continue;
@@ -713,19 +683,17 @@ struct FixRow {
 fn first_fix_per_site(rows: Vec<FixRow>) -> HashMap<SiteId, CommitInfo> {
     let mut out = HashMap::new();
     for r in rows {
-        out.entry(r.site_id).or_insert_with(|| {
-            CommitInfo::from(CommitRow {
-                oid: r.oid,
-                author_name: r.author_name,
-                author_email: r.author_email,
-                author_date: r.author_date,
-                commit_date: r.commit_date,
-                subject: r.subject,
-                subject_tag: r.subject_tag,
-                upstream_oid: r.upstream_oid,
-                branch: r.branch,
-                url: r.url,
-            })
+        out.entry(r.site_id).or_insert_with(|| CommitInfo {
+            oid: r.oid,
+            author_name: r.author_name,
+            author_email: r.author_email,
+            author_date: r.author_date,
+            commit_date: r.commit_date,
+            subject: r.subject,
+            subject_tag: r.subject_tag,
+            upstream_oid: r.upstream_oid,
+            branch: r.branch,
+            url: r.url,
         });
     }
     out

@@ -93,14 +93,9 @@ pub async fn import_github(
     job: &GitHubImport,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Report> {
-    use anyhow::Context;
     let repo = crate::github::RepoName::parse(&job.repo)?;
-    let campaign = treewide_core::campaigns::meta(db, &job.campaign)
-        .await
-        .with_context(|| format!("campaign {}", job.campaign))?;
-    let sites = tracked_sites(db, &campaign).await?;
-    let callees: Vec<String> = sites.iter().map(|s| s.callee.clone()).collect();
-    let spec = Spec::for_campaign(&job.campaign, job.spec.as_deref(), &callees)?;
+    let (campaign, sites, spec) =
+        campaign_and_sites(db, &job.campaign, job.spec.as_deref()).await?;
     let key = github::repo_key(&repo);
     let done = treewide_core::history::cursors(db, campaign.id, &key).await?;
     let client = crate::github::Client::new(&job.api_url, job.token.as_deref(), repo)?;
@@ -114,34 +109,17 @@ pub async fn import_github(
         progress,
     )
     .await?;
-    let seconds = started.elapsed().as_secs_f64();
-    let name = format!("github {} ({})", client.repo, read.tip_name);
-    let fixes = describe_links(&read.outcome);
-    let batch = treewide_core::history::HistoryBatch {
-        campaign: campaign.id,
+    let read = Read {
         source: treewide_core::history::HistorySource::GitHub,
-        name: name.clone(),
-        actor: job.actor.clone(),
-        tip: read.tip.clone(),
-        commits: read.outcome.commits,
-        links: read.outcome.links,
-        positions: read.outcome.positions,
-        statuses: read.outcome.statuses,
+        name: format!("github {} ({})", client.repo, read.tip_name),
+        seconds: started.elapsed().as_secs_f64(),
+        outcome: read.outcome,
+        tip: read.tip,
         cursors: read.cursors,
         pages: read.pages,
-    };
-    let summary = treewide_core::history::store(db, &batch)
-        .await
-        .with_context(|| format!("{name}: import failed, nothing stored"))?;
-    Ok(Report {
-        source: name,
-        stats: read.outcome.stats,
-        seconds,
-        summary,
-        fixes,
-        unexplained: read.outcome.unexplained,
         requests: Some(read.requests),
-    })
+    };
+    store_read(db, campaign.id, &job.actor, read).await
 }
 
 /// `treewide import git`: read the repository's history for the campaign's sites and store
@@ -151,44 +129,87 @@ pub async fn import_git(
     job: &GitImport,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<Report> {
-    use anyhow::Context;
-    let campaign = treewide_core::campaigns::meta(db, &job.campaign)
-        .await
-        .with_context(|| format!("campaign {}", job.campaign))?;
-    let sites = tracked_sites(db, &campaign).await?;
-    let callees: Vec<String> = sites.iter().map(|s| s.callee.clone()).collect();
-    let spec = Spec::for_campaign(&job.campaign, job.spec.as_deref(), &callees)?;
+    let (campaign, sites, spec) =
+        campaign_and_sites(db, &job.campaign, job.spec.as_deref()).await?;
     let key = git::repo_key(&job.repo)?;
     let done = treewide_core::history::cursors(db, campaign.id, &key).await?;
     let started = std::time::Instant::now();
     let read = git::read(&job.repo, &job.options, &spec, &sites, &done, progress)?;
-    let seconds = started.elapsed().as_secs_f64();
-    let name = format!("git {} ({})", read.repo_key, read.tip_name);
+    let read = Read {
+        source: treewide_core::history::HistorySource::Git,
+        name: format!("git {} ({})", read.repo_key, read.tip_name),
+        seconds: started.elapsed().as_secs_f64(),
+        outcome: read.outcome,
+        tip: read.tip,
+        cursors: read.cursors,
+        pages: Vec::new(),
+        requests: None,
+    };
+    store_read(db, campaign.id, &job.actor, read).await
+}
+
+/// The campaign, its sites (none is an error) and the spec that classifies their calls.
+async fn campaign_and_sites(
+    db: &treewide_core::SqlitePool,
+    slug: &str,
+    spec: Option<&str>,
+) -> anyhow::Result<(treewide_core::campaigns::Campaign, Vec<TrackedSite>, Spec)> {
+    use anyhow::Context;
+    let campaign = treewide_core::campaigns::meta(db, slug)
+        .await
+        .with_context(|| format!("campaign {slug}"))?;
+    let sites = tracked_sites(db, &campaign).await?;
+    let callees: Vec<String> = sites.iter().map(|s| s.callee.clone()).collect();
+    let spec = Spec::for_campaign(slug, spec, &callees)?;
+    Ok((campaign, sites, spec))
+}
+
+/// What a source read, whichever it was, ready to store.
+struct Read {
+    source: treewide_core::history::HistorySource,
+    /// The import's name in records and events: `git /src/linux (master at 1a2b…)`.
+    name: String,
+    seconds: f64,
+    outcome: Outcome,
+    tip: Option<String>,
+    cursors: Vec<treewide_core::history::Cursor>,
+    pages: Vec<treewide_core::history::SitePage>,
+    requests: Option<u64>,
+}
+
+/// Store a read in one transaction and report it.
+async fn store_read(
+    db: &treewide_core::SqlitePool,
+    campaign: treewide_core::model::CampaignId,
+    actor: &str,
+    read: Read,
+) -> anyhow::Result<Report> {
+    use anyhow::Context;
     let fixes = describe_links(&read.outcome);
     let batch = treewide_core::history::HistoryBatch {
-        campaign: campaign.id,
-        source: treewide_core::history::HistorySource::Git,
-        name: name.clone(),
-        actor: job.actor.clone(),
-        tip: read.tip.clone(),
+        campaign,
+        source: read.source,
+        name: read.name.clone(),
+        actor: actor.to_owned(),
+        tip: read.tip,
         commits: read.outcome.commits,
         links: read.outcome.links,
         positions: read.outcome.positions,
         statuses: read.outcome.statuses,
         cursors: read.cursors,
-        pages: Vec::new(),
+        pages: read.pages,
     };
     let summary = treewide_core::history::store(db, &batch)
         .await
-        .with_context(|| format!("{name}: import failed, nothing stored"))?;
+        .with_context(|| format!("{}: import failed, nothing stored", read.name))?;
     Ok(Report {
-        source: name,
+        source: read.name,
         stats: read.outcome.stats,
-        seconds,
+        seconds: read.seconds,
         summary,
         fixes,
         unexplained: read.outcome.unexplained,
-        requests: None,
+        requests: read.requests,
     })
 }
 
