@@ -599,20 +599,27 @@ fn actor_or_user(actor: Option<String>) -> String {
         .unwrap_or_else(|| "cli".into())
 }
 
-/// `treewide import git`: walk, match, store; report the commits that fixed sites.
-async fn import_git(path: &Path, job: &history::GitImport, quiet: bool) -> anyhow::Result<()> {
-    let db = open(path).await?;
+/// A ticking progress bar with a static `template` (hidden when `quiet`).
+fn spinner(quiet: bool, template: &'static str, message: &'static str) -> ProgressBar {
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
         ProgressBar::new_spinner()
     };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {pos}/{len} commits ({per_sec})")
-            .expect("static template"),
-    );
-    bar.set_message("reading history:");
+    bar.set_style(ProgressStyle::with_template(template).expect("static template"));
+    bar.set_message(message);
     bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// `treewide import git`: walk, match, store; report the commits that fixed sites.
+async fn import_git(path: &Path, job: &history::GitImport, quiet: bool) -> anyhow::Result<()> {
+    let db = open(path).await?;
+    let bar = spinner(
+        quiet,
+        "{spinner} {msg} {pos}/{len} commits ({per_sec})",
+        "reading history:",
+    );
     let progress = |n: u64, total: u64| {
         if total > 0 {
             bar.set_length(total);
@@ -663,17 +670,11 @@ async fn import_github(
     quiet: bool,
 ) -> anyhow::Result<()> {
     let db = open(path).await?;
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new_spinner()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} {pos}/{len} commits")
-            .expect("static template"),
+    let bar = spinner(
+        quiet,
+        "{spinner} {msg} {pos}/{len} commits",
+        "reading commits from GitHub:",
     );
-    bar.set_message("reading commits from GitHub:");
-    bar.enable_steady_tick(Duration::from_millis(120));
     let progress = |n: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(n);
