@@ -13,6 +13,11 @@ use treewide_core::sites::SiteQuery;
 use treewide_core::{campaigns, db, ingest, sites, subsystems, SqlitePool};
 use treewide_importer::{auditor, demo, export, github_issue, history, mail};
 
+/// mimalloc rather than glibc's malloc: imports allocate and free millions of small strings
+/// from several threads (mail parsing, tree scans), where it keeps pages warm and costs less.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Track a treewide kernel API conversion (e.g. iov_iter READ/WRITE → ITER_DEST/ITER_SOURCE)
 /// across every call site, subsystem by subsystem.
 #[derive(Parser)]

@@ -220,310 +220,366 @@ fn parent_of<'a>(
 
 /// Store `batch` in one transaction: new messages with their thread roots, links (a new
 /// patch link proposes a fix), trailers and owners' answers. A batch already stored changes
-/// nothing.
-///
-/// Threads are worked out in memory over the batch and the stored threads it touches: those
-/// of the stored messages it refers to and those of stored messages waiting for one of its
-/// messages (`message_wants`). An import costs what it brings, not what the database holds.
+/// nothing. [`MailWriter`] does the same for a batch that comes in chunks.
 pub async fn store(pool: &SqlitePool, batch: &MailBatch) -> Result<MailSummary> {
     let mut conn = pool.acquire().await?;
-    let cache = BigCache::grow(&mut conn).await?;
-    let stored = store_on(&mut conn, batch).await;
+    let cache = ImportCache::grow(&mut conn).await?;
+    let stored = async {
+        let mut w = MailWriter::begin(&mut conn, &batch.source, &batch.actor).await?;
+        w.add(&batch.messages).await?;
+        w.finish(&batch.cursors).await
+    }
+    .await;
     cache.restore(&mut conn).await?;
     stored
 }
 
-async fn store_on(conn: &mut SqliteConnection, batch: &MailBatch) -> Result<MailSummary> {
-    let at = now();
-    let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
-    let mut summary = MailSummary {
-        messages: batch.messages.len() as u64,
-        ..Default::default()
-    };
-    let mut seen = HashSet::new();
-    let msgs: Vec<&NewMessage> = batch
-        .messages
-        .iter()
-        .filter(|m| seen.insert(m.message_id.as_str()))
-        .collect();
-    summary.duplicates = summary.messages - msgs.len() as u64;
+/// One mail import, written chunk by chunk in one transaction (`BEGIN IMMEDIATE` …
+/// `COMMIT` in [`MailWriter::finish`]; dropping the writer rolls everything back). An
+/// importer parses the next chunk while this one is stored, and holds one chunk of parsed
+/// mail in memory rather than the whole source.
+///
+/// Threads are worked out in memory over each chunk and the stored threads it touches: those
+/// of the stored messages it refers to and those of stored messages waiting for one of its
+/// messages (`message_wants`). Earlier chunks of the same import are stored messages to a
+/// later one, so chunking gives the same threads, trailers and links as one batch. An import
+/// costs what it brings, not what the database holds.
+pub struct MailWriter<'c> {
+    tx: Transaction<'c, Sqlite>,
+    at: String,
+    source: String,
+    actor: String,
+    summary: MailSummary,
+    /// Message-IDs of this import so far (a later copy is a duplicate).
+    seen: HashSet<String>,
+    /// Thread root of each message of this import, kept current as threads re-root.
+    roots: HashMap<String, String>,
+    per_campaign: HashMap<CampaignId, u64>,
+    /// Messages that may answer an open question (replies, re-imported messages).
+    answer_candidates: Vec<i64>,
+}
 
-    // 1. The stored messages the batch names: its own (a re-import) and those it refers to.
-    let mut named: HashSet<&str> = HashSet::with_capacity(msgs.len() * 2);
-    for m in &msgs {
-        named.insert(&m.message_id);
-        named.extend(mentions(m));
+impl<'c> MailWriter<'c> {
+    /// Start the import's transaction.
+    pub async fn begin(
+        conn: &'c mut SqliteConnection,
+        source: &str,
+        actor: &str,
+    ) -> Result<MailWriter<'c>> {
+        Ok(MailWriter {
+            tx: sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?,
+            at: now(),
+            source: source.to_owned(),
+            actor: actor.to_owned(),
+            summary: MailSummary::default(),
+            seen: HashSet::new(),
+            roots: HashMap::new(),
+            per_campaign: HashMap::new(),
+            answer_candidates: Vec::new(),
+        })
     }
-    let known = stored_by_msgid(&mut tx, named).await?;
-    let fresh: Vec<&NewMessage> = msgs
-        .iter()
-        .copied()
-        .filter(|m| !known.contains_key(&m.message_id))
-        .collect();
-    summary.messages_new = fresh.len() as u64;
 
-    // 2. The stored threads the new messages may join or re-root, loaded whole, and the
-    //    thread graph over them and the new messages.
-    let waiting = if fresh.is_empty() {
-        Vec::new()
-    } else {
-        waiting_for(&mut tx, fresh.iter().map(|m| m.message_id.as_str())).await?
-    };
-    let touched: HashSet<&str> = fresh
-        .iter()
-        .flat_map(|m| mentions(m))
-        .filter_map(|r| known.get(r).map(|k| k.root.as_str()))
-        .chain(waiting.iter().map(|w| w.root.as_str()))
-        .collect();
-    let stored = thread_members(&mut tx, touched).await?;
-    let first_id =
-        sqlx::query_scalar!(r#"SELECT coalesce(max(id), 0) + 1 AS "n!: i64" FROM messages"#)
-            .fetch_one(&mut *tx)
-            .await?;
-    let graph = Graph::new(&stored, &fresh, first_id);
-    let roots = graph.roots();
+    /// Store the next chunk: messages, threads, trailers, links and proposed fixes.
+    pub async fn add(&mut self, batch: &[NewMessage]) -> Result<()> {
+        let tx = &mut self.tx;
+        let summary = &mut self.summary;
+        summary.messages += batch.len() as u64;
+        let msgs: Vec<&NewMessage> = batch
+            .iter()
+            .filter(|m| self.seen.insert(m.message_id.clone()))
+            .collect();
+        summary.duplicates += (batch.len() - msgs.len()) as u64;
 
-    // 3. New messages with their roots, under ids given here: SQLite would give the same
-    //    ones (max + 1, the write lock is held), and knowing them spares a RETURNING.
-    for chunk in fresh.chunks(1000).enumerate() {
-        let (k, chunk) = chunk;
-        let base = stored.len() + k * 1000;
-        // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would
-        // parse and unescape them again. 17 parameters a row stay under SQLite's 32766.
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (id, message_id, derived_id, subject, from_name, from_email, date, list,
-                 in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at) ",
-        );
-        q.push_values(chunk.iter().enumerate(), |mut b, (i, m)| {
-            let gi = base + i;
-            b.push_bind(graph.nodes[gi].id)
-                .push_bind(m.message_id.as_str())
-                .push_bind(m.derived_id)
-                .push_bind(m.subject.as_str())
-                .push_bind(m.from_name.as_str())
-                .push_bind(m.from_email.as_str())
-                .push_bind(m.date.as_deref())
-                .push_bind(m.list.as_deref())
-                .push_bind(m.in_reply_to.as_deref())
-                .push_bind(m.references.join(" "))
-                .push_bind(m.body.as_str())
-                .push_bind(m.has_diff)
-                .push_bind(m.patch_prefix.as_deref())
-                .push_bind(m.subject_tag.as_deref())
-                .push_bind(graph.nodes[roots[gi]].msgid)
-                .push_bind(m.sha256.as_str())
-                .push_bind(at.as_str());
-        });
-        q.build().execute(&mut *tx).await?;
-    }
-    // Stored messages a new one re-roots (it is their missing parent, or an ancestor's).
-    let changed: Vec<_> = graph.nodes[..stored.len()]
-        .iter()
-        .zip(&roots)
-        .filter(|(n, r)| n.old_root != Some(graph.nodes[**r].msgid))
-        .map(|(n, r)| json!([n.id, graph.nodes[*r].msgid]))
-        .collect();
-    for chunk in changed.chunks(CHUNK * 4) {
-        let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
-        sqlx::query!(
-            "UPDATE messages SET thread_root = j.value ->> 1 FROM json_each(?1) AS j WHERE messages.id = j.value ->> 0",
-            rows
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
-    let root_of = |msgid: &str| {
-        graph
-            .index
-            .get(msgid)
-            .map(|i| graph.nodes[roots[*i]].msgid)
-            .or_else(|| known.get(msgid).map(|k| k.root.as_str()))
-    };
-    summary.threads = msgs
-        .iter()
-        .filter_map(|m| root_of(&m.message_id))
-        .collect::<HashSet<_>>()
-        .len() as u64;
-    store_wants(&mut tx, &graph, &known, stored.len(), &waiting).await?;
-
-    // 4. Trailers of new messages, and the patches they are about; stored trailers without
-    //    a patch may have found theirs among the new messages.
-    summary.trailers_new = store_trailers(&mut tx, &graph, &fresh, stored.len()).await?;
-    link_trailers(&mut tx, &graph, stored.len()).await?;
-
-    // 5. Links, for every message of the batch (sites may have come since the last import).
-    let id_of = |msgid: &str| {
-        graph
-            .index
-            .get(msgid)
-            .map(|i| graph.nodes[*i].id)
-            .or_else(|| known.get(msgid).map(|k| k.id))
-    };
-    let mut per_campaign: HashMap<CampaignId, u64> = HashMap::new();
-    let mut rows = Vec::new();
-    let mut patches: HashMap<(i64, SiteId), (usize, usize)> = HashMap::new();
-    let mut campaign_of: HashMap<SiteId, CampaignId> = HashMap::new();
-    for (mi, m) in msgs.iter().enumerate() {
-        if m.links.is_empty() {
-            continue;
+        // 1. The stored messages the batch names: its own (a re-import) and those it refers to.
+        let mut named: HashSet<&str> = HashSet::with_capacity(msgs.len() * 2);
+        for m in &msgs {
+            named.insert(&m.message_id);
+            named.extend(mentions(m));
         }
-        let Some(mid) = id_of(&m.message_id) else {
-            continue;
+        let known = stored_by_msgid(tx, named).await?;
+        let fresh: Vec<&NewMessage> = msgs
+            .iter()
+            .copied()
+            .filter(|m| !known.contains_key(&m.message_id))
+            .collect();
+        summary.messages_new += fresh.len() as u64;
+
+        // 2. The stored threads the new messages may join or re-root, loaded whole, and the
+        //    thread graph over them and the new messages.
+        let waiting = if fresh.is_empty() {
+            Vec::new()
+        } else {
+            waiting_for(tx, fresh.iter().map(|m| m.message_id.as_str())).await?
         };
-        for (li, l) in m.links.iter().enumerate() {
-            rows.push(json!([mid, l.site, l.how.as_str(), l.detail]));
-            campaign_of.insert(l.site, l.campaign);
-            if l.how == LinkHow::Patch {
-                patches.insert((mid, l.site), (mi, li));
-            }
+        let touched: HashSet<&str> = fresh
+            .iter()
+            .flat_map(|m| mentions(m))
+            .filter_map(|r| known.get(r).map(|k| k.root.as_str()))
+            .chain(waiting.iter().map(|w| w.root.as_str()))
+            .collect();
+        let stored = thread_members(tx, touched).await?;
+        let first_id =
+            sqlx::query_scalar!(r#"SELECT coalesce(max(id), 0) + 1 AS "n!: i64" FROM messages"#)
+                .fetch_one(&mut **tx)
+                .await?;
+        let graph = Graph::new(&stored, &fresh, first_id);
+        let roots = graph.roots();
+
+        // 3. New messages with their roots, under ids given here: SQLite would give the same
+        //    ones (max + 1, the write lock is held), and knowing them spares a RETURNING.
+        for chunk in fresh.chunks(1000).enumerate() {
+            let (k, chunk) = chunk;
+            let base = stored.len() + k * 1000;
+            // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would
+            // parse and unescape them again. 17 parameters a row stay under SQLite's 32766.
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO messages (id, message_id, derived_id, subject, from_name, from_email, date, list,
+                     in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at) ",
+            );
+            q.push_values(chunk.iter().enumerate(), |mut b, (i, m)| {
+                let gi = base + i;
+                b.push_bind(graph.nodes[gi].id)
+                    .push_bind(m.message_id.as_str())
+                    .push_bind(m.derived_id)
+                    .push_bind(m.subject.as_str())
+                    .push_bind(m.from_name.as_str())
+                    .push_bind(m.from_email.as_str())
+                    .push_bind(m.date.as_deref())
+                    .push_bind(m.list.as_deref())
+                    .push_bind(m.in_reply_to.as_deref())
+                    .push_bind(m.references.join(" "))
+                    .push_bind(m.body.as_str())
+                    .push_bind(m.has_diff)
+                    .push_bind(m.patch_prefix.as_deref())
+                    .push_bind(m.subject_tag.as_deref())
+                    .push_bind(graph.nodes[roots[gi]].msgid)
+                    .push_bind(m.sha256.as_str())
+                    .push_bind(self.at.as_str());
+            });
+            q.build().execute(&mut **tx).await?;
         }
-    }
-    let mut new_patches = Vec::new();
-    for chunk in rows.chunks(CHUNK * 4) {
-        let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
-        for r in sqlx::query!(
-            r#"INSERT OR IGNORE INTO message_sites (message_id, site_id, how, detail)
-               SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(?1) AS j
-               RETURNING message_id AS "message_id!: i64", site_id AS "site_id!: SiteId", how AS "how!: LinkHow""#,
-            rows
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        {
-            summary.links_new += 1;
-            if let Some(c) = campaign_of.get(&r.site_id) {
-                *per_campaign.entry(*c).or_default() += 1;
-            }
-            if r.how == LinkHow::Patch {
-                if let Some(&p) = patches.get(&(r.message_id, r.site_id)) {
-                    new_patches.push(p);
+        // Stored messages a new one re-roots (it is their missing parent, or an ancestor's).
+        let mut changed = Vec::new();
+        for (n, r) in graph.nodes[..stored.len()].iter().zip(&roots) {
+            let root = graph.nodes[*r].msgid;
+            if n.old_root != Some(root) {
+                changed.push(json!([n.id, root]));
+                // A message of an earlier chunk of this import whose thread grew a new root.
+                if let Some(mine) = self.roots.get_mut(n.msgid) {
+                    root.clone_into(mine);
                 }
             }
         }
-    }
-    new_patches.sort();
-    for (mi, li) in new_patches {
-        let (m, l) = (msgs[mi], &msgs[mi].links[li]);
-        if let Some(loc) = propose_fix(&mut tx, m, l, &batch.actor, &at).await? {
-            summary.fix_proposed.push(loc);
+        for chunk in changed.chunks(CHUNK * 4) {
+            let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
+            sqlx::query!(
+                "UPDATE messages SET thread_root = j.value ->> 1 FROM json_each(?1) AS j WHERE messages.id = j.value ->> 0",
+                rows
+            )
+            .execute(&mut **tx)
+            .await?;
         }
+        let root_of = |msgid: &str| {
+            graph
+                .index
+                .get(msgid)
+                .map(|i| graph.nodes[roots[*i]].msgid)
+                .or_else(|| known.get(msgid).map(|k| k.root.as_str()))
+        };
+        for m in &msgs {
+            if let Some(r) = root_of(&m.message_id) {
+                self.roots.insert(m.message_id.clone(), r.to_owned());
+            }
+        }
+        store_wants(tx, &graph, &known, stored.len(), &waiting).await?;
+
+        // 4. Trailers of new messages, and the patches they are about; stored trailers without
+        //    a patch may have found theirs among the new messages.
+        summary.trailers_new += store_trailers(tx, &graph, &fresh, stored.len()).await?;
+        link_trailers(tx, &graph, stored.len()).await?;
+
+        // 5. Links, for every message of the batch (sites may have come since the last import).
+        let id_of = |msgid: &str| {
+            graph
+                .index
+                .get(msgid)
+                .map(|i| graph.nodes[*i].id)
+                .or_else(|| known.get(msgid).map(|k| k.id))
+        };
+        let mut rows = Vec::new();
+        let mut patches: HashMap<(i64, SiteId), (usize, usize)> = HashMap::new();
+        let mut campaign_of: HashMap<SiteId, CampaignId> = HashMap::new();
+        for (mi, m) in msgs.iter().enumerate() {
+            if m.links.is_empty() {
+                continue;
+            }
+            let Some(mid) = id_of(&m.message_id) else {
+                continue;
+            };
+            for (li, l) in m.links.iter().enumerate() {
+                rows.push(json!([mid, l.site, l.how.as_str(), l.detail]));
+                campaign_of.insert(l.site, l.campaign);
+                if l.how == LinkHow::Patch {
+                    patches.insert((mid, l.site), (mi, li));
+                }
+            }
+        }
+        let mut new_patches = Vec::new();
+        for chunk in rows.chunks(CHUNK * 4) {
+            let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
+            for r in sqlx::query!(
+                r#"INSERT OR IGNORE INTO message_sites (message_id, site_id, how, detail)
+                   SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(?1) AS j
+                   RETURNING message_id AS "message_id!: i64", site_id AS "site_id!: SiteId", how AS "how!: LinkHow""#,
+                rows
+            )
+            .fetch_all(&mut **tx)
+            .await?
+            {
+                summary.links_new += 1;
+                if let Some(c) = campaign_of.get(&r.site_id) {
+                    *self.per_campaign.entry(*c).or_default() += 1;
+                }
+                if r.how == LinkHow::Patch {
+                    if let Some(&p) = patches.get(&(r.message_id, r.site_id)) {
+                        new_patches.push(p);
+                    }
+                }
+            }
+        }
+        new_patches.sort();
+        for (mi, li) in new_patches {
+            let (m, l) = (msgs[mi], &msgs[mi].links[li]);
+            if let Some(loc) = propose_fix(tx, m, l, &self.actor, &self.at).await? {
+                summary.fix_proposed.push(loc);
+            }
+        }
+
+        // Replies (and re-imported messages) may answer questions: checked once all links of
+        // the import are in (see `finish`).
+        self.answer_candidates.extend(
+            msgs.iter()
+                .filter(|m| m.in_reply_to.is_some() || known.contains_key(&m.message_id))
+                .filter_map(|m| id_of(&m.message_id)),
+        );
+        Ok(())
     }
 
-    // 6. Owners' answers to open questions on sites the reply's thread is about. Only replies
-    //    answer: a new message that is none is left out here (a stored one is checked by
-    //    the query, against its stored In-Reply-To).
-    let batch_ids: Vec<i64> = msgs
-        .iter()
-        .filter(|m| m.in_reply_to.is_some() || known.contains_key(&m.message_id))
-        .filter_map(|m| id_of(&m.message_id))
-        .collect();
-    for chunk in batch_ids.chunks(CHUNK * 4) {
-        let ids = serde_json::to_string(chunk).map_err(|e| Error::Invalid {
-            what: "message ids",
-            value: e.to_string(),
-            expected: "JSON",
-        })?;
-        let answers = sqlx::query!(
-            r#"INSERT OR IGNORE INTO question_answers (note_id, message_id, email, at)
-               SELECT DISTINCT n.id, m.id, m.from_email, ?2
-               FROM messages m
-               JOIN subsystem_people sp ON sp.email = m.from_email
-               JOIN notes n ON n.ask_subsystem_id = sp.subsystem_id AND n.question_state = 'open'
-                            AND n.site_id IS NOT NULL
-               WHERE m.id IN (SELECT value FROM json_each(?1)) AND m.in_reply_to IS NOT NULL
-                 AND EXISTS (SELECT 1 FROM message_sites ms JOIN messages t ON t.id = ms.message_id
-                             WHERE ms.site_id = n.site_id AND t.thread_root = m.thread_root)
-               RETURNING note_id AS "note_id!: NoteId", message_id AS "message_id!: i64""#,
-            ids,
-            at
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        for a in answers {
-            let r = sqlx::query!(
-                r#"SELECT n.campaign_id AS "campaign!: CampaignId", n.site_id AS "site: SiteId",
-                          m.message_id, m.from_name, m.from_email
-                   FROM notes n, messages m WHERE n.id = ?1 AND m.id = ?2"#,
-                a.note_id,
-                a.message_id
+    /// Answers, cursors and import records; then commit.
+    pub async fn finish(mut self, cursors: &[Cursor]) -> Result<MailSummary> {
+        self.summary.threads = self.roots.values().collect::<HashSet<_>>().len() as u64;
+
+        // 6. Owners' answers to open questions on sites the reply's thread is about. Only replies
+        //    answer: a new message that is none is left out (a stored one is checked by the
+        //    query, against its stored In-Reply-To).
+        for chunk in self.answer_candidates.chunks(CHUNK * 4) {
+            let ids = serde_json::to_string(chunk).map_err(|e| Error::Invalid {
+                what: "message ids",
+                value: e.to_string(),
+                expected: "JSON",
+            })?;
+            let answers = sqlx::query!(
+                r#"INSERT OR IGNORE INTO question_answers (note_id, message_id, email, at)
+                   SELECT DISTINCT n.id, m.id, m.from_email, ?2
+                   FROM messages m
+                   JOIN subsystem_people sp ON sp.email = m.from_email
+                   JOIN notes n ON n.ask_subsystem_id = sp.subsystem_id AND n.question_state = 'open'
+                                AND n.site_id IS NOT NULL
+                   WHERE m.id IN (SELECT value FROM json_each(?1)) AND m.in_reply_to IS NOT NULL
+                     AND EXISTS (SELECT 1 FROM message_sites ms JOIN messages t ON t.id = ms.message_id
+                                 WHERE ms.site_id = n.site_id AND t.thread_root = m.thread_root)
+                   RETURNING note_id AS "note_id!: NoteId", message_id AS "message_id!: i64""#,
+                ids,
+                self.at
             )
-            .fetch_one(&mut *tx)
+            .fetch_all(&mut *self.tx)
             .await?;
-            let who = if r.from_name.is_empty() {
-                r.from_email.clone()
-            } else {
-                format!("{} <{}>", r.from_name, r.from_email)
-            };
-            let reason = format!("answer by {who}, pending review");
+            for a in answers {
+                let r = sqlx::query!(
+                    r#"SELECT n.campaign_id AS "campaign!: CampaignId", n.site_id AS "site: SiteId",
+                              m.message_id, m.from_name, m.from_email
+                       FROM notes n, messages m WHERE n.id = ?1 AND m.id = ?2"#,
+                    a.note_id,
+                    a.message_id
+                )
+                .fetch_one(&mut *self.tx)
+                .await?;
+                let who = if r.from_name.is_empty() {
+                    r.from_email.clone()
+                } else {
+                    format!("{} <{}>", r.from_name, r.from_email)
+                };
+                let reason = format!("answer by {who}, pending review");
+                sqlx::query!(
+                    "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
+                     VALUES (?1, ?2, ?3, ?4, 'import', ?5, 'question', 'open', 'answered_pending_review', ?6)",
+                    r.campaign,
+                    r.site,
+                    self.at,
+                    self.actor,
+                    r.message_id,
+                    reason
+                )
+                .execute(&mut *self.tx)
+                .await?;
+                self.summary.answers_new += 1;
+                *self.per_campaign.entry(r.campaign).or_default() += 0;
+            }
+        }
+
+        // 7. Cursors and import records.
+        for c in cursors {
+            sqlx::query!(
+                "INSERT INTO mail_cursors (inbox, epoch, last_commit, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (inbox, epoch) DO UPDATE SET last_commit = excluded.last_commit, updated_at = excluded.updated_at",
+                c.inbox,
+                c.epoch,
+                c.last_commit,
+                self.at
+            )
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        let mut campaigns: Vec<_> = std::mem::take(&mut self.per_campaign).into_iter().collect();
+        campaigns.sort();
+        for (campaign, links) in campaigns {
+            let (links, proposed) = (links as i64, self.summary.fix_proposed.len() as i64);
+            let id = sqlx::query_scalar!(
+                r#"INSERT INTO imports (campaign_id, source, kind, sha256, at, actor, sites_total, sites_new, sites_changed)
+                   VALUES (?1, ?2, 'mail', '', ?3, ?4, ?5, 0, ?6) RETURNING id AS "id!: ImportId""#,
+                campaign,
+                self.source,
+                self.at,
+                self.actor,
+                links,
+                proposed
+            )
+            .fetch_one(&mut *self.tx)
+            .await?;
+            let what = format!(
+                "{} messages ({} new), {} links, {} fixes proposed, {} answers",
+                self.summary.messages,
+                self.summary.messages_new,
+                links,
+                self.summary.fix_proposed.len(),
+                self.summary.answers_new
+            );
             sqlx::query!(
                 "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
-                 VALUES (?1, ?2, ?3, ?4, 'import', ?5, 'question', 'open', 'answered_pending_review', ?6)",
-                r.campaign,
-                r.site,
-                at,
-                batch.actor,
-                r.message_id,
-                reason
+                 VALUES (?1, NULL, ?2, ?3, 'import', NULL, 'import', NULL, ?4, ?5)",
+                campaign,
+                self.at,
+                self.actor,
+                self.source,
+                what
             )
-            .execute(&mut *tx)
+            .execute(&mut *self.tx)
             .await?;
-            summary.answers_new += 1;
-            *per_campaign.entry(r.campaign).or_default() += 0;
+            self.summary.import_ids.push(id);
         }
+        self.tx.commit().await?;
+        Ok(self.summary)
     }
-
-    // 7. Cursors and import records.
-    for c in &batch.cursors {
-        sqlx::query!(
-            "INSERT INTO mail_cursors (inbox, epoch, last_commit, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (inbox, epoch) DO UPDATE SET last_commit = excluded.last_commit, updated_at = excluded.updated_at",
-            c.inbox,
-            c.epoch,
-            c.last_commit,
-            at
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
-    let mut campaigns: Vec<_> = per_campaign.into_iter().collect();
-    campaigns.sort();
-    for (campaign, links) in campaigns {
-        let (links, proposed) = (links as i64, summary.fix_proposed.len() as i64);
-        let id = sqlx::query_scalar!(
-            r#"INSERT INTO imports (campaign_id, source, kind, sha256, at, actor, sites_total, sites_new, sites_changed)
-               VALUES (?1, ?2, 'mail', '', ?3, ?4, ?5, 0, ?6) RETURNING id AS "id!: ImportId""#,
-            campaign,
-            batch.source,
-            at,
-            batch.actor,
-            links,
-            proposed
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let what = format!(
-            "{} messages ({} new), {} links, {} fixes proposed, {} answers",
-            summary.messages,
-            summary.messages_new,
-            links,
-            summary.fix_proposed.len(),
-            summary.answers_new
-        );
-        sqlx::query!(
-            "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
-             VALUES (?1, NULL, ?2, ?3, 'import', NULL, 'import', NULL, ?4, ?5)",
-            campaign,
-            at,
-            batch.actor,
-            batch.source,
-            what
-        )
-        .execute(&mut *tx)
-        .await?;
-        summary.import_ids.push(id);
-    }
-    tx.commit().await?;
-    Ok(summary)
 }
 
 /// A new patch link: the site becomes `fix_proposed` (when still open) with the patch as a
@@ -603,26 +659,26 @@ async fn propose_fix(
 /// SQLite's page cache for the length of an import. A batch of tens of thousands of messages
 /// touches more index pages than the default 2 MB hold; evicting dirty pages mid-transaction
 /// writes them to the WAL and reads them back, again and again.
-struct BigCache {
+pub struct ImportCache {
     before: i64,
 }
 
 /// The import's page cache, in KiB.
 const IMPORT_CACHE_KIB: i64 = 256 * 1024;
 
-impl BigCache {
-    async fn grow(conn: &mut SqliteConnection) -> Result<BigCache> {
+impl ImportCache {
+    pub async fn grow(conn: &mut SqliteConnection) -> Result<ImportCache> {
         let before: i64 = sqlx::query_scalar("PRAGMA cache_size")
             .fetch_one(&mut *conn)
             .await?;
         sqlx::query(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
             .execute(&mut *conn)
             .await?;
-        Ok(BigCache { before })
+        Ok(ImportCache { before })
     }
 
     /// Give the memory back: the connection returns to the pool.
-    async fn restore(self, conn: &mut SqliteConnection) -> Result<()> {
+    pub async fn restore(self, conn: &mut SqliteConnection) -> Result<()> {
         sqlx::query(&format!("PRAGMA cache_size = {}", self.before))
             .execute(&mut *conn)
             .await?;

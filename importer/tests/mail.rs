@@ -413,3 +413,76 @@ async fn a_later_import_reroots_stored_replies_whose_parent_arrives() {
         .unwrap();
     assert_eq!(wants, 0);
 }
+
+/// What a mail import leaves in the database, by Message-ID (ids depend on arrival order).
+async fn mail_state(db: &SqlitePool) -> Vec<String> {
+    let q = [
+        "SELECT message_id || ' root ' || thread_root FROM messages",
+        "SELECT m.message_id || ' ' || t.kind || ' ' || t.raw FROM message_trailers t JOIN messages m ON m.id = t.message_id",
+        "SELECT a.message_id || ' about ' || p.message_id FROM trailer_patches tp JOIN message_trailers t ON t.id = tp.trailer_id
+           JOIN messages a ON a.id = t.message_id JOIN messages p ON p.id = tp.patch_id",
+        "SELECT m.message_id || ' links ' || ms.site_id || ' ' || ms.how FROM message_sites ms JOIN messages m ON m.id = ms.message_id",
+        "SELECT m.message_id || ' wants ' || w.want FROM message_wants w JOIN messages m ON m.id = w.message_id",
+        "SELECT m.message_id || ' answers ' || a.note_id FROM question_answers a JOIN messages m ON m.id = a.message_id",
+        "SELECT 'site ' || id || ' ' || status FROM sites",
+    ];
+    let mut out = Vec::new();
+    for q in q {
+        out.extend(
+            sqlx::query_scalar::<_, String>(q)
+                .fetch_all(db)
+                .await
+                .unwrap(),
+        );
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn chunked_import_in_any_order_stores_what_one_batch_stores() {
+    // Real threads (a reviewed series, a partial thread whose parents are absent) and the
+    // built ceph fixture (a patch proposing a fix, trailers, an owner's answer).
+    let mut raw = Vec::new();
+    for f in [
+        "threads/ovl-cred-guard-v3.mbox.gz",
+        "threads/splice-read-v17-partial.mbox.gz",
+        "threads/block-reexpand-iov_iter.mbox.gz",
+        "generated/ceph-pin.mbox",
+    ] {
+        let bytes = std::fs::read(data(f)).unwrap();
+        raw.extend(mail::read_mbox(bytes, f).unwrap().messages);
+    }
+    let one = fixture_db().await;
+    let sites = mail::link::SiteIndex::new(messages::link_candidates(&one, None).await.unwrap());
+    let (parsed, skipped) = mail::parse_all(raw, &sites);
+    assert!(skipped.is_empty());
+    let batch = messages::MailBatch {
+        source: "test".into(),
+        actor: "test".into(),
+        messages: parsed.clone(),
+        cursors: Vec::new(),
+    };
+    let whole = messages::store(&one, &batch).await.unwrap();
+    assert_eq!(whole.fix_proposed, vec!["fs/ceph/file.c:98"]);
+    assert!(whole.answers_new >= 1 && whole.links_new >= 2 && whole.trailers_new >= 40);
+
+    // The same messages one per chunk, replies before what they answer.
+    let chunked = fixture_db().await;
+    let mut conn = chunked.acquire().await.unwrap();
+    let mut w = messages::MailWriter::begin(&mut conn, "test", "test")
+        .await
+        .unwrap();
+    for m in parsed.iter().rev() {
+        w.add(std::slice::from_ref(m)).await.unwrap();
+    }
+    let summary = w.finish(&[]).await.unwrap();
+    drop(conn);
+    assert_eq!(
+        (summary.messages_new, summary.threads, summary.trailers_new),
+        (whole.messages_new, whole.threads, whole.trailers_new)
+    );
+    assert_eq!(summary.links_new, whole.links_new);
+    assert_eq!(summary.answers_new, whole.answers_new);
+    assert_eq!(mail_state(&chunked).await, mail_state(&one).await);
+}

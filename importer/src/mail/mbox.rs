@@ -4,18 +4,19 @@
 //! Splitting is done here rather than with mail-parser's mbox reader because an import must
 //! say *where* a bad message is (line of its `From ` separator).
 
-use std::borrow::Cow;
 use std::io::Read;
 
 use anyhow::Context;
-use memchr::memchr;
+use bytes::Bytes;
+use memchr::{memchr, memmem};
 
 /// One message of an mbox, with where it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawMessage<'a> {
+pub struct RawMessage {
     /// 1-based line of the `From ` separator (or 1 for a file holding a single bare message).
     pub line: usize,
-    pub data: Cow<'a, [u8]>,
+    /// The message: a slice of the mbox's buffer, or a copy when `>From ` lines were unescaped.
+    pub data: Bytes,
 }
 
 /// Gunzip `bytes` when they are gzip (by magic number), else return them as they are.
@@ -40,55 +41,70 @@ fn is_separator(line: &[u8]) -> bool {
         })
 }
 
+/// The line of `data` that starts at `pos` (with its newline).
+fn line_at(data: &[u8], pos: usize) -> &[u8] {
+    let end = memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
+    &data[pos..end]
+}
+
+/// True when the line ending just before `pos` (a line start) is empty: `\n` or `\r\n`.
+fn after_blank(data: &[u8], pos: usize) -> bool {
+    let before = &data[..pos];
+    before == b"\n" || before == b"\r\n" || before.ends_with(b"\n\n") || before.ends_with(b"\n\r\n")
+}
+
+fn newlines(b: &[u8]) -> usize {
+    // memchr's count is vectorized (AVX2 where there is one); a 300 MB mbox has 5M lines.
+    memchr::memchr_iter(b'\n', b).count()
+}
+
 /// Split an mbox into messages. A file that does not start with `From ` is one bare message.
 /// A separator counts only at the start or after an empty line (mboxo writers leave body
 /// lines starting with `From ` unescaped, but never after a blank line… mostly).
-pub fn split(data: &[u8]) -> Vec<RawMessage<'_>> {
+///
+/// The messages share `data`'s buffer: only separator candidates (`\nFrom `) are looked at,
+/// so splitting costs little more than one SIMD pass over the file.
+pub fn split(data: Bytes) -> Vec<RawMessage> {
     if !data.starts_with(b"From ") {
         return if data.iter().all(u8::is_ascii_whitespace) {
             Vec::new()
         } else {
-            vec![RawMessage {
-                line: 1,
-                data: Cow::Borrowed(data),
-            }]
+            vec![RawMessage { line: 1, data }]
         };
     }
     let mut out = Vec::new();
-    // (start of the message body, line of its separator)
+    // (start of the message after its separator line, line of that separator)
     let mut cur: Option<(usize, usize)> = None;
-    let mut pos = 0;
-    let mut line_no = 0;
-    let mut prev_blank = true;
-    while pos < data.len() {
-        line_no += 1;
-        let end = memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i + 1);
-        let line = &data[pos..end];
-        if prev_blank && is_separator(line) {
-            finish(data, cur.take(), pos, &mut out);
-            cur = Some((end, line_no));
+    let (mut counted_to, mut line_no) = (0, 1);
+    let candidates = std::iter::once(0)
+        .chain(memmem::find_iter(&data, b"\nFrom ").map(|i| i + 1))
+        .collect::<Vec<_>>();
+    for pos in candidates {
+        if !(pos == 0 || after_blank(&data, pos)) {
+            continue;
         }
-        prev_blank = line == b"\n" || line == b"\r\n";
-        pos = end;
+        let line = line_at(&data, pos);
+        if !is_separator(line) {
+            continue;
+        }
+        line_no += newlines(&data[counted_to..pos]);
+        counted_to = pos;
+        finish(&data, cur.take(), pos, &mut out);
+        cur = Some((pos + line.len(), line_no));
     }
-    finish(data, cur, data.len(), &mut out);
+    finish(&data, cur, data.len(), &mut out);
     out
 }
 
 /// Close the message that started at `cur` (body start, separator line) and ends at `end`.
-fn finish<'a>(
-    data: &'a [u8],
-    cur: Option<(usize, usize)>,
-    end: usize,
-    out: &mut Vec<RawMessage<'a>>,
-) {
+fn finish(data: &Bytes, cur: Option<(usize, usize)>, end: usize, out: &mut Vec<RawMessage>) {
     if let Some((start, line)) = cur {
-        let mut body = &data[start..end];
+        let mut body = data.slice(start..end);
         // The blank line before the next separator belongs to the mbox, not the message.
         if body.ends_with(b"\n\n") {
-            body = &body[..body.len() - 1];
+            body.truncate(body.len() - 1);
         } else if body.ends_with(b"\r\n\r\n") {
-            body = &body[..body.len() - 2];
+            body.truncate(body.len() - 2);
         }
         out.push(RawMessage {
             line,
@@ -98,33 +114,26 @@ fn finish<'a>(
 }
 
 /// Undo mboxrd escaping: `>From `, `>>From `… lose one `>`.
-fn unescape(body: &[u8]) -> Cow<'_, [u8]> {
-    let escaped = |l: &[u8]| {
-        let n = l.iter().take_while(|b| **b == b'>').count();
-        n > 0 && l[n..].starts_with(b"From ")
-    };
-    let mut any = false;
-    let mut pos = 0;
-    while pos < body.len() {
-        let end = memchr(b'\n', &body[pos..]).map_or(body.len(), |i| pos + i + 1);
-        if escaped(&body[pos..end]) {
-            any = true;
-            break;
-        }
-        pos = end;
-    }
-    if !any {
-        return Cow::Borrowed(body);
+fn unescape(body: Bytes) -> Bytes {
+    // Positions of the lines that are escaped `From ` lines (`>+From ` at a line start).
+    let escaped: Vec<usize> = memmem::find_iter(&body, b"From ")
+        .filter_map(|at| {
+            let quotes = body[..at].iter().rev().take_while(|b| **b == b'>').count();
+            let start = at - quotes;
+            (quotes > 0 && (start == 0 || body[start - 1] == b'\n')).then_some(start)
+        })
+        .collect();
+    if escaped.is_empty() {
+        return body;
     }
     let mut out = Vec::with_capacity(body.len());
-    let mut pos = 0;
-    while pos < body.len() {
-        let end = memchr(b'\n', &body[pos..]).map_or(body.len(), |i| pos + i + 1);
-        let l = &body[pos..end];
-        out.extend_from_slice(if escaped(l) { &l[1..] } else { l });
-        pos = end;
+    let mut from = 0;
+    for start in escaped {
+        out.extend_from_slice(&body[from..start]);
+        from = start + 1;
     }
-    Cow::Owned(out)
+    out.extend_from_slice(&body[from..]);
+    Bytes::from(out)
 }
 
 #[cfg(test)]
@@ -136,7 +145,7 @@ mod tests {
         let m =
             b"From mboxrd@z Thu Jan  1 00:00:00 1970\nSubject: a\n\n>From here\n>>From there\n\n\
                   From mboxrd@z Thu Jan  1 00:00:00 1970\nSubject: b\n\nFrom inside body\n";
-        let v = split(m);
+        let v = split(Bytes::from_static(m));
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].line, 1);
         assert_eq!(&*v[0].data, b"Subject: a\n\nFrom here\n>From there\n");
@@ -146,7 +155,22 @@ mod tests {
 
     #[test]
     fn bare_message_and_empty_file() {
-        assert_eq!(split(b"Subject: x\n\nbody\n").len(), 1);
-        assert!(split(b"\n\n").is_empty());
+        assert_eq!(split(Bytes::from_static(b"Subject: x\n\nbody\n")).len(), 1);
+        assert!(split(Bytes::from_static(b"\n\n")).is_empty());
+    }
+
+    #[test]
+    fn separators_only_after_blank_lines_and_with_a_time() {
+        let m = b"From a@b Mon Jan  1 00:00:00 2024\r\nSubject: a\r\n\r\nx\r\nFrom b Mon Jan  1 00:00:00 2024\r\n\r\n\
+                  From not a separator, no time\r\n\r\nFrom c@d Tue Jan  2 10:11:12 2024\r\nSubject: b\r\n\r\ny >From z\r\n>From w\r\n";
+        let v = split(Bytes::from_static(m));
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].line, 1);
+        assert_eq!(
+            &*v[0].data,
+            b"Subject: a\r\n\r\nx\r\nFrom b Mon Jan  1 00:00:00 2024\r\n\r\nFrom not a separator, no time\r\n"
+        );
+        assert_eq!(v[1].line, 9);
+        assert_eq!(&*v[1].data, b"Subject: b\r\n\r\ny >From z\r\nFrom w\r\n");
     }
 }

@@ -16,11 +16,12 @@ use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use bytes::Bytes;
 use mail_parser::{HeaderValue, MessageParser};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
-use treewide_core::messages::{self, MailBatch, MailSummary, NewMessage};
+use treewide_core::messages::{self, MailSummary, NewMessage};
 use treewide_core::{campaigns, model::parse_time};
 
 use link::SiteIndex;
@@ -66,7 +67,8 @@ impl fmt::Display for Skipped {
 #[derive(Debug, Clone)]
 pub struct Raw {
     pub position: String,
-    pub data: Vec<u8>,
+    /// The message's bytes (often a slice of a whole mbox held once in memory).
+    pub data: Bytes,
 }
 
 /// What a source gave: raw messages, the ones it could not even read, and the cursors to
@@ -98,6 +100,7 @@ pub struct Options {
 /// Read, parse, link and store everything `source` holds.
 pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow::Result<Report> {
     let name = source.to_string();
+    let started = std::time::Instant::now();
     let campaign = match &opts.campaign {
         Some(slug) => Some(
             campaigns::get(db, slug)
@@ -123,18 +126,14 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
             read_mbox(bytes, &name)?
         }
     };
+    tracing::debug!(elapsed = ?started.elapsed(), messages = read.messages.len(), "mail read");
     let sites = SiteIndex::new(messages::link_candidates(db, campaign).await?);
-    let (batch, mut skipped) = parse_all(read.messages, &sites);
-    skipped.splice(0..0, read.skipped);
-    let batch = MailBatch {
-        source: name.clone(),
-        actor: opts.actor.clone(),
-        messages: batch,
-        cursors: read.cursors,
-    };
-    let summary = messages::store(db, &batch)
-        .await
-        .with_context(|| format!("cannot store the mail of {name}"))?;
+    let mut conn = db.acquire().await?;
+    let cache = messages::ImportCache::grow(&mut conn).await?;
+    let stored = parse_and_store(&mut conn, &name, &opts.actor, read, sites).await;
+    cache.restore(&mut conn).await?;
+    let (summary, skipped) = stored.with_context(|| format!("cannot store the mail of {name}"))?;
+    tracing::debug!(elapsed = ?started.elapsed(), "mail stored");
     Ok(Report {
         source: name,
         summary,
@@ -142,16 +141,76 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
     })
 }
 
+/// Messages parsed and handed to the store at a time (or fewer, see [`CHUNK_BYTES`]).
+pub const CHUNK_MESSAGES: usize = 4096;
+/// Raw bytes parsed and handed to the store at a time.
+pub const CHUNK_BYTES: usize = 32 << 20;
+
+/// Parse `read` chunk by chunk on every core while the previous chunk is stored, all in one
+/// transaction. Returns what was stored and the messages skipped (the source's own first).
+async fn parse_and_store(
+    conn: &mut sqlx::SqliteConnection,
+    source: &str,
+    actor: &str,
+    read: Read,
+    sites: SiteIndex,
+) -> anyhow::Result<(MailSummary, Vec<Skipped>)> {
+    let Read {
+        messages: raw,
+        skipped,
+        cursors,
+    } = read;
+    // One chunk waits while the next is parsed: at most three chunks of parsed mail in memory.
+    let (send, mut chunks) = tokio::sync::mpsc::channel::<Vec<NewMessage>>(1);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut skipped = skipped;
+        let mut raw = raw.into_iter().peekable();
+        while raw.peek().is_some() {
+            let (mut chunk, mut bytes) = (Vec::new(), 0);
+            while let Some(r) = raw.next_if(|r| {
+                chunk.is_empty()
+                    || (chunk.len() < CHUNK_MESSAGES && bytes + r.data.len() <= CHUNK_BYTES)
+            }) {
+                bytes += r.data.len();
+                chunk.push(r);
+            }
+            let (parsed, bad) = parse_all(chunk, &sites);
+            skipped.extend(bad);
+            if send.blocking_send(parsed).is_err() {
+                break; // the store failed; its error is the one to report
+            }
+        }
+        skipped
+    });
+    let mut writer = messages::MailWriter::begin(conn, source, actor).await?;
+    let (mut waited, mut storing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    loop {
+        let t = std::time::Instant::now();
+        let Some(chunk) = chunks.recv().await else {
+            break;
+        };
+        waited += t.elapsed();
+        let t = std::time::Instant::now();
+        writer.add(&chunk).await?;
+        storing += t.elapsed();
+    }
+    let skipped = parser.await.context("the mail parser stopped")?;
+    let t = std::time::Instant::now();
+    let summary = writer.finish(&cursors).await?;
+    tracing::debug!(?waited, ?storing, finishing = ?t.elapsed(), "mail chunks stored");
+    Ok((summary, skipped))
+}
+
 /// Split an mbox (gzip or not) into raw messages.
 pub fn read_mbox(bytes: Vec<u8>, name: &str) -> anyhow::Result<Read> {
     let bytes = mbox::maybe_gunzip(bytes, name)?;
     Ok(Read {
-        messages: mbox::split(&bytes)
+        messages: mbox::split(Bytes::from(bytes))
             .into_iter()
             .enumerate()
             .map(|(i, m)| Raw {
                 position: format!("message {} at line {}", i + 1, m.line),
-                data: m.data.into_owned(),
+                data: m.data,
             })
             .collect(),
         ..Default::default()

@@ -99,7 +99,7 @@ fn read_epoch(
                 let b = repo
                     .find_blob(oid)
                     .map_err(|e| anyhow!("blob m ({oid}) missing: {e}"))?;
-                Ok(b.data.clone())
+                Ok(bytes::Bytes::from(b.data.clone()))
             });
         match blob {
             Ok(data) => out.messages.push(Raw { position, data }),
