@@ -227,6 +227,10 @@ fn sqlite_floor(dir: &Path, run: usize, msgs: &[NewMessage]) -> Duration {
             )
             .expect("prepare");
         for (id, m) in (1_i64..).zip(msgs) {
+            let body: &dyn rusqlite::ToSql = match &m.body_zstd {
+                Some(z) => z,
+                None => &m.body,
+            };
             ins.execute(rusqlite::params![
                 id,
                 m.message_id,
@@ -238,7 +242,7 @@ fn sqlite_floor(dir: &Path, run: usize, msgs: &[NewMessage]) -> Duration {
                 m.list,
                 m.in_reply_to,
                 m.references.join(" "),
-                m.body,
+                body,
                 m.has_diff,
                 m.patch_prefix,
                 m.subject_tag,

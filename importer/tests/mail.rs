@@ -486,3 +486,30 @@ async fn chunked_import_in_any_order_stores_what_one_batch_stores() {
     assert_eq!(summary.answers_new, whole.answers_new);
     assert_eq!(mail_state(&chunked).await, mail_state(&one).await);
 }
+
+#[tokio::test]
+async fn stored_bodies_read_back_as_parsed_packed_or_not() {
+    let db = db::open_memory().await.unwrap();
+    let path = data("threads/ovl-cred-guard-v3.mbox.gz");
+    import_file(&db, &path).await;
+    let read = mail::read_mbox(std::fs::read(&path).unwrap(), "t").unwrap();
+    let (mut packed, mut plain) = (0, 0);
+    for r in read.messages {
+        let (m, text, _) = mail::parse_message(&r.data).unwrap();
+        let stored = messages::get(&db, &m.message_id).await.unwrap();
+        assert_eq!(stored.body, text, "{}", m.message_id);
+        if messages::pack_body(&text).is_some() {
+            packed += 1;
+        } else {
+            plain += 1;
+        }
+    }
+    // Patches are packed; the thread has short replies too, stored as text.
+    assert!(packed > 40 && plain > 0, "{packed} packed, {plain} plain");
+    let blobs: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM messages WHERE typeof(body) = 'blob'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(blobs, packed);
+}

@@ -41,6 +41,10 @@ fn strip_ab(path: &str) -> &str {
 
 /// The unified diff in the sender's own lines (a quoted diff is someone else's patch).
 pub fn parse_diff(text: &str) -> Vec<FileDiff> {
+    // Most mail holds no diff header of its own; finding out costs one SIMD pass.
+    if !text.starts_with("--- ") && memchr::memmem::find(text.as_bytes(), b"\n--- ").is_none() {
+        return Vec::new();
+    }
     let lines: Vec<&str> = own_lines(text).collect();
     let mut out: Vec<FileDiff> = Vec::new();
     let mut i = 0;

@@ -141,8 +141,10 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
     })
 }
 
-/// Messages parsed and handed to the store at a time (or fewer, see [`CHUNK_BYTES`]).
+/// Messages parsed and handed to the store at a time (or fewer, see [`CHUNK_BYTES`]). The
+/// first chunk is smaller, so storing starts early.
 pub const CHUNK_MESSAGES: usize = 4096;
+const FIRST_CHUNK_MESSAGES: usize = 256;
 /// Raw bytes parsed and handed to the store at a time.
 pub const CHUNK_BYTES: usize = 32 << 20;
 
@@ -165,15 +167,16 @@ async fn parse_and_store(
     let parser = tokio::task::spawn_blocking(move || {
         let mut skipped = skipped;
         let mut raw = raw.into_iter().peekable();
+        let mut limit = FIRST_CHUNK_MESSAGES;
         while raw.peek().is_some() {
             let (mut chunk, mut bytes) = (Vec::new(), 0);
             while let Some(r) = raw.next_if(|r| {
-                chunk.is_empty()
-                    || (chunk.len() < CHUNK_MESSAGES && bytes + r.data.len() <= CHUNK_BYTES)
+                chunk.is_empty() || (chunk.len() < limit && bytes + r.data.len() <= CHUNK_BYTES)
             }) {
                 bytes += r.data.len();
                 chunk.push(r);
             }
+            limit = CHUNK_MESSAGES;
             let (parsed, bad) = parse_all(chunk, &sites);
             skipped.extend(bad);
             if send.blocking_send(parsed).is_err() {
@@ -229,6 +232,7 @@ pub fn parse_all(raw: Vec<Raw>, sites: &SiteIndex) -> (Vec<NewMessage>, Vec<Skip
                     // Links read the whole text; the stored body is cut afterwards, in place.
                     m.links = sites.links(&m.body, &diff);
                     m.body = cap(std::mem::take(&mut m.body));
+                    m.body_zstd = messages::pack_body(&m.body);
                     m
                 })
                 .map_err(|reason| Skipped {
@@ -381,6 +385,7 @@ fn parse_uncut(raw: &[u8]) -> Result<(NewMessage, Vec<link::FileDiff>), String> 
         trailers: trailers::trailers(&text),
         links: Vec::new(),
         body: text,
+        body_zstd: None,
         subject,
     };
     Ok((msg, diff))
