@@ -702,14 +702,17 @@ async fn propose_fix(
 }
 
 /// SQLite's page cache for the length of an import. A batch of tens of thousands of messages
-/// touches more index pages than the default 2 MB hold; evicting dirty pages mid-transaction
-/// writes them to the WAL and reads them back, again and again.
+/// touches more index pages than the default 2 MB hold; evicting dirty index pages
+/// mid-transaction writes them to the WAL and reads them back, again and again. 64 MB holds
+/// the indexes of a few hundred thousand messages; the table's pages, written once in id
+/// order, spill to the WAL as the import goes (measured: 64 MB imports 50k real messages
+/// faster than 256 MB, which faults in and zeroes a fresh page for every page written).
 pub struct ImportCache {
     before: i64,
 }
 
-/// The import's page cache, in KiB.
-const IMPORT_CACHE_KIB: i64 = 256 * 1024;
+/// The import's page cache, in KiB (see [`ImportCache`]).
+const IMPORT_CACHE_KIB: i64 = 64 * 1024;
 
 impl ImportCache {
     pub async fn grow(conn: &mut SqliteConnection) -> Result<ImportCache> {

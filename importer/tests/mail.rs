@@ -513,3 +513,24 @@ async fn stored_bodies_read_back_as_parsed_packed_or_not() {
             .unwrap();
     assert_eq!(blobs, packed);
 }
+
+#[tokio::test]
+async fn a_truncated_gzip_fails_the_import_naming_the_file_and_stores_nothing() {
+    let db = db::open_memory().await.unwrap();
+    let whole = std::fs::read(data("threads/ovl-cred-guard-v3.mbox.gz")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.mbox.gz");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    let err = mail::import(&db, &mail::Source::Mbox(cut.clone()), &opts())
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains("cut.mbox.gz"), "{text}");
+    assert_eq!(messages::count(&db).await.unwrap(), 0, "{text}");
+    // A missing file is named too.
+    let missing = dir.path().join("missing.mbox");
+    let err = mail::import(&db, &mail::Source::Mbox(missing), &opts())
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("missing.mbox"));
+}

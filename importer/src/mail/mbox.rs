@@ -2,12 +2,14 @@
 //! their positions, undoing `>From ` escaping.
 //!
 //! Splitting is done here rather than with mail-parser's mbox reader because an import must
-//! say *where* a bad message is (line of its `From ` separator).
+//! say *where* a bad message is (line of its `From ` separator). [`MboxReader`] splits while
+//! it reads, block by block, so an import holds a chunk of the file rather than all of it.
 
+use std::collections::VecDeque;
 use std::io::Read;
 
 use anyhow::Context;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use memchr::{memchr, memmem};
 
 /// One message of an mbox, with where it starts.
@@ -136,6 +138,141 @@ fn unescape(body: Bytes) -> Bytes {
     Bytes::from(out)
 }
 
+/// Bytes read from the underlying reader at a time.
+const BLOCK: usize = 1 << 20;
+
+/// An mbox read while it is parsed: messages come out as soon as a block holding them has
+/// been read, so parsing starts with the first block and a multi-GB archive (or its gzip)
+/// never sits in memory whole. Gives the same messages, lines and bytes as [`split`].
+pub struct MboxReader<R> {
+    reader: R,
+    /// Unread input; starts at a separator line (or at the start of the file).
+    buf: BytesMut,
+    /// 1-based line number of `buf[0]`.
+    line: usize,
+    eof: bool,
+    /// Messages split off, not handed out yet.
+    ready: VecDeque<RawMessage>,
+    /// Bytes to read at a time.
+    block: usize,
+}
+
+impl<R: Read> MboxReader<R> {
+    pub fn new(reader: R) -> MboxReader<R> {
+        MboxReader {
+            reader,
+            buf: BytesMut::new(),
+            line: 1,
+            eof: false,
+            ready: VecDeque::new(),
+            block: BLOCK,
+        }
+    }
+
+    /// Read `block` bytes at a time (tests cut messages at every byte with small blocks).
+    pub fn with_block(mut self, block: usize) -> MboxReader<R> {
+        self.block = block.max(1);
+        self
+    }
+
+    /// The next message, reading more input when none is complete yet.
+    pub fn next_message(&mut self) -> std::io::Result<Option<RawMessage>> {
+        loop {
+            if let Some(m) = self.ready.pop_front() {
+                return Ok(Some(m));
+            }
+            // A file that does not start with `From ` is one bare message: read it whole.
+            let mbox = self.buf.len() >= 5 && self.buf.starts_with(b"From ");
+            if mbox {
+                if let Some(end) = self.last_separator() {
+                    let piece = self.buf.split_to(end).freeze();
+                    self.take(piece);
+                    continue;
+                }
+            }
+            if self.eof {
+                let piece = self.buf.split().freeze();
+                if piece.is_empty() {
+                    return Ok(None);
+                }
+                self.take(piece);
+                if self.ready.is_empty() {
+                    return Ok(None);
+                }
+                continue;
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Split `piece` (whole messages) into `ready`, with lines counted from `self.line`.
+    fn take(&mut self, piece: Bytes) {
+        let base = self.line - 1;
+        self.line += newlines(&piece);
+        self.ready.extend(split(piece).into_iter().map(|mut m| {
+            m.line += base;
+            m
+        }));
+    }
+
+    /// Where the last complete separator line after the first starts (the messages before it
+    /// are whole), if the buffer holds one.
+    fn last_separator(&self) -> Option<usize> {
+        let data = &self.buf[..];
+        memmem::find_iter(data, b"\nFrom ")
+            .map(|i| i + 1)
+            .filter(|&pos| {
+                // The line must be complete to tell a separator (its time may not be read yet).
+                after_blank(data, pos)
+                    && memchr(b'\n', &data[pos..]).is_some()
+                    && is_separator(line_at(data, pos))
+            })
+            .last()
+    }
+
+    /// Read one more block (or note the end).
+    fn fill(&mut self) -> std::io::Result<()> {
+        let len = self.buf.len();
+        self.buf.resize(len + self.block, 0);
+        let mut got = 0;
+        while got < self.block {
+            match self.reader.read(&mut self.buf[len + got..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(len);
+                    return Err(e);
+                }
+            }
+        }
+        self.buf.truncate(len + got);
+        Ok(())
+    }
+}
+
+/// An mbox file as a [`MboxReader`], gunzipped on the fly when it is gzip (by magic number).
+pub fn open(path: &std::path::Path) -> anyhow::Result<MboxReader<Box<dyn Read + Send>>> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut magic = [0u8; 2];
+    let n = file
+        .read(&mut magic)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let head = std::io::Cursor::new(magic[..n].to_vec());
+    let whole = head.chain(file);
+    Ok(MboxReader::new(if magic[..n] == [0x1f, 0x8b] {
+        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            whole,
+        )))
+    } else {
+        Box::new(whole)
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +294,35 @@ mod tests {
     fn bare_message_and_empty_file() {
         assert_eq!(split(Bytes::from_static(b"Subject: x\n\nbody\n")).len(), 1);
         assert!(split(Bytes::from_static(b"\n\n")).is_empty());
+    }
+
+    #[test]
+    fn reading_in_blocks_gives_what_splitting_the_whole_gives() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/mail");
+        let real = maybe_gunzip(
+            std::fs::read(dir.join("threads/block-reexpand-iov_iter.mbox.gz")).unwrap(),
+            "t",
+        )
+        .unwrap();
+        let made = b"From a@b Mon Jan  1 00:00:00 2024\r\nSubject: a\r\n\r\n>From x\r\nFrom b Mon Jan  1 00:00:00 2024\r\n\r\n\
+                     From c@d Tue Jan  2 10:11:12 2024\r\nSubject: b\r\n\r\ny\r\n\r\n"
+            .to_vec();
+        for input in [
+            real,
+            made,
+            b"Subject: bare\n\nno separator\n".to_vec(),
+            b"\n \n".to_vec(),
+        ] {
+            let whole = split(Bytes::from(input.clone()));
+            for block in [1, 2, 7, 64, 1000, 1 << 20] {
+                let mut r = MboxReader::new(&input[..]).with_block(block);
+                let mut got = Vec::new();
+                while let Some(m) = r.next_message().unwrap() {
+                    got.push(m);
+                }
+                assert_eq!(got, whole, "block {block}");
+            }
+        }
     }
 
     #[test]

@@ -14,10 +14,11 @@ pub mod trailers;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use anyhow::Context;
 use bytes::Bytes;
-use mail_parser::{HeaderValue, MessageParser};
+use mail_parser::{HeaderName, HeaderValue, MessageParser};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
@@ -110,23 +111,38 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
         ),
         None => None,
     };
-    let read = match source {
-        Source::Mbox(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            read_mbox(bytes, &name)?
-        }
+    let (messages, skipped, cursors) = match source {
+        Source::Mbox(path) => (
+            RawStream::Mbox(mbox::open(path)?, 0),
+            Vec::new(),
+            Vec::new(),
+        ),
         Source::PublicInbox(dir) => {
             let inbox = public_inbox::inbox_key(dir)?;
             let done = messages::cursors(db, &inbox).await?;
-            public_inbox::read(dir, &inbox, &done)?
+            let read = public_inbox::read(dir, &inbox, &done)?;
+            (
+                RawStream::Listed(read.messages.into_iter()),
+                read.skipped,
+                read.cursors,
+            )
         }
         Source::Lore { msgid, base } => {
-            let bytes = lore::fetch_thread(base, msgid)?;
-            read_mbox(bytes, &name)?
+            let bytes = mbox::maybe_gunzip(lore::fetch_thread(base, msgid)?, &name)?;
+            let reader: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(bytes));
+            (
+                RawStream::Mbox(mbox::MboxReader::new(reader), 0),
+                Vec::new(),
+                Vec::new(),
+            )
         }
     };
-    tracing::debug!(elapsed = ?started.elapsed(), messages = read.messages.len(), "mail read");
+    let read = Stream {
+        messages,
+        skipped,
+        cursors,
+        name: name.clone(),
+    };
     let sites = SiteIndex::new(messages::link_candidates(db, campaign).await?);
     let mut conn = db.acquire().await?;
     let cache = messages::ImportCache::grow(&mut conn).await?;
@@ -139,6 +155,37 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
         summary,
         skipped,
     })
+}
+
+/// Raw messages as a source gives them: listed (public-inbox) or read as they come (mbox).
+enum RawStream {
+    Listed(std::vec::IntoIter<Raw>),
+    /// With the number of messages handed out so far.
+    Mbox(mbox::MboxReader<Box<dyn std::io::Read + Send>>, usize),
+}
+
+impl RawStream {
+    fn next(&mut self) -> std::io::Result<Option<Raw>> {
+        Ok(match self {
+            RawStream::Listed(it) => it.next(),
+            RawStream::Mbox(reader, n) => reader.next_message()?.map(|m| {
+                *n += 1;
+                Raw {
+                    position: format!("message {n} at line {}", m.line),
+                    data: m.data,
+                }
+            }),
+        })
+    }
+}
+
+/// A source opened for import: its messages, what it could not read, its cursors.
+struct Stream {
+    messages: RawStream,
+    skipped: Vec<Skipped>,
+    cursors: Vec<messages::Cursor>,
+    /// For errors.
+    name: String,
 }
 
 /// Messages parsed and handed to the store at a time (or fewer, see [`CHUNK_BYTES`]). The
@@ -154,36 +201,60 @@ async fn parse_and_store(
     conn: &mut sqlx::SqliteConnection,
     source: &str,
     actor: &str,
-    read: Read,
+    read: Stream,
     sites: SiteIndex,
 ) -> anyhow::Result<(MailSummary, Vec<Skipped>)> {
-    let Read {
-        messages: raw,
+    let Stream {
+        messages: mut raw,
         skipped,
         cursors,
+        name,
     } = read;
     // One chunk waits while the next is parsed: at most three chunks of parsed mail in memory.
     let (send, mut chunks) = tokio::sync::mpsc::channel::<Vec<NewMessage>>(1);
-    let parser = tokio::task::spawn_blocking(move || {
-        let mut skipped = skipped;
-        let mut raw = raw.into_iter().peekable();
+    // Three stages, each on its own thread(s): read and split, parse (every core), store.
+    let (raw_send, raw_chunks) = std::sync::mpsc::sync_channel::<anyhow::Result<Vec<Raw>>>(1);
+    std::thread::spawn(move || {
         let mut limit = FIRST_CHUNK_MESSAGES;
-        while raw.peek().is_some() {
+        let mut read = || -> anyhow::Result<Option<Raw>> {
+            raw.next().with_context(|| format!("cannot read {name}"))
+        };
+        let mut next = read();
+        loop {
             let (mut chunk, mut bytes) = (Vec::new(), 0);
-            while let Some(r) = raw.next_if(|r| {
-                chunk.is_empty() || (chunk.len() < limit && bytes + r.data.len() <= CHUNK_BYTES)
-            }) {
+            while let Ok(Some(r)) = &next {
+                if !chunk.is_empty() && (chunk.len() >= limit || bytes + r.data.len() > CHUNK_BYTES)
+                {
+                    break;
+                }
                 bytes += r.data.len();
-                chunk.push(r);
+                if let Ok(Some(r)) = std::mem::replace(&mut next, read()) {
+                    chunk.push(r);
+                }
             }
             limit = CHUNK_MESSAGES;
-            let (parsed, bad) = parse_all(chunk, &sites);
+            let last = !matches!(next, Ok(Some(_)));
+            if !chunk.is_empty() && raw_send.send(Ok(chunk)).is_err() {
+                return; // parsing stopped
+            }
+            if last {
+                if let Err(e) = next {
+                    let _ = raw_send.send(Err(e));
+                }
+                return;
+            }
+        }
+    });
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut skipped = skipped;
+        for chunk in raw_chunks {
+            let (parsed, bad) = parse_all(chunk?, &sites);
             skipped.extend(bad);
             if send.blocking_send(parsed).is_err() {
                 break; // the store failed; its error is the one to report
             }
         }
-        skipped
+        anyhow::Ok(skipped)
     });
     let mut writer = messages::MailWriter::begin(conn, source, actor).await?;
     let (mut waited, mut storing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
@@ -197,7 +268,7 @@ async fn parse_and_store(
         writer.add(&chunk).await?;
         storing += t.elapsed();
     }
-    let skipped = parser.await.context("the mail parser stopped")?;
+    let skipped = parser.await.context("the mail parser stopped")??;
     let t = std::time::Instant::now();
     let summary = writer.finish(&cursors).await?;
     tracing::debug!(?waited, ?storing, finishing = ?t.elapsed(), "mail chunks stored");
@@ -301,9 +372,22 @@ pub fn parse_message(raw: &[u8]) -> Result<(NewMessage, String, Vec<link::FileDi
     Ok((msg, text, diff))
 }
 
+/// mail-parser told to parse only the headers treewide reads (and the MIME headers bodies
+/// need); the rest are skipped, not parsed. vger mail carries a dozen `Received:` lines and
+/// long `Cc:` lists: parsing those was a tenth of the import's time, for nothing.
+static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_mime_headers()
+        .with_message_ids()
+        .header_date(HeaderName::Date)
+        .header_text(HeaderName::Subject)
+        .header_address(HeaderName::From)
+        .default_header_ignore()
+});
+
 /// [`parse_message`] with the whole text as the body (not cut yet, no copy made).
 fn parse_uncut(raw: &[u8]) -> Result<(NewMessage, Vec<link::FileDiff>), String> {
-    let m = MessageParser::default()
+    let m = PARSER
         .parse(raw)
         .ok_or_else(|| "not a mail message (mail-parser found nothing)".to_owned())?;
     if m.headers().is_empty() {
