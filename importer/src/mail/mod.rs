@@ -111,35 +111,23 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
         ),
         None => None,
     };
-    let (messages, skipped, cursors) = match source {
-        Source::Mbox(path) => (
-            RawStream::Mbox(mbox::open(path)?, 0),
-            Vec::new(),
-            Vec::new(),
-        ),
+    let (messages, cursors) = match source {
+        Source::Mbox(path) => (Opened::Mbox(mbox::open(path)?), Vec::new()),
         Source::PublicInbox(dir) => {
             let inbox = public_inbox::inbox_key(dir)?;
             let done = messages::cursors(db, &inbox).await?;
-            let read = public_inbox::read(dir, &inbox, &done)?;
-            (
-                RawStream::Listed(read.messages.into_iter()),
-                read.skipped,
-                read.cursors,
-            )
+            let mut opened = public_inbox::open(dir, &inbox, &done)?;
+            let cursors = std::mem::take(&mut opened.cursors);
+            (Opened::Inbox(opened), cursors)
         }
         Source::Lore { msgid, base } => {
             let bytes = mbox::maybe_gunzip(lore::fetch_thread(base, msgid)?, &name)?;
             let reader: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(bytes));
-            (
-                RawStream::Mbox(mbox::MboxReader::new(reader), 0),
-                Vec::new(),
-                Vec::new(),
-            )
+            (Opened::Mbox(mbox::MboxReader::new(reader)), Vec::new())
         }
     };
     let read = Stream {
         messages,
-        skipped,
         cursors,
         name: name.clone(),
     };
@@ -157,32 +145,48 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
     })
 }
 
-/// Raw messages as a source gives them: listed (public-inbox) or read as they come (mbox).
+/// A source opened for reading (on the reading thread, see [`Opened::start`]).
+enum Opened {
+    Inbox(public_inbox::Inbox),
+    Mbox(mbox::MboxReader<Box<dyn std::io::Read + Send>>),
+}
+
+impl Opened {
+    fn start(self) -> anyhow::Result<RawStream> {
+        Ok(match self {
+            Opened::Inbox(inbox) => RawStream::Inbox(inbox.reader()?),
+            Opened::Mbox(reader) => RawStream::Mbox(reader, 0),
+        })
+    }
+}
+
+/// Raw messages as a source gives them, read as they are asked for.
 enum RawStream {
-    Listed(std::vec::IntoIter<Raw>),
+    Inbox(public_inbox::InboxReader),
     /// With the number of messages handed out so far.
     Mbox(mbox::MboxReader<Box<dyn std::io::Read + Send>>, usize),
 }
 
 impl RawStream {
-    fn next(&mut self) -> std::io::Result<Option<Raw>> {
+    /// The next message or a message the source could not give (with its position); `None`
+    /// at the end.
+    fn next(&mut self) -> std::io::Result<Option<Result<Raw, Skipped>>> {
         Ok(match self {
-            RawStream::Listed(it) => it.next(),
+            RawStream::Inbox(inbox) => inbox.next_message(),
             RawStream::Mbox(reader, n) => reader.next_message()?.map(|m| {
                 *n += 1;
-                Raw {
+                Ok(Raw {
                     position: format!("message {n} at line {}", m.line),
                     data: m.data,
-                }
+                })
             }),
         })
     }
 }
 
-/// A source opened for import: its messages, what it could not read, its cursors.
+/// A source opened for import: its messages and the cursors to store with them.
 struct Stream {
-    messages: RawStream,
-    skipped: Vec<Skipped>,
+    messages: Opened,
     cursors: Vec<messages::Cursor>,
     /// For errors.
     name: String,
@@ -196,7 +200,7 @@ const FIRST_CHUNK_MESSAGES: usize = 256;
 pub const CHUNK_BYTES: usize = 32 << 20;
 
 /// Parse `read` chunk by chunk on every core while the previous chunk is stored, all in one
-/// transaction. Returns what was stored and the messages skipped (the source's own first).
+/// transaction. Returns what was stored and the messages skipped, in the source's order.
 async fn parse_and_store(
     conn: &mut sqlx::SqliteConnection,
     source: &str,
@@ -205,50 +209,62 @@ async fn parse_and_store(
     sites: SiteIndex,
 ) -> anyhow::Result<(MailSummary, Vec<Skipped>)> {
     let Stream {
-        messages: mut raw,
-        skipped,
+        messages: opened,
         cursors,
         name,
     } = read;
-    // One chunk waits while the next is parsed: at most three chunks of parsed mail in memory.
-    let (send, mut chunks) = tokio::sync::mpsc::channel::<Vec<NewMessage>>(1);
     // Three stages, each on its own thread(s): read and split, parse (every core), store.
-    let (raw_send, raw_chunks) = std::sync::mpsc::sync_channel::<anyhow::Result<Vec<Raw>>>(1);
+    // A chunk waits between stages while the next is worked on: a few chunks in memory.
+    type RawChunk = (Vec<Raw>, Vec<Skipped>);
+    let (raw_send, raw_chunks) = std::sync::mpsc::sync_channel::<anyhow::Result<RawChunk>>(1);
+    let (send, mut chunks) = tokio::sync::mpsc::channel::<Vec<NewMessage>>(1);
     std::thread::spawn(move || {
-        let mut limit = FIRST_CHUNK_MESSAGES;
-        let mut read = || -> anyhow::Result<Option<Raw>> {
-            raw.next().with_context(|| format!("cannot read {name}"))
+        let mut raw = match opened.start() {
+            Ok(raw) => raw,
+            Err(e) => {
+                let _ = raw_send.send(Err(e));
+                return;
+            }
         };
-        let mut next = read();
+        let mut limit = FIRST_CHUNK_MESSAGES;
+        let (mut chunk, mut bad, mut bytes) = (Vec::new(), Vec::new(), 0);
         loop {
-            let (mut chunk, mut bytes) = (Vec::new(), 0);
-            while let Ok(Some(r)) = &next {
-                if !chunk.is_empty() && (chunk.len() >= limit || bytes + r.data.len() > CHUNK_BYTES)
-                {
-                    break;
+            let item = match raw.next() {
+                Ok(item) => item,
+                Err(e) => {
+                    let _ = raw_send.send(Err(
+                        anyhow::Error::new(e).context(format!("cannot read {name}"))
+                    ));
+                    return;
                 }
-                bytes += r.data.len();
-                if let Ok(Some(r)) = std::mem::replace(&mut next, read()) {
+            };
+            let done = item.is_none();
+            match item {
+                Some(Ok(r)) => {
+                    bytes += r.data.len();
                     chunk.push(r);
                 }
+                Some(Err(s)) => bad.push(s),
+                None => {}
             }
-            limit = CHUNK_MESSAGES;
-            let last = !matches!(next, Ok(Some(_)));
-            if !chunk.is_empty() && raw_send.send(Ok(chunk)).is_err() {
-                return; // parsing stopped
-            }
-            if last {
-                if let Err(e) = next {
-                    let _ = raw_send.send(Err(e));
+            if done || chunk.len() >= limit || bytes >= CHUNK_BYTES {
+                let full = (std::mem::take(&mut chunk), std::mem::take(&mut bad));
+                if !(full.0.is_empty() && full.1.is_empty()) && raw_send.send(Ok(full)).is_err() {
+                    return; // parsing stopped
                 }
+                (bytes, limit) = (0, CHUNK_MESSAGES);
+            }
+            if done {
                 return;
             }
         }
     });
     let parser = tokio::task::spawn_blocking(move || {
-        let mut skipped = skipped;
+        let mut skipped = Vec::new();
         for chunk in raw_chunks {
-            let (parsed, bad) = parse_all(chunk?, &sites);
+            let (raw, unread) = chunk?;
+            skipped.extend(unread);
+            let (parsed, bad) = parse_all(raw, &sites);
             skipped.extend(bad);
             if send.blocking_send(parsed).is_err() {
                 break; // the store failed; its error is the one to report
