@@ -196,7 +196,7 @@ struct Stream {
 /// first chunk is smaller, so storing starts early.
 pub const CHUNK_MESSAGES: usize = 4096;
 const FIRST_CHUNK_MESSAGES: usize = 256;
-/// Raw bytes parsed and handed to the store at a time.
+/// Raw bytes after which a chunk is handed on even when it has fewer messages.
 pub const CHUNK_BYTES: usize = 32 << 20;
 
 /// Parse `read` chunk by chunk on every core while the previous chunk is stored, all in one
@@ -215,50 +215,9 @@ async fn parse_and_store(
     } = read;
     // Three stages, each on its own thread(s): read and split, parse (every core), store.
     // A chunk waits between stages while the next is worked on: a few chunks in memory.
-    type RawChunk = (Vec<Raw>, Vec<Skipped>);
-    let (raw_send, raw_chunks) = std::sync::mpsc::sync_channel::<anyhow::Result<RawChunk>>(1);
+    let (raw_send, raw_chunks) = std::sync::mpsc::sync_channel(1);
     let (send, mut chunks) = tokio::sync::mpsc::channel::<Vec<NewMessage>>(1);
-    std::thread::spawn(move || {
-        let mut raw = match opened.start() {
-            Ok(raw) => raw,
-            Err(e) => {
-                let _ = raw_send.send(Err(e));
-                return;
-            }
-        };
-        let mut limit = FIRST_CHUNK_MESSAGES;
-        let (mut chunk, mut bad, mut bytes) = (Vec::new(), Vec::new(), 0);
-        loop {
-            let item = match raw.next() {
-                Ok(item) => item,
-                Err(e) => {
-                    let _ = raw_send.send(Err(
-                        anyhow::Error::new(e).context(format!("cannot read {name}"))
-                    ));
-                    return;
-                }
-            };
-            let done = item.is_none();
-            match item {
-                Some(Ok(r)) => {
-                    bytes += r.data.len();
-                    chunk.push(r);
-                }
-                Some(Err(s)) => bad.push(s),
-                None => {}
-            }
-            if done || chunk.len() >= limit || bytes >= CHUNK_BYTES {
-                let full = (std::mem::take(&mut chunk), std::mem::take(&mut bad));
-                if !(full.0.is_empty() && full.1.is_empty()) && raw_send.send(Ok(full)).is_err() {
-                    return; // parsing stopped
-                }
-                (bytes, limit) = (0, CHUNK_MESSAGES);
-            }
-            if done {
-                return;
-            }
-        }
-    });
+    let reader = std::thread::spawn(move || read_chunks(opened, &name, &raw_send));
     let parser = tokio::task::spawn_blocking(move || {
         let mut skipped = Vec::new();
         for chunk in raw_chunks {
@@ -270,6 +229,11 @@ async fn parse_and_store(
                 break; // the store failed; its error is the one to report
             }
         }
+        // The channel is closed (dropped with the loop): a reader that ended early panicked,
+        // and what it gave is not the whole source.
+        reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the mail reader stopped"))?;
         anyhow::Ok(skipped)
     });
     let mut writer = messages::MailWriter::begin(conn, source, actor).await?;
@@ -289,6 +253,56 @@ async fn parse_and_store(
     let summary = writer.finish(&cursors).await?;
     tracing::debug!(?waited, ?storing, finishing = ?t.elapsed(), "mail chunks stored");
     Ok((summary, skipped))
+}
+
+/// Raw messages, and the ones the source could not give, in source order.
+type RawChunk = (Vec<Raw>, Vec<Skipped>);
+
+/// The reading stage: read `opened` and send it on in chunks (or the error that stopped it).
+fn read_chunks(
+    opened: Opened,
+    name: &str,
+    send: &std::sync::mpsc::SyncSender<anyhow::Result<RawChunk>>,
+) {
+    let mut raw = match opened.start() {
+        Ok(raw) => raw,
+        Err(e) => {
+            let _ = send.send(Err(e));
+            return;
+        }
+    };
+    let mut limit = FIRST_CHUNK_MESSAGES;
+    let (mut chunk, mut bad, mut bytes) = (Vec::new(), Vec::new(), 0);
+    loop {
+        let item = match raw.next() {
+            Ok(item) => item,
+            Err(e) => {
+                let _ = send.send(Err(
+                    anyhow::Error::new(e).context(format!("cannot read {name}"))
+                ));
+                return;
+            }
+        };
+        let done = item.is_none();
+        match item {
+            Some(Ok(r)) => {
+                bytes += r.data.len();
+                chunk.push(r);
+            }
+            Some(Err(s)) => bad.push(s),
+            None => {}
+        }
+        if done || chunk.len() >= limit || bytes >= CHUNK_BYTES {
+            let full = (std::mem::take(&mut chunk), std::mem::take(&mut bad));
+            if !(full.0.is_empty() && full.1.is_empty()) && send.send(Ok(full)).is_err() {
+                return; // parsing stopped
+            }
+            (bytes, limit) = (0, CHUNK_MESSAGES);
+        }
+        if done {
+            return;
+        }
+    }
 }
 
 /// Split an mbox (gzip or not) into raw messages.
