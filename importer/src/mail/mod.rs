@@ -1,10 +1,11 @@
 //! List mail into treewide: mbox files, public-inbox v2 epochs and lore threads, parsed
-//! with mail-parser, linked to call sites, stored with [`treewide_core::messages::store`].
+//! with mail-parser, linked to call sites, stored with [`treewide_core::messages::MailWriter`].
 //!
 //! Parsing ([`parse_message`], [`mbox::split`], [`link`], [`trailers`]) is pure; [`import`]
 //! reads a source, parses every message (a message that cannot be parsed is reported with
-//! its position and skipped), links them to the sites in the database and stores the whole
-//! batch in one transaction.
+//! its position and skipped), links them to the sites in the database and stores them all in
+//! one transaction. Reading, parsing and storing overlap, a chunk at a time (see
+//! `docs/mail.md`, "How an import runs").
 
 pub mod link;
 pub mod lore;
