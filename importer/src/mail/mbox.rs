@@ -21,9 +21,12 @@ pub struct RawMessage {
     pub data: Bytes,
 }
 
+/// gzip's magic number: an mbox is gunzipped when it starts with it, whatever its name.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// Gunzip `bytes` when they are gzip (by magic number), else return them as they are.
 pub fn maybe_gunzip(bytes: Vec<u8>, what: &str) -> anyhow::Result<Vec<u8>> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
+    if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(bytes);
     }
     let mut out = Vec::with_capacity(bytes.len() * 4);
@@ -60,6 +63,22 @@ fn newlines(b: &[u8]) -> usize {
     memchr::memchr_iter(b'\n', b).count()
 }
 
+/// Where lines starting with `From ` start (after the first byte): the only places a
+/// separator can be.
+fn candidates(data: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memmem::find_iter(data, b"\nFrom ").map(|i| i + 1)
+}
+
+/// The length of the separator line starting at `pos`, when one does: at the start or after
+/// a blank line, with a time (see [`is_separator`]).
+fn separator_at(data: &[u8], pos: usize) -> Option<usize> {
+    if !(pos == 0 || after_blank(data, pos)) {
+        return None;
+    }
+    let line = line_at(data, pos);
+    is_separator(line).then_some(line.len())
+}
+
 /// Split an mbox into messages. A file that does not start with `From ` is one bare message.
 /// A separator counts only at the start or after an empty line (mboxo writers leave body
 /// lines starting with `From ` unescaped, but never after a blank line… mostly).
@@ -79,20 +98,16 @@ pub fn split(data: Bytes) -> Vec<RawMessage> {
     let mut cur: Option<(usize, usize)> = None;
     let (mut counted_to, mut line_no) = (0, 1);
     let candidates = std::iter::once(0)
-        .chain(memmem::find_iter(&data, b"\nFrom ").map(|i| i + 1))
+        .chain(candidates(&data))
         .collect::<Vec<_>>();
     for pos in candidates {
-        if !(pos == 0 || after_blank(&data, pos)) {
+        let Some(len) = separator_at(&data, pos) else {
             continue;
-        }
-        let line = line_at(&data, pos);
-        if !is_separator(line) {
-            continue;
-        }
+        };
         line_no += newlines(&data[counted_to..pos]);
         counted_to = pos;
         finish(&data, cur.take(), pos, &mut out);
-        cur = Some((pos + line.len(), line_no));
+        cur = Some((pos + len, line_no));
     }
     finish(&data, cur, data.len(), &mut out);
     out
@@ -219,13 +234,10 @@ impl<R: Read> MboxReader<R> {
     /// are whole), if the buffer holds one.
     fn last_separator(&self) -> Option<usize> {
         let data = &self.buf[..];
-        memmem::find_iter(data, b"\nFrom ")
-            .map(|i| i + 1)
+        candidates(data)
             .filter(|&pos| {
                 // The line must be complete to tell a separator (its time may not be read yet).
-                after_blank(data, pos)
-                    && memchr(b'\n', &data[pos..]).is_some()
-                    && is_separator(line_at(data, pos))
+                memchr(b'\n', &data[pos..]).is_some() && separator_at(data, pos).is_some()
             })
             .last()
     }
@@ -254,22 +266,23 @@ impl<R: Read> MboxReader<R> {
     }
 }
 
-/// An mbox file as a [`MboxReader`], gunzipped on the fly when it is gzip (by magic number).
+/// An mbox file as a [`MboxReader`], gunzipped on the fly when it is gzip (see [`reader`]).
 pub fn open(path: &std::path::Path) -> anyhow::Result<MboxReader<Box<dyn Read + Send>>> {
-    let mut file =
+    let file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut magic = [0u8; 2];
-    let n = file
-        .read(&mut magic)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let head = std::io::Cursor::new(magic[..n].to_vec());
-    let whole = head.chain(file);
-    Ok(MboxReader::new(if magic[..n] == [0x1f, 0x8b] {
-        Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
-            whole,
-        )))
+    reader(file).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// An mbox as a [`MboxReader`], gunzipped on the fly when it starts with gzip's magic number.
+pub fn reader(
+    input: impl Read + Send + 'static,
+) -> std::io::Result<MboxReader<Box<dyn Read + Send>>> {
+    let mut input = std::io::BufReader::new(input);
+    let gzip = std::io::BufRead::fill_buf(&mut input)?.starts_with(&GZIP_MAGIC);
+    Ok(MboxReader::new(if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(input))
     } else {
-        Box::new(whole)
+        Box::new(input)
     }))
 }
 

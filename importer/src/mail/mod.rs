@@ -73,6 +73,16 @@ pub struct Raw {
     pub data: Bytes,
 }
 
+impl Raw {
+    /// The `n`th message (1-based) of an mbox, positioned by message and line.
+    fn from_mbox(n: usize, m: mbox::RawMessage) -> Raw {
+        Raw {
+            position: format!("message {n} at line {}", m.line),
+            data: m.data,
+        }
+    }
+}
+
 /// What a source gave: raw messages, the ones it could not even read, and the cursors to
 /// store with them.
 #[derive(Debug, Default)]
@@ -112,7 +122,7 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
         ),
         None => None,
     };
-    let (messages, cursors) = match source {
+    let (opened, cursors) = match source {
         Source::Mbox(path) => (Opened::Mbox(mbox::open(path)?), Vec::new()),
         Source::PublicInbox(dir) => {
             let inbox = public_inbox::inbox_key(dir)?;
@@ -122,20 +132,14 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
             (Opened::Inbox(opened), cursors)
         }
         Source::Lore { msgid, base } => {
-            let bytes = mbox::maybe_gunzip(lore::fetch_thread(base, msgid)?, &name)?;
-            let reader: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(bytes));
-            (Opened::Mbox(mbox::MboxReader::new(reader)), Vec::new())
+            let bytes = std::io::Cursor::new(lore::fetch_thread(base, msgid)?);
+            (Opened::Mbox(mbox::reader(bytes)?), Vec::new())
         }
-    };
-    let read = Stream {
-        messages,
-        cursors,
-        name: name.clone(),
     };
     let sites = SiteIndex::new(messages::link_candidates(db, campaign).await?);
     let mut conn = db.acquire().await?;
     let cache = messages::ImportCache::grow(&mut conn).await?;
-    let stored = parse_and_store(&mut conn, &name, &opts.actor, read, sites).await;
+    let stored = parse_and_store(&mut conn, &name, &opts.actor, opened, &cursors, sites).await;
     cache.restore(&mut conn).await?;
     let (summary, skipped) = stored.with_context(|| format!("cannot store the mail of {name}"))?;
     tracing::debug!(elapsed = ?started.elapsed(), "mail stored");
@@ -176,21 +180,10 @@ impl RawStream {
             RawStream::Inbox(inbox) => inbox.next_message(),
             RawStream::Mbox(reader, n) => reader.next_message()?.map(|m| {
                 *n += 1;
-                Ok(Raw {
-                    position: format!("message {n} at line {}", m.line),
-                    data: m.data,
-                })
+                Ok(Raw::from_mbox(*n, m))
             }),
         })
     }
-}
-
-/// A source opened for import: its messages and the cursors to store with them.
-struct Stream {
-    messages: Opened,
-    cursors: Vec<messages::Cursor>,
-    /// For errors.
-    name: String,
 }
 
 /// Messages parsed and handed to the store at a time (or fewer, see [`CHUNK_BYTES`]). The
@@ -200,20 +193,17 @@ const FIRST_CHUNK_MESSAGES: usize = 256;
 /// Raw bytes after which a chunk is handed on even when it has fewer messages.
 pub const CHUNK_BYTES: usize = 32 << 20;
 
-/// Parse `read` chunk by chunk on every core while the previous chunk is stored, all in one
+/// Parse `opened` chunk by chunk on every core while the previous chunk is stored, all in one
 /// transaction. Returns what was stored and the messages skipped, in the source's order.
 async fn parse_and_store(
     conn: &mut sqlx::SqliteConnection,
     source: &str,
     actor: &str,
-    read: Stream,
+    opened: Opened,
+    cursors: &[messages::Cursor],
     sites: SiteIndex,
 ) -> anyhow::Result<(MailSummary, Vec<Skipped>)> {
-    let Stream {
-        messages: opened,
-        cursors,
-        name,
-    } = read;
+    let name = source.to_owned();
     // Three stages, each on its own thread(s): read and split, parse (every core), store.
     // A chunk waits between stages while the next is worked on: a few chunks in memory.
     let (raw_send, raw_chunks) = std::sync::mpsc::sync_channel(1);
@@ -251,7 +241,7 @@ async fn parse_and_store(
     }
     let skipped = parser.await.context("the mail parser stopped")??;
     let t = std::time::Instant::now();
-    let summary = writer.finish(&cursors).await?;
+    let summary = writer.finish(cursors).await?;
     tracing::debug!(?waited, ?storing, finishing = ?t.elapsed(), "mail chunks stored");
     Ok((summary, skipped))
 }
@@ -313,10 +303,7 @@ pub fn read_mbox(bytes: Vec<u8>, name: &str) -> anyhow::Result<Read> {
         messages: mbox::split(Bytes::from(bytes))
             .into_iter()
             .enumerate()
-            .map(|(i, m)| Raw {
-                position: format!("message {} at line {}", i + 1, m.line),
-                data: m.data,
-            })
+            .map(|(i, m)| Raw::from_mbox(i + 1, m))
             .collect(),
         ..Default::default()
     })
