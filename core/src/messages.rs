@@ -369,8 +369,7 @@ impl<'c> MailWriter<'c> {
 
         // 3. New messages with their roots, under ids given here: SQLite would give the same
         //    ones (max + 1, the write lock is held), and knowing them spares a RETURNING.
-        for chunk in fresh.chunks(1000).enumerate() {
-            let (k, chunk) = chunk;
+        for (k, chunk) in fresh.chunks(1000).enumerate() {
             let base = stored.len() + k * 1000;
             // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would
             // parse and unescape them again. 17 parameters a row stay under SQLite's 32766.
@@ -518,11 +517,7 @@ impl<'c> MailWriter<'c> {
         //    answer: a new message that is none is left out (a stored one is checked by the
         //    query, against its stored In-Reply-To).
         for chunk in self.answer_candidates.chunks(CHUNK * 4) {
-            let ids = serde_json::to_string(chunk).map_err(|e| Error::Invalid {
-                what: "message ids",
-                value: e.to_string(),
-                expected: "JSON",
-            })?;
+            let ids = json_list(chunk)?;
             let answers = sqlx::query!(
                 r#"INSERT OR IGNORE INTO question_answers (note_id, message_id, email, at)
                    SELECT DISTINCT n.id, m.id, m.from_email, ?2
