@@ -831,7 +831,8 @@ async fn scan(
     output: Option<PathBuf>,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    use treewide_importer::{scan, spec::Spec};
+    use treewide_formats::spec::Spec;
+    use treewide_importer::scan;
     let spec = match (spec, &campaign) {
         (Some(s), _) => Spec::load(&s)?,
         (None, Some(c)) => Spec::load(c)?,

@@ -1,7 +1,6 @@
 //! treewide-importer: outside formats into treewide-core values, and back out.
 
 pub mod auditor;
-pub mod check;
 pub mod demo;
 pub mod export;
 pub mod github;
@@ -10,4 +9,3 @@ pub mod history;
 pub mod mail;
 pub mod maintainers;
 pub mod scan;
-pub mod spec;

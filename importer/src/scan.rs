@@ -11,13 +11,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aho_corasick::AhoCorasick;
 use anyhow::Context;
 use rayon::prelude::*;
-use regex::bytes::Regex;
 use tree_sitter::{Node, Parser, Tree};
 
-use crate::spec::Spec;
+use treewide_formats::calls::{collapse, text_call, Matcher};
+use treewide_formats::spec::Spec;
 
 /// Lines of context kept on each side of a call.
 pub const CONTEXT_LINES: usize = 5;
@@ -64,59 +63,6 @@ pub struct ScanResult {
 /// What one file gave: its sites and, if the parser failed around a call, the problem.
 type FileScan = (Vec<FoundSite>, Option<Problem>);
 
-/// "Can this file hold a call?" over raw bytes. Aho-Corasick's SIMD searcher (Teddy) where
-/// the CPU has it: the callees' first bytes (`i`, `_`) are too common in C for the automaton's
-/// start-byte prefilter to skip much.
-enum Prefilter {
-    Packed(aho_corasick::packed::Searcher),
-    Automaton(AhoCorasick),
-}
-
-impl Prefilter {
-    fn new(literals: &[String]) -> anyhow::Result<Prefilter> {
-        match aho_corasick::packed::Searcher::new(literals.iter()) {
-            Some(s) => Ok(Prefilter::Packed(s)),
-            None => Ok(Prefilter::Automaton(
-                AhoCorasick::new(literals).context("building the prefilter")?,
-            )),
-        }
-    }
-
-    fn is_match(&self, haystack: &[u8]) -> bool {
-        match self {
-            Prefilter::Packed(s) => s.find(haystack).is_some(),
-            Prefilter::Automaton(a) => a.is_match(haystack),
-        }
-    }
-}
-
-/// Compiled matchers for one spec.
-pub struct Matcher {
-    prefilter: Prefilter,
-    pub(crate) calls: Regex,
-}
-
-impl Matcher {
-    pub fn new(spec: &Spec) -> anyhow::Result<Matcher> {
-        let literals = spec.literals();
-        let alternation: Vec<String> = spec
-            .calls
-            .iter()
-            .flat_map(|g| g.callees.iter())
-            .map(|c| match c.strip_suffix('*') {
-                Some(p) => format!("{}\\w*", regex::escape(p)),
-                None => regex::escape(c),
-            })
-            .collect();
-        Ok(Matcher {
-            prefilter: Prefilter::new(&literals)?,
-            // (?-u) keeps \b and \w ASCII-only: C identifiers are ASCII, and it is faster.
-            calls: Regex::new(&format!(r"(?-u)\b({})\s*\(", alternation.join("|")))
-                .context("building the call pattern")?,
-        })
-    }
-}
-
 /// A tree-sitter parser for C.
 pub fn new_parser() -> Parser {
     let mut p = Parser::new();
@@ -159,7 +105,7 @@ pub fn scan_tree(
                     std::fs::File::open(path)
                         .and_then(|mut f| f.read_to_end(buf))
                         .with_context(|| format!("cannot read {}", path.display()))?;
-                    if matcher.prefilter.is_match(&buf[..]) {
+                    if matcher.may_hold_call(&buf[..]) {
                         let rel = path
                             .strip_prefix(root)
                             .unwrap_or(path)
@@ -301,8 +247,7 @@ pub fn scan_source_explained(
 ) -> (Vec<FoundSite>, Option<Problem>, Vec<(u32, NotACall)>) {
     let mut skipped = Vec::new();
     let mut occurrences = Vec::new();
-    for m in matcher.calls.captures_iter(src) {
-        let Some(name) = m.get(1) else { continue };
+    for name in matcher.callee_names(src) {
         let callee = String::from_utf8_lossy(name.as_bytes()).into_owned();
         if spec.group_of(&callee).is_some() {
             occurrences.push((name.start(), name.end(), callee));
@@ -523,68 +468,6 @@ fn has_error_ancestor(n: Node<'_>) -> bool {
 
 fn text(src: &[u8], n: Node<'_>) -> String {
     String::from_utf8_lossy(&src[n.byte_range()]).into_owned()
-}
-
-/// Whitespace runs → one space; comments inside a call are kept as written.
-fn collapse(b: &[u8]) -> String {
-    String::from_utf8_lossy(b)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// For a call found by text: the end of its argument list (balanced parentheses, strings and
-/// comments skipped) and its top-level arguments. `after_name` is the byte after the callee.
-pub(crate) fn text_call(src: &[u8], after_name: usize) -> (usize, Vec<String>) {
-    let Some(open) = src[after_name..]
-        .iter()
-        .position(|b| *b == b'(')
-        .map(|p| after_name + p)
-    else {
-        return (after_name, Vec::new());
-    };
-    let limit = (open + 8192).min(src.len());
-    let (mut depth, mut i, mut arg_start) = (0usize, open, open + 1);
-    let mut args = Vec::new();
-    while i < limit {
-        match src[i] {
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    let last = collapse(&src[arg_start..i]);
-                    if !last.is_empty() || !args.is_empty() {
-                        args.push(last);
-                    }
-                    return (i + 1, args);
-                }
-            }
-            b',' if depth == 1 => {
-                args.push(collapse(&src[arg_start..i]));
-                arg_start = i + 1;
-            }
-            q @ (b'"' | b'\'') => {
-                i += 1;
-                while i < limit && src[i] != q {
-                    i += if src[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'/' if src.get(i + 1) == Some(&b'*') => {
-                i = src[i + 2..limit]
-                    .windows(2)
-                    .position(|w| w == b"*/")
-                    .map_or(limit, |p| i + 2 + p + 1);
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    // Unbalanced (e.g. a macro cut by #ifdef): the rest of the line.
-    let eol = src[after_name..]
-        .iter()
-        .position(|b| *b == b'\n')
-        .map_or(src.len(), |p| after_name + p);
-    (eol, args)
 }
 
 /// Byte offset → line/column, and context lines.
@@ -960,13 +843,5 @@ void *g(int x) {
             .map(|s| (s.line, s.function.as_deref().unwrap_or("-")))
             .collect();
         assert_eq!(got, vec![(7, "sys_getrandom"), (11, "compat_sys_preadv2")]);
-    }
-
-    #[test]
-    fn text_calls_balance_parentheses() {
-        let src = b"f(a, g(b, c), \"x,)\", /* ) */ d) rest";
-        let (end, args) = text_call(src, 1);
-        assert_eq!(&src[..end], b"f(a, g(b, c), \"x,)\", /* ) */ d)");
-        assert_eq!(args, vec!["a", "g(b, c)", "\"x,)\"", "/* ) */ d"]);
     }
 }

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use github_mock::{Edit, Mock, Trouble};
 use treewide_core::model::{EventSource, Status};
 use treewide_core::{campaigns, db, history, ingest, sites, SqlitePool};
+use treewide_formats::spec::Spec;
 use treewide_importer::history::{import_github, GitHubImport};
-use treewide_importer::{auditor, github_issue, scan, spec::Spec};
+use treewide_importer::{auditor, github_issue, scan};
 
 mod common;
 #[path = "common/github_mock.rs"]

@@ -11,8 +11,9 @@ use std::process::Command;
 use treewide_core::history::{self, SiteCommit};
 use treewide_core::model::{CommitRole, EventSource, Status};
 use treewide_core::{campaigns, db, ingest, sites, SqlitePool};
+use treewide_formats::spec::Spec;
 use treewide_importer::history::{git, import_git, GitImport, Report};
-use treewide_importer::{scan, spec::Spec};
+use treewide_importer::scan;
 
 const EXCERPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tree");
 

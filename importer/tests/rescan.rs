@@ -6,7 +6,8 @@ use std::path::Path;
 
 use treewide_core::model::{EventSource, Status};
 use treewide_core::{campaigns, db, events, ingest, notes, sites, SqlitePool};
-use treewide_importer::{auditor, scan, spec::Spec};
+use treewide_formats::spec::Spec;
+use treewide_importer::{auditor, scan};
 
 fn copy_tree(from: &Path, to: &Path) {
     for e in walkdir::WalkDir::new(from)

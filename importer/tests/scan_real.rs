@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{linux_tree, perl_subsystems};
+use treewide_formats::calls::Matcher;
+use treewide_formats::spec::Spec;
 use treewide_importer::scan::{self, NotACall};
-use treewide_importer::spec::Spec;
 
 mod common;
 
@@ -67,7 +68,7 @@ fn every_difference_from_git_grep_is_explained() {
     for s in &result.sites {
         ours.entry(s.file.clone()).or_default().insert(s.line);
     }
-    let matcher = scan::Matcher::new(&spec).unwrap();
+    let matcher = Matcher::new(&spec).unwrap();
     let mut parser = scan::new_parser();
     let (mut comments, mut declarations, mut multi_line, mut same) = (0, 0, 0, 0);
     let files: BTreeSet<&String> = grep.keys().chain(ours.keys()).collect();

@@ -555,9 +555,9 @@ pub async fn check(headers: axum::http::HeaderMap, body: String) -> Result<Respo
     } else {
         body
     };
-    let specs = treewide_importer::check::builtin_specs()
+    let specs = treewide_formats::check::builtin_specs()
         .map_err(|e| Failure::BadRequest(format!("campaign specs: {e:#}")))?;
-    let findings = treewide_importer::check::check_diff(&diff, &specs)
+    let findings = treewide_formats::check::check_diff(&diff, &specs)
         .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
     Ok(Json(json!({ "ok": findings.is_empty(), "findings": findings })).into_response())
 }

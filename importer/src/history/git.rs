@@ -15,9 +15,9 @@ use anyhow::{anyhow, bail, Context};
 use gix::prelude::FindExt;
 use gix::ObjectId;
 use treewide_core::history::{CommitInfo, Cursor, TrackedSite};
+use treewide_formats::spec::Spec;
 
 use super::{upstream_of, Analyzer, Outcome, SourceCommit};
-use crate::spec::Spec;
 
 /// What to read.
 #[derive(Debug, Clone, Default)]

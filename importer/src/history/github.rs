@@ -18,10 +18,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use anyhow::{bail, Context};
 use base64::Engine;
 use treewide_core::history::{CommitInfo, Cursor, SitePage, TrackedSite};
+use treewide_formats::spec::Spec;
 
 use super::{upstream_of, Analyzer, Outcome, SourceCommit};
 use crate::github::{Client, RepoName};
-use crate::spec::Spec;
 
 /// The media type that makes `/contents` answer with the file's bytes (any size up to
 /// 100 MB; the JSON form carries no content above 1 MB).

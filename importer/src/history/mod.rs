@@ -26,8 +26,10 @@ use treewide_core::history::{CommitInfo, Position, SiteLink, StatusFromHistory, 
 use treewide_core::identity::normalise_code;
 use treewide_core::model::{CommitRole, SiteId, Status};
 
-use crate::scan::{new_parser, scan_source, FoundSite, Matcher};
-use crate::spec::Spec;
+use treewide_formats::calls::Matcher;
+use treewide_formats::spec::Spec;
+
+use crate::scan::{new_parser, scan_source, FoundSite};
 
 /// The campaign's sites; none is an error (there would be nothing to follow).
 async fn tracked_sites(
@@ -394,9 +396,7 @@ impl<'s> Analyzer<'s> {
         // Most changes of a watched file are nowhere near a call: the region between the
         // common prefix and suffix (widened like the hunks below) tells without a diff.
         let (old_mid, new_mid) = changed_region(old, new);
-        if !self.matcher.calls.is_match(&old[old_mid])
-            && !self.matcher.calls.is_match(&new[new_mid])
-        {
+        if !self.matcher.has_call(&old[old_mid]) && !self.matcher.has_call(&new[new_mid]) {
             return;
         }
         let input = InternedInput::new(old, new);
@@ -407,11 +407,11 @@ impl<'s> Analyzer<'s> {
         }
         let (old_lines, new_lines) = (LineStarts::new(old), LineStarts::new(new));
         let may_hold_call = hunks.iter().any(|h| {
-            self.matcher.calls.is_match(old_lines.region(
+            self.matcher.has_call(old_lines.region(
                 old,
                 h.before.start.saturating_sub(WIDEN),
                 h.before.end,
-            )) || self.matcher.calls.is_match(new_lines.region(
+            )) || self.matcher.has_call(new_lines.region(
                 new,
                 h.after.start.saturating_sub(WIDEN),
                 h.after.end,

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::scan::{text_call, Matcher};
+use crate::calls::{text_call, Matcher};
 use crate::spec::Spec;
 
 /// One added line that works against a campaign.
@@ -68,8 +68,7 @@ pub fn check_diff(diff: &str, specs: &[Spec]) -> anyhow::Result<Vec<Finding>> {
             if t.starts_with("//") || t.starts_with("/*") || t.starts_with('*') {
                 continue;
             }
-            for c in m.calls.captures_iter(text.as_bytes()) {
-                let Some(name) = c.get(1) else { continue };
+            for name in m.callee_names(text.as_bytes()) {
                 let callee = String::from_utf8_lossy(name.as_bytes()).into_owned();
                 let Some(group) = spec.group_of(&callee) else {
                     continue;
