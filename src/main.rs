@@ -11,7 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use treewide_core::model::{SiteId, Status};
 use treewide_core::sites::SiteQuery;
 use treewide_core::{campaigns, db, ingest, sites, subsystems, SqlitePool};
-use treewide_importer::{auditor, demo, export, github_issue, history, mail};
+use treewide_formats::export;
+use treewide_importer::{auditor, demo, github_issue, history, mail};
 
 /// mimalloc rather than glibc's malloc: imports allocate and free millions of small strings
 /// from several threads (mail parsing, tree scans), where it keeps pages warm and costs less.

@@ -2,7 +2,6 @@
 
 pub mod auditor;
 pub mod demo;
-pub mod export;
 pub mod github;
 pub mod github_issue;
 pub mod history;

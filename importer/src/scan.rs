@@ -719,7 +719,7 @@ pub fn to_document(
             campaign.insert(k.into(), v.clone().into());
         }
     }
-    let mut doc = json!({ "format": crate::auditor::FORMAT, "campaign": campaign });
+    let mut doc = json!({ "format": treewide_formats::audit::FORMAT, "campaign": campaign });
     if let Some(d) = describe {
         doc["tree"] = json!({ "describe": d });
     }

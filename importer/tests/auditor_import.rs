@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use treewide_core::model::{EventSource, Status};
 use treewide_core::sites::SiteQuery;
 use treewide_core::{campaigns, db, events, ingest, notes, sites, SqlitePool};
-use treewide_importer::{auditor, demo, export};
+use treewide_formats::export;
+use treewide_importer::{auditor, demo};
 
 async fn fresh(dir: &Path) -> SqlitePool {
     db::open(&dir.join("t.db")).await.unwrap()

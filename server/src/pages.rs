@@ -380,7 +380,7 @@ pub async fn export_csv(
         query.subsystem = Some(subsystems::filter(&st.db, sub).await?.0);
     }
     let mut out = Vec::new();
-    treewide_importer::export::write_csv(&st.db, &query, &mut out)
+    treewide_formats::export::write_csv(&st.db, &query, &mut out)
         .await
         .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
     let disposition = format!("attachment; filename=\"{}.csv\"", c.slug);
@@ -405,7 +405,7 @@ pub async fn export_json(
     use axum::response::IntoResponse;
     let c = campaigns::meta(&st.db, &slug).await?;
     let mut out = Vec::new();
-    treewide_importer::export::write_json(&st.db, &c.slug, &mut out)
+    treewide_formats::export::write_json(&st.db, &c.slug, &mut out)
         .await
         .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
     let disposition = format!("attachment; filename=\"{}.json\"", c.slug);

@@ -4,16 +4,19 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::num::NonZeroU32;
 
+use treewide_core::ingest::RefSpec;
 use treewide_core::model::{DecidedBy, Person, SiteId, SourcePath};
 use treewide_core::{campaigns, notes, refs, sites, subsystems, verdicts, SqlitePool};
 
-use crate::auditor::{
-    CampaignDoc, CampaignNoteDoc, Date, Document, FormatTag, NonEmpty, PersonDoc, RefDoc, SiteDoc,
-    SiteNoteDoc, SubsystemDoc, TreeDoc, ValidMatch, VerdictDoc,
+use crate::audit::{
+    self, CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag, Ident, Invalid,
+    NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SubsystemDoc, TreeDoc, ValidMatch,
+    VerdictDoc,
 };
 
 /// Build the document for a campaign: importing it into an empty database gives the same
-/// campaign back (statuses decided by verdict groups stay decided by them).
+/// campaign back (statuses decided by verdict groups stay decided by them). Every value goes
+/// through the check an import runs, so what export writes imports again.
 pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
     let c = campaigns::get(db, slug).await?;
     let vs = verdicts::list_in(db, c.id).await?;
@@ -42,9 +45,9 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
             out_sites.push(SiteDoc {
                 file: SourcePath::parse(&s.file)?,
                 line: NonZeroU32::new(s.line as u32).unwrap_or(NonZeroU32::MIN),
-                callee: json_value(s.callee.into())?,
+                callee: Ident::new(s.callee)?,
                 column: s.column.and_then(|c| NonZeroU32::new(c as u32)),
-                function: s.function.map(|f| json_value(f.into())).transpose()?,
+                function: s.function.map(Ident::new).transpose()?,
                 code: (!s.code.is_empty()).then_some(s.code),
                 iter_kind: Some(s.iter_kind),
                 direction: s.direction,
@@ -52,17 +55,17 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
                 // A verdict's reason belongs to its group; any other reason is the site's own.
                 reason: (s.decided_by != DecidedBy::Verdict && !s.reason.is_empty())
                     .then_some(s.reason),
-                subsystem: s.subsystem.map(|n| json_value(n.into())).transpose()?,
+                subsystem: s.subsystem.as_deref().map(NonEmpty::new).transpose()?,
                 notes: site_notes
                     .remove(&s.id)
                     .unwrap_or_default()
                     .into_iter()
                     .map(|n| -> anyhow::Result<SiteNoteDoc> {
                         Ok(SiteNoteDoc {
-                            author: json_value(n.author.into())?,
-                            text: json_value(n.body.into())?,
-                            date: Some(json_value(n.created_at.into())?),
-                            ask: n.ask.map(|a| json_value(a.into())).transpose()?,
+                            author: NonEmpty::new(&n.author)?,
+                            text: NonEmpty::new(&n.body)?,
+                            date: Some(Date::new(&n.created_at)?),
+                            ask: n.ask.as_deref().map(NonEmpty::new).transpose()?,
                         })
                     })
                     .collect::<anyhow::Result<_>>()?,
@@ -71,7 +74,7 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
                     .unwrap_or_default()
                     .into_iter()
                     .map(ref_doc)
-                    .collect::<anyhow::Result<_>>()?,
+                    .collect::<Result<_, _>>()?,
             });
         }
     }
@@ -82,12 +85,12 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
         .into_iter()
         .map(|s| -> anyhow::Result<SubsystemDoc> {
             let people = |v: Vec<String>| -> anyhow::Result<Vec<PersonDoc>> {
-                v.iter()
-                    .map(|p| json_value(Person::parse(p)?.to_string().into()))
-                    .collect()
+                Ok(v.iter()
+                    .map(|p| Person::parse(p).map(Into::into))
+                    .collect::<Result<_, _>>()?)
             };
             Ok(SubsystemDoc {
-                name: json_value(s.name.into())?,
+                name: NonEmpty::new(&s.name)?,
                 maintainers: people(s.maintainers)?,
                 reviewers: people(s.reviewers)?,
                 lists: s.lists,
@@ -100,14 +103,11 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
         .into_iter()
         .map(|n| -> anyhow::Result<CampaignNoteDoc> {
             Ok(CampaignNoteDoc {
-                author: json_value(n.author.into())?,
-                text: json_value(n.body.into())?,
-                date: Some(json_value::<Date>(n.created_at.into())?),
-                ask: n
-                    .ask
-                    .map(|a| json_value::<NonEmpty>(a.into()))
-                    .transpose()?,
-                subsystem: n.about.map(|a| json_value(a.into())).transpose()?,
+                author: NonEmpty::new(&n.author)?,
+                text: NonEmpty::new(&n.body)?,
+                date: Some(Date::new(&n.created_at)?),
+                ask: n.ask.as_deref().map(NonEmpty::new).transpose()?,
+                subsystem: n.about.as_deref().map(NonEmpty::new).transpose()?,
             })
         })
         .collect::<anyhow::Result<_>>()?;
@@ -124,7 +124,7 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
             .map(|d| -> anyhow::Result<TreeDoc> {
                 Ok(TreeDoc {
                     describe: d,
-                    commit: c.tree_commit.map(|x| json_value(x.into())).transpose()?,
+                    commit: c.tree_commit.as_deref().map(CommitId::new).transpose()?,
                     url: c.tree_url,
                 })
             })
@@ -136,7 +136,7 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
                     .map(|v| -> anyhow::Result<VerdictDoc> {
                         Ok(VerdictDoc {
                             label: Some(v.label),
-                            matches: json_value::<ValidMatch>(serde_json::to_value(&v.matches)?)?,
+                            matches: ValidMatch::new(v.matches)?,
                             status: v.status,
                             reason: (!v.reason.is_empty()).then_some(v.reason),
                         })
@@ -149,48 +149,29 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
             .await?
             .into_iter()
             .map(ref_doc)
-            .collect::<anyhow::Result<_>>()?,
+            .collect::<Result<_, _>>()?,
         sites: out_sites,
     })
 }
 
-/// Build a validated document value from stored data by running it through the same
-/// deserializer an import uses: what export writes is guaranteed to import again.
-fn json_value<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> anyhow::Result<T> {
-    Ok(serde_json::from_value(v)?)
+/// A stored reference as the document writes it (checked as an import checks it).
+fn ref_doc(r: refs::Reference) -> Result<RefDoc, Invalid> {
+    RefDoc::new(RefSpec {
+        kind: r.kind,
+        target: r.target,
+        title: r.title,
+        author: r.author,
+        date: r.date,
+    })
 }
 
-fn ref_doc(r: refs::Reference) -> anyhow::Result<RefDoc> {
-    let mut v = serde_json::Map::new();
-    let key = match r.kind {
-        treewide_core::model::RefKind::Commit => "commit",
-        treewide_core::model::RefKind::Message => "message_id",
-        treewide_core::model::RefKind::Url => "url",
-    };
-    v.insert(key.into(), r.target.into());
-    if !r.title.is_empty() {
-        let k = if key == "url" { "title" } else { "subject" };
-        v.insert(k.into(), r.title.into());
-    }
-    if let Some(a) = r.author {
-        v.insert("author".into(), a.into());
-    }
-    if let Some(d) = r.date {
-        v.insert("date".into(), d.into());
-    }
-    Ok(serde_json::from_value(v.into())?)
-}
-
-/// Write the campaign as pretty JSON.
+/// Write the campaign as a `treewide-audit/1` document.
 pub async fn write_json(
     db: &SqlitePool,
     slug: &str,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
-    let doc = document(db, slug).await?;
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    out.write_all(b"\n")?;
-    Ok(())
+    audit::write(&document(db, slug).await?, out)
 }
 
 /// Write the campaign's sites as CSV (one row per site, decided status included).
