@@ -821,6 +821,28 @@ async fn import_auditor(
     Ok(())
 }
 
+/// The scan's progress bar and the count line it prints once the tree is read.
+struct ScanProgress {
+    bar: ProgressBar,
+    quiet: bool,
+}
+
+impl treewide_importer::scan::Progress for ScanProgress {
+    fn files_read(&self, files: u64) {
+        self.bar.set_position(files);
+    }
+
+    fn scanned(&self, c: &treewide_importer::scan::ScanCounts) {
+        self.bar.finish_and_clear();
+        if !self.quiet {
+            eprintln!(
+                "treewide: {} files, {} with candidate calls, {} sites, {} files not fully parsed",
+                c.files, c.files_matched, c.sites, c.problems
+            );
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn scan(
     db: &Path,
@@ -848,35 +870,16 @@ async fn scan(
         )
     };
     bar.enable_steady_tick(Duration::from_millis(120));
-    let started = std::time::Instant::now();
-    let result = scan::scan_tree(tree, &spec, &|done| bar.set_position(done))?;
-    bar.finish_and_clear();
-    let describe = describe.or_else(|| result.describe.clone());
-    tracing::debug!(elapsed = ?started.elapsed(), "scanned");
-    let maintainers = treewide_importer::scan::load_maintainers(tree)?;
-    tracing::debug!(elapsed = ?started.elapsed(), "MAINTAINERS loaded");
-    let subsystems_of = |f: &str| {
-        maintainers
-            .as_ref()
-            .map(|m| scan::subsystem_names(m, tree, f))
-            .unwrap_or_default()
+    let progress = ScanProgress { bar, quiet };
+    let req = scan::ScanRequest {
+        tree: tree.to_path_buf(),
+        spec,
+        campaign,
+        describe,
+        actor: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
     };
-    let sites = scan::to_site_specs(&result, &spec, &subsystems_of);
-    tracing::debug!(elapsed = ?started.elapsed(), "sites classified and mapped to subsystems");
-    for p in &result.problems {
-        tracing::debug!(file = %p.file, reason = %p.reason, "parse problem");
-    }
-    if !quiet {
-        eprintln!(
-            "treewide: {} files, {} with candidate calls, {} sites, {} files not fully parsed",
-            result.files_total,
-            result.files_matched,
-            sites.len(),
-            result.problems.len()
-        );
-    }
     if json {
-        let doc = scan::to_document(&spec, describe.as_deref(), &sites, maintainers.as_ref());
+        let doc = scan::document(&req, &progress)?;
         let mut out: Box<dyn Write> = match &output {
             Some(p) => Box::new(std::io::BufWriter::new(
                 std::fs::File::create(p)
@@ -884,42 +887,14 @@ async fn scan(
             )),
             None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
         };
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        out.write_all(b"\n")?;
+        treewide_formats::audit::write(&doc, &mut out)?;
         out.flush()?;
         return Ok(());
     }
-    if let Some(c) = &campaign {
-        if c != spec.campaign.slug.as_str() {
-            anyhow::bail!(
-                "--campaign {c} does not match the spec's campaign {}",
-                spec.campaign.slug
-            );
-        }
-    }
-    let origin = treewide_core::ingest::Origin {
-        source: treewide_core::model::EventSource::Scan,
-        name: format!(
-            "scan of {} ({})",
-            tree.display(),
-            describe.as_deref().unwrap_or("unknown version")
-        ),
-        sha256: String::new(),
-        actor: std::env::var("USER").unwrap_or_else(|_| "cli".into()),
-    };
-    let batch = scan::to_batch(
-        &result,
-        &spec,
-        describe.as_deref(),
-        sites,
-        maintainers.as_ref(),
-        origin,
-    );
     let db = open(db).await?;
-    let s = ingest::store(&db, &batch)
-        .await
-        .context("storing the scan failed, nothing stored")?;
+    let report = scan::run(&db, &req, &progress).await?;
     if !quiet {
+        let s = &report.summary;
         println!(
             "{}: {} sites, {} new, {} changed, {} status changes, {} gone, {} matched by code near their old line",
             s.campaign,

@@ -277,3 +277,42 @@ fn scan_then_import_git_history_from_the_command_line() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
 }
+
+#[test]
+fn scan_json_is_an_auditor_document_that_imports_as_the_scan_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/importer/tests/data/tree");
+    let doc = dir.path().join("scan.json");
+    let args = ["scan", "--tree", tree, "--campaign", "iov-iter-direction"];
+    let out = run(
+        &dir.path().join("unused.db"),
+        &[&args[..], &["--json", "-o", doc.to_str().unwrap()]].concat(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("3 sites, 0 files not fully parsed"),
+        "{}",
+        stderr(&out)
+    );
+    let text = std::fs::read_to_string(&doc).unwrap();
+    assert!(
+        text.starts_with("{\n  \"format\": \"treewide-audit/1\""),
+        "{text}"
+    );
+
+    let (scanned, imported) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let out = run(&scanned, &args);
+    assert!(
+        stdout(&out).contains("iov-iter-direction: 3 sites, 3 new"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&imported, &["import", "auditor", doc.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("campaign iov-iter-direction: 3 sites, 3 new"),
+        "{}",
+        stdout(&out)
+    );
+    let sites = |db| stdout(&run(db, &["sites", "--campaign", "iov-iter-direction"]));
+    assert_eq!(sites(&scanned), sites(&imported));
+}

@@ -1,15 +1,21 @@
-//! Importing the auditor's JSON format `treewide-audit/1` (docs/auditor-json.md): a
-//! document, read and checked by [`treewide_formats::audit`], becomes a core [`Batch`].
+//! The auditor's JSON format `treewide-audit/1` (docs/auditor-json.md) and core batches: a
+//! document, read and checked by [`treewide_formats::audit`], becomes a core [`Batch`] to
+//! import; a batch (a tree scan's) becomes a document for `treewide scan --json`.
 
 use std::num::NonZeroU32;
 use std::path::Path;
 
+use anyhow::Context;
 use sha2::{Digest, Sha256};
 use treewide_core::ingest::{
     Batch, CampaignSpec, NoteSpec, Origin, SiteSpec, SubsystemSpec, TreeSpec, VerdictSpec,
 };
 use treewide_core::model::{EventSource, IterKind};
-use treewide_formats::audit::{parse_document, AuditError, Date, Document, NonEmpty};
+use treewide_formats::audit::{
+    parse_document, AuditError, CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag,
+    Ident, NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SubsystemDoc, TreeDoc, ValidMatch,
+    VerdictDoc,
+};
 
 /// Turn a parsed document into a core batch.
 pub fn to_batch(doc: Document, origin: Origin) -> Batch {
@@ -104,6 +110,135 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
     }
 }
 
+/// The document of a batch, every value checked as an import checks it: the inverse of
+/// [`to_batch`] for all a document holds (a scan's context lines and problems it does not).
+pub fn from_batch(b: &Batch) -> anyhow::Result<Document> {
+    let c = &b.campaign;
+    Ok(Document {
+        format: FormatTag,
+        campaign: CampaignDoc {
+            slug: c.slug.clone(),
+            title: c.title.clone(),
+            description: c.description.clone(),
+            rule: c.rule.clone(),
+        },
+        tree: c
+            .tree
+            .as_ref()
+            .map(|t| -> anyhow::Result<TreeDoc> {
+                Ok(TreeDoc {
+                    describe: t.describe.clone(),
+                    commit: t.commit.as_deref().map(CommitId::new).transpose()?,
+                    url: t.url.clone(),
+                })
+            })
+            .transpose()?,
+        subsystems: b
+            .subsystems
+            .iter()
+            .map(|s| -> anyhow::Result<SubsystemDoc> {
+                let people = |v: &[treewide_core::model::Person]| -> Vec<PersonDoc> {
+                    v.iter().cloned().map(PersonDoc::from).collect()
+                };
+                Ok(SubsystemDoc {
+                    name: NonEmpty::new(&s.name)?,
+                    maintainers: people(&s.maintainers),
+                    reviewers: people(&s.reviewers),
+                    lists: s.lists.clone(),
+                    status: s.status.clone(),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
+        verdicts: b
+            .verdicts
+            .as_ref()
+            .map(|vs| {
+                vs.iter()
+                    .map(|v| -> anyhow::Result<VerdictDoc> {
+                        Ok(VerdictDoc {
+                            label: Some(v.label.clone()),
+                            matches: ValidMatch::new(v.matches.clone())?,
+                            status: v.status,
+                            reason: (!v.reason.is_empty()).then(|| v.reason.clone()),
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?,
+        notes: b
+            .notes
+            .iter()
+            .map(|n| -> anyhow::Result<CampaignNoteDoc> {
+                let (author, text, date, ask) = note_doc(n)?;
+                Ok(CampaignNoteDoc {
+                    author,
+                    text,
+                    date,
+                    ask,
+                    subsystem: n.subsystem.as_deref().map(NonEmpty::new).transpose()?,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
+        refs: b
+            .refs
+            .iter()
+            .cloned()
+            .map(RefDoc::new)
+            .collect::<Result<_, _>>()?,
+        sites: b
+            .sites
+            .iter()
+            .map(site_doc)
+            .collect::<anyhow::Result<_>>()?,
+    })
+}
+
+/// A note's author, text, date and question, checked.
+fn note_doc(n: &NoteSpec) -> anyhow::Result<(NonEmpty, NonEmpty, Option<Date>, Option<NonEmpty>)> {
+    Ok((
+        NonEmpty::new(&n.author)?,
+        NonEmpty::new(&n.text)?,
+        n.date.as_deref().map(Date::new).transpose()?,
+        n.ask.as_deref().map(NonEmpty::new).transpose()?,
+    ))
+}
+
+/// One site of a batch as the document writes it.
+fn site_doc(s: &SiteSpec) -> anyhow::Result<SiteDoc> {
+    Ok(SiteDoc {
+        file: s.file.clone(),
+        line: NonZeroU32::new(s.line).with_context(|| format!("{}: line 0", s.file.as_str()))?,
+        callee: Ident::new(s.callee.clone())?,
+        column: s.column.and_then(NonZeroU32::new),
+        function: s.function.clone().map(Ident::new).transpose()?,
+        code: (!s.code.is_empty()).then(|| s.code.clone()),
+        iter_kind: Some(s.iter_kind),
+        direction: s.direction.clone(),
+        status: s.status,
+        reason: s.reason.clone(),
+        subsystem: s.subsystem.as_deref().map(NonEmpty::new).transpose()?,
+        notes: s
+            .notes
+            .iter()
+            .map(|n| -> anyhow::Result<SiteNoteDoc> {
+                let (author, text, date, ask) = note_doc(n)?;
+                Ok(SiteNoteDoc {
+                    author,
+                    text,
+                    date,
+                    ask,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
+        refs: s
+            .refs
+            .iter()
+            .cloned()
+            .map(RefDoc::new)
+            .collect::<Result<_, _>>()?,
+    })
+}
+
 /// Parse bytes into a batch with the given source and actor.
 pub fn parse_bytes(
     name: &str,
@@ -123,7 +258,6 @@ pub fn parse_bytes(
 
 /// Read and parse an auditor file.
 pub fn parse_file(path: &Path, actor: &str) -> anyhow::Result<Batch> {
-    use anyhow::Context;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(parse_bytes(
         &path.display().to_string(),
@@ -154,5 +288,21 @@ mod tests {
         assert_eq!(b.sites.len(), 1);
         assert_eq!(b.sites[0].iter_kind, IterKind::Bvec);
         assert!(b.verdicts.is_none());
+    }
+
+    #[test]
+    fn a_batch_written_as_a_document_reads_back_the_same() {
+        for (name, text) in crate::demo::FILES {
+            let origin = || Origin {
+                source: EventSource::Demo,
+                name: name.into(),
+                sha256: String::new(),
+                actor: "t".into(),
+            };
+            let doc = parse_document(name, text.as_bytes()).unwrap();
+            let first = serde_json::to_value(&doc).unwrap();
+            let again = from_batch(&to_batch(doc, origin())).unwrap();
+            assert_eq!(serde_json::to_value(&again).unwrap(), first, "{name}");
+        }
     }
 }

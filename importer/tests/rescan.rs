@@ -25,23 +25,14 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 async fn scan_into(db: &SqlitePool, tree: &Path) -> ingest::Summary {
-    let spec = Spec::load("iov-iter-direction").unwrap();
-    let result = scan::scan_tree(tree, &spec, &|_| {}).unwrap();
-    let m = scan::load_maintainers(tree).unwrap();
-    let names = |f: &str| {
-        m.as_ref()
-            .map(|m| scan::subsystem_names(m, tree, f))
-            .unwrap_or_default()
-    };
-    let specs = scan::to_site_specs(&result, &spec, &names);
-    let origin = ingest::Origin {
-        source: EventSource::Scan,
-        name: "scan of test tree".into(),
-        sha256: String::new(),
+    let req = scan::ScanRequest {
+        tree: tree.to_path_buf(),
+        spec: Spec::load("iov-iter-direction").unwrap(),
+        campaign: Some("iov-iter-direction".into()),
+        describe: Some("v6.1.172".into()),
         actor: "tester".into(),
     };
-    let batch = scan::to_batch(&result, &spec, Some("v6.1.172"), specs, m.as_ref(), origin);
-    ingest::store(db, &batch).await.unwrap()
+    scan::run(db, &req, &()).await.unwrap().summary
 }
 
 fn edit(path: &Path, f: impl FnOnce(String) -> String) {

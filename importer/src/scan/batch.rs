@@ -1,0 +1,131 @@
+//! From found calls to what is stored: each call classified by the campaign spec and mapped
+//! to its MAINTAINERS subsystems, then gathered into the core batch a scan stores.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use treewide_core::ingest::{Batch, CampaignSpec, Origin, ScanInfo, SiteSpec, TreeSpec};
+use treewide_core::model::{is_c_identifier, SourcePath};
+use treewide_formats::spec::Spec;
+
+use super::walk::ScanResult;
+use crate::maintainers::{self, Maintainers};
+
+/// The core batch a scan stores: the campaign (from the spec), the subsystems its sites
+/// name (from MAINTAINERS), the classified sites, and what the scan could not parse.
+pub fn to_batch(
+    result: &ScanResult,
+    spec: &Spec,
+    describe: Option<&str>,
+    sites: Vec<(SiteSpec, Vec<String>)>,
+    maintainers: Option<&Maintainers>,
+    origin: Origin,
+) -> Batch {
+    let mut used: Vec<&str> = sites
+        .iter()
+        .flat_map(|(_, subs)| subs.iter().map(String::as_str))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    let subsystems = maintainers
+        .map(|m| {
+            m.to_specs()
+                .into_iter()
+                .filter(|s| used.binary_search(&s.name.as_str()).is_ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    Batch {
+        origin,
+        campaign: CampaignSpec {
+            slug: spec.campaign.slug.clone(),
+            title: spec.campaign.title.clone(),
+            description: spec.campaign.description.clone(),
+            rule: spec.campaign.rule.clone(),
+            tree: describe.map(|d| TreeSpec {
+                describe: d.to_owned(),
+                commit: None,
+                url: None,
+            }),
+        },
+        subsystems,
+        verdicts: None,
+        notes: Vec::new(),
+        refs: Vec::new(),
+        sites: sites.into_iter().map(|(s, _)| s).collect(),
+        scan: Some(ScanInfo {
+            scope: Vec::new(),
+            problems: result
+                .problems
+                .iter()
+                .map(|p| (p.file.clone(), p.reason.clone(), p.text_sites))
+                .collect(),
+            files: result.files_total,
+        }),
+    }
+}
+
+/// Turn a scan into the sites of a core batch, each with all its subsystems.
+/// `subsystems_of(file)` names the file's subsystems, primary first.
+pub fn to_site_specs(
+    result: &ScanResult,
+    spec: &Spec,
+    subsystems_of: &(dyn Fn(&str) -> Vec<String> + Sync),
+) -> Vec<(SiteSpec, Vec<String>)> {
+    let mut cache: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut out = Vec::with_capacity(result.sites.len());
+    for s in &result.sites {
+        let Some(group) = spec.group_of(&s.callee) else {
+            continue;
+        };
+        let Ok(file) = SourcePath::parse(&s.file) else {
+            continue;
+        };
+        let direction = group.direction_arg.and_then(|i| s.args.get(i - 1)).cloned();
+        let class = spec.classify(group, direction.as_deref());
+        let subs = cache
+            .entry(s.file.as_str())
+            .or_insert_with(|| subsystems_of(&s.file))
+            .clone();
+        out.push((
+            SiteSpec {
+                file,
+                line: s.line,
+                column: Some(s.column),
+                function: s.function.clone().filter(|f| is_c_identifier(f)),
+                callee: s.callee.clone(),
+                code: s.code.clone(),
+                iter_kind: spec.iter_kind(group, &s.callee),
+                direction,
+                status: class.status,
+                reason: (!class.reason.is_empty()).then_some(class.reason),
+                subsystem: subs.first().cloned(),
+                notes: Vec::new(),
+                refs: Vec::new(),
+                context: Some((s.context.clone(), s.context_start)),
+                all_subsystems: subs.clone(),
+            },
+            subs,
+        ));
+    }
+    out
+}
+
+/// The tree's MAINTAINERS, if it has one.
+pub fn load_maintainers(tree: &Path) -> anyhow::Result<Option<Maintainers>> {
+    if tree.join("MAINTAINERS").is_file() {
+        Ok(Some(maintainers::from_tree(tree)?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// A file's subsystems as get_maintainer.pl orders them (K: keywords look at its content).
+pub fn subsystem_names(m: &Maintainers, tree: &Path, file: &str) -> Vec<String> {
+    let content = std::fs::read(tree.join(file)).ok();
+    let content = content.as_deref().map(String::from_utf8_lossy);
+    m.subsystems_for(file, content.as_deref())
+        .into_iter()
+        .map(|e| e.name.clone())
+        .collect()
+}
