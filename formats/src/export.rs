@@ -9,9 +9,8 @@ use treewide_core::model::{DecidedBy, Person, SiteId, SourcePath};
 use treewide_core::{campaigns, notes, refs, sites, subsystems, verdicts, SqlitePool};
 
 use crate::audit::{
-    self, CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag, Ident, Invalid,
-    NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SubsystemDoc, TreeDoc, ValidMatch,
-    VerdictDoc,
+    self, CampaignDoc, CampaignNoteDoc, CommitId, Document, FormatTag, Ident, Invalid, NonEmpty,
+    PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SubsystemDoc, TreeDoc, ValidMatch, VerdictDoc,
 };
 
 /// Build the document for a campaign: importing it into an empty database gives the same
@@ -45,9 +44,9 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
             out_sites.push(SiteDoc {
                 file: SourcePath::parse(&s.file)?,
                 line: NonZeroU32::new(s.line as u32).unwrap_or(NonZeroU32::MIN),
-                callee: Ident::new(s.callee)?,
+                callee: Ident::new(&s.callee)?,
                 column: s.column.and_then(|c| NonZeroU32::new(c as u32)),
-                function: s.function.map(Ident::new).transpose()?,
+                function: s.function.as_deref().map(Ident::new).transpose()?,
                 code: (!s.code.is_empty()).then_some(s.code),
                 iter_kind: Some(s.iter_kind),
                 direction: s.direction,
@@ -60,15 +59,8 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
                     .remove(&s.id)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|n| -> anyhow::Result<SiteNoteDoc> {
-                        Ok(SiteNoteDoc {
-                            author: NonEmpty::new(&n.author)?,
-                            text: NonEmpty::new(&n.body)?,
-                            date: Some(Date::new(&n.created_at)?),
-                            ask: n.ask.as_deref().map(NonEmpty::new).transpose()?,
-                        })
-                    })
-                    .collect::<anyhow::Result<_>>()?,
+                    .map(|n| note_doc(&n))
+                    .collect::<Result<_, _>>()?,
                 refs: site_refs
                     .remove(&s.id)
                     .unwrap_or_default()
@@ -101,16 +93,8 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
     let campaign_notes = notes::for_campaign(db, c.id)
         .await?
         .into_iter()
-        .map(|n| -> anyhow::Result<CampaignNoteDoc> {
-            Ok(CampaignNoteDoc {
-                author: NonEmpty::new(&n.author)?,
-                text: NonEmpty::new(&n.body)?,
-                date: Some(Date::new(&n.created_at)?),
-                ask: n.ask.as_deref().map(NonEmpty::new).transpose()?,
-                subsystem: n.about.as_deref().map(NonEmpty::new).transpose()?,
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
+        .map(|n| CampaignNoteDoc::new(note_doc(&n)?, n.about.as_deref()))
+        .collect::<Result<_, _>>()?;
     Ok(Document {
         format: FormatTag,
         campaign: CampaignDoc {
@@ -152,6 +136,11 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
             .collect::<Result<_, _>>()?,
         sites: out_sites,
     })
+}
+
+/// A stored note's author, text, time and question as the document writes them.
+fn note_doc(n: &notes::Note) -> Result<SiteNoteDoc, Invalid> {
+    SiteNoteDoc::new(&n.author, &n.body, Some(&n.created_at), n.ask.as_deref())
 }
 
 /// A stored reference as the document writes it (checked as an import checks it).

@@ -13,8 +13,8 @@ use treewide_core::ingest::{
 use treewide_core::model::{EventSource, IterKind};
 use treewide_formats::audit::{
     parse_document, AuditError, CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag,
-    Ident, NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SubsystemDoc, TreeDoc, ValidMatch,
-    VerdictDoc,
+    Ident, Invalid, NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SubsystemDoc, TreeDoc,
+    ValidMatch, VerdictDoc,
 };
 
 /// Turn a parsed document into a core batch.
@@ -168,17 +168,8 @@ pub fn from_batch(b: &Batch) -> anyhow::Result<Document> {
         notes: b
             .notes
             .iter()
-            .map(|n| -> anyhow::Result<CampaignNoteDoc> {
-                let (author, text, date, ask) = note_doc(n)?;
-                Ok(CampaignNoteDoc {
-                    author,
-                    text,
-                    date,
-                    ask,
-                    subsystem: n.subsystem.as_deref().map(NonEmpty::new).transpose()?,
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
+            .map(|n| CampaignNoteDoc::new(note_doc(n)?, n.subsystem.as_deref()))
+            .collect::<Result<_, _>>()?,
         refs: b
             .refs
             .iter()
@@ -193,14 +184,9 @@ pub fn from_batch(b: &Batch) -> anyhow::Result<Document> {
     })
 }
 
-/// A note's author, text, date and question, checked.
-fn note_doc(n: &NoteSpec) -> anyhow::Result<(NonEmpty, NonEmpty, Option<Date>, Option<NonEmpty>)> {
-    Ok((
-        NonEmpty::new(&n.author)?,
-        NonEmpty::new(&n.text)?,
-        n.date.as_deref().map(Date::new).transpose()?,
-        n.ask.as_deref().map(NonEmpty::new).transpose()?,
-    ))
+/// A note's author, text, time and question as the document writes them.
+fn note_doc(n: &NoteSpec) -> Result<SiteNoteDoc, Invalid> {
+    SiteNoteDoc::new(&n.author, &n.text, n.date.as_deref(), n.ask.as_deref())
 }
 
 /// One site of a batch as the document writes it.
@@ -208,28 +194,16 @@ fn site_doc(s: &SiteSpec) -> anyhow::Result<SiteDoc> {
     Ok(SiteDoc {
         file: s.file.clone(),
         line: NonZeroU32::new(s.line).with_context(|| format!("{}: line 0", s.file.as_str()))?,
-        callee: Ident::new(s.callee.clone())?,
+        callee: Ident::new(&s.callee)?,
         column: s.column.and_then(NonZeroU32::new),
-        function: s.function.clone().map(Ident::new).transpose()?,
+        function: s.function.as_deref().map(Ident::new).transpose()?,
         code: (!s.code.is_empty()).then(|| s.code.clone()),
         iter_kind: Some(s.iter_kind),
         direction: s.direction.clone(),
         status: s.status,
         reason: s.reason.clone(),
         subsystem: s.subsystem.as_deref().map(NonEmpty::new).transpose()?,
-        notes: s
-            .notes
-            .iter()
-            .map(|n| -> anyhow::Result<SiteNoteDoc> {
-                let (author, text, date, ask) = note_doc(n)?;
-                Ok(SiteNoteDoc {
-                    author,
-                    text,
-                    date,
-                    ask,
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
+        notes: s.notes.iter().map(note_doc).collect::<Result<_, _>>()?,
         refs: s
             .refs
             .iter()

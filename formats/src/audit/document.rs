@@ -36,6 +36,25 @@ where
     check(s).map_err(serde::de::Error::custom)
 }
 
+/// A string newtype that can only hold what its `new` accepts: reading one runs `new`, and
+/// `into_string` gives the checked text back.
+macro_rules! checked_string {
+    ($name:ident) => {
+        impl $name {
+            /// The checked text.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                checked(d, |s| $name::new(&s))
+            }
+        }
+    };
+}
+
 /// The document as written. Unknown fields are errors everywhere.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -118,18 +137,9 @@ impl CommitId {
             )))
         }
     }
-
-    /// The id as text.
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
-impl<'de> Deserialize<'de> for CommitId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked(d, |s| CommitId::new(&s))
-    }
-}
+checked_string!(CommitId);
 
 /// A MAINTAINERS subsystem the sites name.
 #[derive(Debug, Deserialize, Serialize)]
@@ -161,18 +171,9 @@ impl NonEmpty {
             Ok(NonEmpty(t.to_owned()))
         }
     }
-
-    /// The trimmed text.
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
-impl<'de> Deserialize<'de> for NonEmpty {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked(d, |s| NonEmpty::new(&s))
-    }
-}
+checked_string!(NonEmpty);
 
 /// `Name <email>` as MAINTAINERS writes people.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +255,25 @@ pub struct CampaignNoteDoc {
     pub subsystem: Option<NonEmpty>,
 }
 
+impl CampaignNoteDoc {
+    /// A note's fields, and the subsystem it is about.
+    pub fn new(note: SiteNoteDoc, subsystem: Option<&str>) -> Result<CampaignNoteDoc, Invalid> {
+        let SiteNoteDoc {
+            author,
+            text,
+            date,
+            ask,
+        } = note;
+        Ok(CampaignNoteDoc {
+            author,
+            text,
+            date,
+            ask,
+            subsystem: subsystem.map(NonEmpty::new).transpose()?,
+        })
+    }
+}
+
 /// A note on one site.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -266,6 +286,23 @@ pub struct SiteNoteDoc {
     pub ask: Option<NonEmpty>,
 }
 
+impl SiteNoteDoc {
+    /// Check a note's author, text, time and question.
+    pub fn new(
+        author: &str,
+        text: &str,
+        date: Option<&str>,
+        ask: Option<&str>,
+    ) -> Result<SiteNoteDoc, Invalid> {
+        Ok(SiteNoteDoc {
+            author: NonEmpty::new(author)?,
+            text: NonEmpty::new(text)?,
+            date: date.map(Date::new).transpose()?,
+            ask: ask.map(NonEmpty::new).transpose()?,
+        })
+    }
+}
+
 /// An RFC 3339 time (or a bare date), normalised to UTC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -273,21 +310,12 @@ pub struct Date(String);
 
 impl Date {
     /// Check and normalise a time.
-    pub fn new(s: &str) -> Result<Date, treewide_core::Error> {
-        parse_time(s).map(Date)
-    }
-
-    /// The normalised time.
-    pub fn into_string(self) -> String {
-        self.0
+    pub fn new(s: &str) -> Result<Date, Invalid> {
+        parse_time(s).map(Date).map_err(|e| Invalid(e.to_string()))
     }
 }
 
-impl<'de> Deserialize<'de> for Date {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked(d, |s| Date::new(&s))
-    }
-}
+checked_string!(Date);
 
 /// One reference: exactly one of `commit`, `message_id`, `url`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -300,11 +328,7 @@ impl RefDoc {
         let title = (!r.title.is_empty()).then_some(r.title);
         let mut raw = RawRef {
             author: r.author,
-            date: r
-                .date
-                .map(|d| Date::new(&d))
-                .transpose()
-                .map_err(|e| Invalid(e.to_string()))?,
+            date: r.date.as_deref().map(Date::new).transpose()?,
             ..Default::default()
         };
         match r.kind {
@@ -420,27 +444,18 @@ pub struct Ident(String);
 
 impl Ident {
     /// Check that `s` is a C identifier.
-    pub fn new(s: String) -> Result<Ident, Invalid> {
-        if is_c_identifier(&s) {
-            Ok(Ident(s))
+    pub fn new(s: &str) -> Result<Ident, Invalid> {
+        if is_c_identifier(s) {
+            Ok(Ident(s.to_owned()))
         } else {
             Err(Invalid(format!(
                 "invalid identifier {s:?}: expected a C identifier like iov_iter_bvec"
             )))
         }
     }
-
-    /// The identifier.
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
-impl<'de> Deserialize<'de> for Ident {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        checked(d, Ident::new)
-    }
-}
+checked_string!(Ident);
 
 /// One call site.
 #[derive(Debug, Deserialize, Serialize)]

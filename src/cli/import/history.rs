@@ -90,10 +90,9 @@ pub async fn git(path: &Path, args: GitArgs) -> anyhow::Result<()> {
     };
     let report = history::import_git(&db, &job, &progress).await?;
     bar.finish_and_clear();
-    print_unexplained(&report);
-    if !args.quiet {
+    print_report(&report, args.quiet, |report| {
         let (st, s) = (&report.stats, &report.summary);
-        println!(
+        format!(
             "{}: {} commits in {:.1} s ({:.0} commits/s), {} changes of campaign files ({} parsed), {} renames; {} commits new, {} site links new, {} sites moved, {} fixed, {} gone{}",
             report.source,
             st.commits,
@@ -108,9 +107,8 @@ pub async fn git(path: &Path, args: GitArgs) -> anyhow::Result<()> {
             s.fixed.len(),
             s.gone.len(),
             if s.is_noop() { " (nothing new)" } else { "" }
-        );
-        print_fixes(&report);
-    }
+        )
+    });
     Ok(())
 }
 
@@ -137,10 +135,9 @@ pub async fn github(path: &Path, args: GithubArgs) -> anyhow::Result<()> {
     };
     let report = history::import_github(&db, &job, &progress).await?;
     bar.finish_and_clear();
-    print_unexplained(&report);
-    if !args.quiet {
+    print_report(&report, args.quiet, |report| {
         let (st, s) = (&report.stats, &report.summary);
-        println!(
+        format!(
             "{}: {} commits read with {} requests in {:.1} s, {} changes of campaign files ({} parsed), {} renames; {} commits new, {} site links new, {} pull requests, {} sites moved, {} fixed, {} gone{}",
             report.source,
             st.commits,
@@ -156,21 +153,21 @@ pub async fn github(path: &Path, args: GithubArgs) -> anyhow::Result<()> {
             s.fixed.len(),
             s.gone.len(),
             if s.is_noop() { " (nothing new)" } else { "" }
-        );
-        print_fixes(&report);
-    }
+        )
+    });
     Ok(())
 }
 
-/// Changes the analysis could not explain, on standard error even with `--quiet`.
-fn print_unexplained(report: &Report) {
+/// Changes the analysis could not explain (on standard error, even with `--quiet`), then the
+/// summary line `counts` makes and the commits that fixed sites.
+fn print_report(report: &Report, quiet: bool, counts: impl FnOnce(&Report) -> String) {
     for u in &report.unexplained {
         eprintln!("treewide: {u}");
     }
-}
-
-/// The commits that fixed sites, one per line under the summary.
-fn print_fixes(report: &Report) {
+    if quiet {
+        return;
+    }
+    println!("{}", counts(report));
     for f in &report.fixes {
         println!("  {f}");
     }
