@@ -138,20 +138,13 @@ pub async fn accept_invite(
     let user = users::by_invite(&st.db, &token).await?.ok_or_else(|| {
         Failure::NotFound("this invite link was used already or has expired".into())
     })?;
-    let problem = if f.password != f.password2 {
-        Some("The two passwords differ.")
-    } else if f.password.chars().count() < 10 {
-        Some("Use at least 10 characters.")
-    } else {
-        None
-    };
-    if let Some(p) = problem {
+    if let Err(refused) = users::check_new_password(&f.password, &f.password2) {
         let page = InvitePage {
             chrome: chrome(&auth, "/invite").await?,
             csrf: csrf_token(&auth.session).await?,
             email: user.email,
             token,
-            error: Some(p.into()),
+            error: Some(refused.to_string()),
         };
         return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
     }
