@@ -467,12 +467,7 @@ pub async fn post_note(
     let ask = match p.ask.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(a) => {
-            let slug = if a.contains(' ') || a.chars().any(|c| c.is_ascii_uppercase()) {
-                treewide_core::model::subsystem_slug(a)
-            } else {
-                a.to_owned()
-            };
-            let sub = subsystems::find(&st.db, &slug)
+            let sub = subsystems::resolve(&st.db, a)
                 .await
                 .map_err(|e| ApiError::from(e).into_response())?;
             Some(

@@ -221,7 +221,7 @@ pub async fn add_note(
     let ask = match f.ask.trim() {
         "" => None,
         s => Some(
-            subsystems::find(&st.db, s)
+            subsystems::resolve(&st.db, s)
                 .await?
                 .ok_or_else(|| Failure::BadRequest(format!("no subsystem {s:?}")))?
                 .id,
