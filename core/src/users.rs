@@ -266,7 +266,11 @@ pub async fn authenticate(db: &SqlitePool, email: &str, password: &str) -> Resul
 
 /// Whether `user` may sign off `site`: an admin, or an M:/R: of one of the subsystems the
 /// site's file belongs to (all of them after a tree scan, else its primary subsystem).
-pub async fn may_sign_off(db: &SqlitePool, user: &User, site: SiteId) -> Result<bool> {
+pub async fn may_sign_off(
+    db: impl sqlx::SqliteExecutor<'_>,
+    user: &User,
+    site: SiteId,
+) -> Result<bool> {
     if user.is_admin {
         return Ok(true);
     }

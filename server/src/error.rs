@@ -30,6 +30,7 @@ impl From<treewide_core::Error> for Failure {
             treewide_core::Error::Invalid { .. } => Failure::BadRequest(e.to_string()),
             treewide_core::Error::Transition { .. } => Failure::Forbidden(e.to_string()),
             treewide_core::Error::Stale { .. } => Failure::PreconditionFailed(e.to_string()),
+            treewide_core::Error::Forbidden(why) => Failure::Forbidden(why),
             e => Failure::Internal(e),
         }
     }

@@ -6,10 +6,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use treewide_core::model::{EventSource, NoteId, SiteId, Status};
-use treewide_core::transition::{change_status, Authority, StatusRequest};
+use treewide_core::model::{EventSource, NoteId, SiteId, Status, VerdictId};
+use treewide_core::signoff::{sign_off_group, GroupSignoff};
+use treewide_core::transition::{change_status, StatusRequest};
 use treewide_core::users::{self, Scope};
-use treewide_core::{campaigns, notes, sites, subsystems, verdicts};
+use treewide_core::{campaigns, notes, subsystems};
 
 use crate::auth::{check_csrf, csrf_token, AuthSession, Credentials};
 use crate::error::{Failure, PageError};
@@ -281,7 +282,7 @@ pub struct BulkForm {
 }
 
 /// `POST /c/{campaign}/s/{subsystem}/signoff`: confirm every site of this subsystem that one
-/// verdict group decided. All or nothing: each site is checked before any is changed.
+/// verdict group decided, all or nothing (core's group sign-off).
 pub async fn bulk_signoff(
     State(st): State<AppState>,
     auth: AuthSession,
@@ -295,36 +296,12 @@ pub async fn bulk_signoff(
     check_csrf(&auth.session, &f.csrf).await?;
     let c = campaigns::meta(&st.db, &slug).await?;
     let (filter, _) = subsystems::filter(&st.db, &sub).await?;
-    let group = verdicts::list_in(&st.db, c.id)
-        .await?
-        .into_iter()
-        .find(|v| v.id.0 == f.verdict)
-        .ok_or_else(|| Failure::NotFound(format!("verdict group {} not found", f.verdict)))?;
-    let ids = sites::decided_by_verdict(&st.db, c.id, filter, group.id).await?;
-    for s in &ids {
-        if users::authority(&st.db, &user.0, *s).await? != Authority::Signoff {
-            return Err(Failure::Forbidden(
-                "only this subsystem's maintainers and reviewers (or an admin) may sign off".into(),
-            )
-            .into());
-        }
-    }
-    let reason = format!("signed off with the group \"{}\"", group.label);
-    for s in ids {
-        change_status(
-            &st.db,
-            StatusRequest {
-                site: s,
-                to: Status::ConfirmedSafe,
-                by: Authority::Signoff,
-                actor: &user.0.display(),
-                source: EventSource::Web,
-                reason: &reason,
-                expected_version: None,
-            },
-        )
-        .await?;
-    }
+    let group = GroupSignoff {
+        campaign: c.id,
+        subsystem: filter,
+        verdict: VerdictId(f.verdict),
+    };
+    sign_off_group(&st.db, &user.0, group, EventSource::Web).await?;
     Ok(Redirect::to(&here).into_response())
 }
 
