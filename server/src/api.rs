@@ -11,8 +11,8 @@ use treewide_core::model::{CommitRole, SiteId, Status};
 use treewide_core::sites::SiteQuery;
 use treewide_core::{campaigns, events, notes, refs, sites, subsystems, verdicts};
 
-use crate::auth::ApiCaller;
 use crate::error::{ApiError, Failure};
+use crate::middleware::bearer::ApiCaller;
 use crate::views::enc;
 use crate::AppState;
 use treewide_core::model::EventSource;

@@ -12,8 +12,9 @@ use treewide_core::transition::{change_status, StatusRequest};
 use treewide_core::users::{self, Scope};
 use treewide_core::{campaigns, notes, subsystems};
 
-use crate::auth::{check_csrf, csrf_token, AuthSession, Credentials};
 use crate::error::{Failure, PageError};
+use crate::middleware::csrf::{check_csrf, csrf_token};
+use crate::middleware::session::{AuthSession, Credentials, SessionUser};
 use crate::pages::chrome;
 use crate::views::{enc, InvitePage, LoginPage, NoticePage, SettingsPage};
 use crate::AppState;
@@ -150,7 +151,7 @@ pub async fn accept_invite(
         return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
     }
     let user = users::accept_invite(&st.db, &token, &f.password).await?;
-    auth.login(&crate::auth::SessionUser(user))
+    auth.login(&SessionUser(user))
         .await
         .map_err(|_| Failure::Forbidden("login failed".into()))?;
     let _ = auth.session.cycle_id().await;

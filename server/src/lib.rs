@@ -3,23 +3,17 @@
 mod api;
 mod api_mail;
 mod assets;
-pub mod auth;
-mod cache;
 mod chart;
 mod error;
-mod etag;
 mod forms;
+mod middleware;
 mod pages;
 mod views;
 
 use std::net::SocketAddr;
 
-use axum::http::{header, HeaderValue};
 use axum::routing::{get, post};
 use axum::Router;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 use treewide_core::SqlitePool;
 
 /// What every handler shares.
@@ -45,7 +39,7 @@ pub fn router(db: SqlitePool) -> Router {
         .route("/messages/{id}", get(api_mail::message))
         .route("/sites/{id}/messages", get(api_mail::site_messages))
         .fallback(api::not_found);
-    Router::new()
+    let app = Router::new()
         .route("/", get(pages::index))
         .route("/c/{campaign}", get(pages::campaign))
         .route("/c/{campaign}/s/{subsystem}", get(pages::subsystem))
@@ -82,30 +76,8 @@ pub fn router(db: SqlitePool) -> Router {
                 .config(utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])),
         )
         .fallback(pages::not_found)
-        .with_state(AppState { db: db.clone() })
-        .layer(auth::layer(db.clone()))
-        .layer(axum::middleware::from_fn_with_state(
-            cache::PageCache::new(db),
-            cache::layer,
-        ))
-        .layer(axum::middleware::from_fn(etag::etag))
-        .layer(RequestBodyLimitLayer::new(1 << 20))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-                 object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-            ),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(TraceLayer::new_for_http())
+        .with_state(AppState { db: db.clone() });
+    middleware::wrap(app, db)
 }
 
 /// Serve on `listener` until the process ends.

@@ -5,9 +5,10 @@ use serde::Deserialize;
 use treewide_core::model::{SiteId, Status};
 use treewide_core::{campaigns, events, history, notes, refs, sites, subsystems, verdicts};
 
-use crate::auth::{csrf_token, AuthSession};
 use crate::chart::Burndown;
 use crate::error::{Failure, PageError};
+use crate::middleware::csrf::csrf_token;
+use crate::middleware::session::AuthSession;
 use crate::views::{
     enc, CampaignHead, CampaignPage, Chrome, CommitLink, EventView, IndexPage, NoteView, Pager,
     Progress, RefView, SiteCommitView, SitePage, SiteRow, SortKey, StatusChoice, SubsystemPage,

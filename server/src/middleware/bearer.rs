@@ -1,0 +1,92 @@
+//! API callers: `Authorization: Bearer <token>` resolved to a user and the token's scopes.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use treewide_core::users::{self, Scope, User};
+
+use crate::AppState;
+
+/// A bot or person calling the API with `Authorization: Bearer <token>`.
+pub struct ApiCaller {
+    pub user: User,
+    pub scopes: Vec<Scope>,
+}
+
+impl ApiCaller {
+    /// 403 unless the token has `scope`.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiAuthError> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(ApiAuthError::Forbidden(format!(
+                "this token lacks the {} scope",
+                scope.as_str()
+            )))
+        }
+    }
+}
+
+/// Why an API request was refused before it ran.
+#[derive(Debug)]
+pub enum ApiAuthError {
+    Unauthorized(String),
+    Forbidden(String),
+    Internal,
+}
+
+impl IntoResponse for ApiAuthError {
+    fn into_response(self) -> Response {
+        let (status, detail) = match self {
+            ApiAuthError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, d),
+            ApiAuthError::Forbidden(d) => (StatusCode::FORBIDDEN, d),
+            ApiAuthError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()),
+        };
+        let body = json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+        });
+        let mut res = (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"treewide\""),
+            );
+        }
+        res
+    }
+}
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiAuthError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiAuthError::Unauthorized(
+                    "an API token is needed: Authorization: Bearer <token>".into(),
+                )
+            })?;
+        match users::check_token(&st.db, token).await {
+            Ok(Some((user, scopes))) => Ok(ApiCaller { user, scopes }),
+            Ok(None) => Err(ApiAuthError::Unauthorized(
+                "the API token is unknown or revoked".into(),
+            )),
+            Err(_) => Err(ApiAuthError::Internal),
+        }
+    }
+}
