@@ -6,14 +6,16 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use treewide_core::history::{self, CommitInfo, SiteCommit};
+use treewide_core::history::{CommitInfo, SiteCommit};
 use treewide_core::model::{CommitRole, SiteId, Status};
 use treewide_core::sites::SiteQuery;
-use treewide_core::{campaigns, events, notes, refs, sites, subsystems, verdicts};
+use treewide_core::{campaigns, events, notes, refs, sites, subsystems};
 
 use crate::error::{ApiError, Failure};
 use crate::middleware::bearer::ApiCaller;
+use crate::views::campaign::CampaignDetail;
 use crate::views::enc;
+use crate::views::site::SiteDetail;
 use crate::AppState;
 use treewide_core::model::EventSource;
 use treewide_core::transition::{change_status, StatusRequest};
@@ -50,15 +52,11 @@ pub async fn campaign(
     State(st): State<AppState>,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = campaigns::get(&st.db, &slug).await?;
-    let vs = verdicts::list_in(&st.db, c.id).await?;
-    let ns = notes::for_campaign(&st.db, c.id).await?;
-    let rs = refs::for_campaign(&st.db, c.id).await?;
-    let scan = campaigns::scan_state(&st.db, c.id).await?;
-    Ok(
-        Json(json!({ "campaign": c, "verdicts": vs, "notes": ns, "refs": rs, "scan": scan }))
-            .into_response(),
-    )
+    let d = CampaignDetail::load(&st.db, &slug).await?;
+    Ok(Json(json!({
+        "campaign": d.campaign, "verdicts": d.verdicts, "notes": d.notes, "refs": d.refs, "scan": d.scan
+    }))
+    .into_response())
 }
 
 /// `GET /api/v1/campaigns/{slug}/subsystems`
@@ -263,15 +261,15 @@ pub struct SiteCommitJson {
     upstream_missing: bool,
 }
 
-impl From<SiteCommit> for SiteCommitJson {
-    fn from(sc: SiteCommit) -> SiteCommitJson {
+impl From<&SiteCommit> for SiteCommitJson {
+    fn from(sc: &SiteCommit) -> SiteCommitJson {
         SiteCommitJson {
             role: sc.role,
             commit: CommitJson::from(&sc.commit),
-            file: Some(sc.file).filter(|f| !f.is_empty()),
+            file: Some(sc.file.clone()).filter(|f| !f.is_empty()),
             line: sc.line,
-            old_code: sc.old_code,
-            new_code: sc.new_code,
+            old_code: sc.old_code.clone(),
+            new_code: sc.new_code.clone(),
             backports: sc.backports.iter().map(CommitJson::from).collect(),
             upstream_missing: sc.upstream_missing.is_some(),
         }
@@ -280,34 +278,62 @@ impl From<SiteCommit> for SiteCommitJson {
 
 /// `GET /api/v1/sites/{id}` answer.
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct SiteDetail {
+#[schema(as = SiteDetail)]
+pub struct SiteDetailJson<'a> {
     #[schema(value_type = Object)]
-    site: sites::Site,
+    site: &'a sites::Site,
     /// Every subsystem of the file, primary first.
-    subsystems: Vec<String>,
+    subsystems: Vec<&'a str>,
     /// Source lines around the call: `first_line` and `text`.
     #[schema(value_type = Option<Object>)]
-    context: Option<serde_json::Value>,
+    context: Option<ContextJson<'a>>,
     #[schema(value_type = Vec<Object>)]
-    notes: Vec<notes::Note>,
+    notes: &'a [notes::Note],
     #[schema(value_type = Vec<Object>)]
-    refs: Vec<refs::Reference>,
+    refs: &'a [refs::Reference],
     #[schema(value_type = Vec<Object>)]
-    events: Vec<events::Event>,
+    events: &'a [events::Event],
     /// Mail threads about the site.
     #[schema(value_type = Vec<Object>)]
     messages: Vec<serde_json::Value>,
     #[schema(value_type = Vec<Object>)]
-    trailers: Vec<treewide_core::messages::Trailer>,
+    trailers: &'a [treewide_core::messages::Trailer],
     /// Commits that fixed, changed, moved or removed the call, oldest first (from
     /// `treewide import git` / `github`).
     commits: Vec<SiteCommitJson>,
 }
 
+/// Source lines around a call.
+#[derive(Serialize)]
+pub struct ContextJson<'a> {
+    first_line: i64,
+    text: &'a str,
+}
+
+impl<'a> SiteDetailJson<'a> {
+    /// The JSON of a site's [`SiteDetail`].
+    pub fn new(d: &'a SiteDetail) -> SiteDetailJson<'a> {
+        SiteDetailJson {
+            site: &d.site,
+            subsystems: d.subsystems.iter().map(|(n, _)| n.as_str()).collect(),
+            context: d.context.as_ref().map(|(text, first_line)| ContextJson {
+                first_line: *first_line,
+                text,
+            }),
+            notes: &d.notes,
+            refs: &d.refs,
+            events: &d.events,
+            messages: d.mail.thread_json(),
+            trailers: &d.mail.trailers,
+            commits: d.commits.iter().map(SiteCommitJson::from).collect(),
+        }
+    }
+}
+
 /// `GET /api/v1/sites/{id}`: the site with its notes, references, events and commits.
 #[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "read",
     params(("id" = i64, Path, description = "site id")),
-    responses((status = 200, description = "the site with notes, references, events, mail, trailers and commits; the ETag is its version", body = SiteDetail),
+    responses((status = 200, description = "the site with notes, references, events, mail, trailers and commits; the ETag is its version", body = SiteDetailJson),
               (status = 404, description = "no such site", content_type = "application/problem+json")))]
 pub async fn site(
     State(st): State<AppState>,
@@ -317,35 +343,9 @@ pub async fn site(
         id.parse()
             .map_err(|_| Failure::NotFound(format!("site {id:?} not found")))?,
     );
-    let s = sites::get(&st.db, id).await?;
-    let ns = notes::for_site(&st.db, id).await?;
-    let rs = refs::for_site(&st.db, id).await?;
-    let es = events::for_site(&st.db, id).await?;
-    let context = sites::context(&st.db, id)
-        .await?
-        .map(|(text, first_line)| json!({ "first_line": first_line, "text": text }));
-    let subs: Vec<String> = sites::subsystems(&st.db, id)
-        .await?
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    let etag = site_etag(id, s.version);
-    let messages = crate::api_mail::site_thread(&st.db, id).await?;
-    let trailers = treewide_core::messages::trailers_for_site(&st.db, id).await?;
-    let commits = history::for_site(&st.db, id).await?;
-    let mut res = Json(SiteDetail {
-        site: s,
-        subsystems: subs,
-        context,
-        notes: ns,
-        refs: rs,
-        events: es,
-        messages,
-        trailers,
-        commits: commits.into_iter().map(SiteCommitJson::from).collect(),
-    })
-    .into_response();
-    if let Ok(v) = etag.parse() {
+    let d = SiteDetail::load(&st.db, id).await?;
+    let mut res = Json(SiteDetailJson::new(&d)).into_response();
+    if let Ok(v) = site_etag(id, d.site.version).parse() {
         res.headers_mut().insert(header::ETAG, v);
     }
     Ok(res)
@@ -563,7 +563,7 @@ pub async fn check(headers: axum::http::HeaderMap, body: String) -> Result<Respo
     info(title = "treewide API", description = "Call sites of a treewide kernel API conversion, per subsystem: read them, sign them off, check patches."),
     paths(campaigns, campaign, subsystems, burndown, sites, site, patch_site, post_note, events_feed, check,
           crate::api_mail::messages, crate::api_mail::message, crate::api_mail::site_messages),
-    components(schemas(PatchSite, PostNote, SiteDetail, SiteCommitJson, CommitJson)),
+    components(schemas(PatchSite, PostNote, SiteDetailJson, SiteCommitJson, CommitJson)),
     modifiers(&BearerAuth),
     tags((name = "read", description = "public reads"), (name = "write", description = "needs an API token with the scope"),
          (name = "check", description = "patch check for CI"), (name = "mail", description = "imported list mail"))

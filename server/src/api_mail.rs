@@ -11,6 +11,7 @@ use treewide_core::model::SiteId;
 use treewide_core::{sites, subsystems};
 
 use crate::error::{ApiError, Failure};
+use crate::views::site::SiteMail;
 use crate::AppState;
 
 /// Largest answer of `/api/v1/messages`.
@@ -100,26 +101,10 @@ pub async fn site_messages(
     );
     let s = sites::get(&st.db, id).await?;
     let campaign = treewide_core::campaigns::meta(&st.db, &s.campaign).await?;
-    let thread = site_thread(&st.db, id).await?;
-    let trailers = messages::trailers_for_site(&st.db, id).await?;
-    let answers = messages::pending_answers(&st.db, campaign.id, Some(id), None).await?;
-    Ok(
-        Json(json!({ "site": id, "messages": thread, "trailers": trailers, "answers_pending_review": answers }))
-            .into_response(),
-    )
-}
-
-/// A site's mail as JSON: each message with its depth in the thread, links and lore URL.
-pub async fn site_thread(
-    db: &treewide_core::SqlitePool,
-    site: SiteId,
-) -> Result<Vec<serde_json::Value>, treewide_core::Error> {
-    Ok(messages::threads_for_site(db, site)
-        .await?
-        .into_iter()
-        .map(|e| {
-            let url = e.head.lore_url();
-            json!({ "message": e.head, "depth": e.depth, "links": e.links, "lore_url": url })
-        })
-        .collect())
+    let mail = SiteMail::load(&st.db, campaign.id, id).await?;
+    Ok(Json(json!({
+        "site": id, "messages": mail.thread_json(), "trailers": mail.trailers,
+        "answers_pending_review": mail.answers
+    }))
+    .into_response())
 }

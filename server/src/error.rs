@@ -4,7 +4,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::views::ErrorPage;
+use crate::views::{Chrome, ErrorPage};
 
 /// What a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +70,7 @@ impl IntoResponse for PageError {
         self.0.log();
         let status = self.0.status();
         let page = ErrorPage {
-            chrome: crate::views::Chrome::default(),
+            chrome: Chrome::default(),
             status: status.as_u16(),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             message: self.0.to_string(),

@@ -16,7 +16,8 @@ use crate::error::{Failure, PageError};
 use crate::middleware::csrf::{check_csrf, csrf_token};
 use crate::middleware::session::{AuthSession, Credentials, SessionUser};
 use crate::pages::chrome;
-use crate::views::{enc, InvitePage, LoginPage, NoticePage, SettingsPage};
+use crate::views::account::{InvitePage, LoginPage, NoticePage, SettingsPage};
+use crate::views::enc;
 use crate::AppState;
 
 /// Only same-site paths are followed after login (no open redirects).

@@ -3,7 +3,6 @@
 mod api;
 mod api_mail;
 mod assets;
-mod chart;
 mod error;
 mod forms;
 mod middleware;

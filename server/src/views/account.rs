@@ -1,0 +1,44 @@
+//! Pages of one's account: log in, accept an invite, API tokens, and the notice after a change.
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::Chrome;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub next: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "invite.html")]
+pub struct InvitePage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub email: String,
+    pub token: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    pub chrome: Chrome,
+    pub email: String,
+    pub tokens: Vec<treewide_core::users::Token>,
+    /// A token just created: shown this once.
+    pub new_token: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub chrome: Chrome,
+    pub title: String,
+    pub message: String,
+    pub back: String,
+}
