@@ -1,12 +1,12 @@
 //! treewide-server: the dashboard (server-rendered HTML) and the REST API.
 
 mod api;
-mod api_mail;
 mod assets;
 mod error;
 mod forms;
 mod middleware;
 mod pages;
+mod params;
 mod views;
 
 use std::net::SocketAddr;
@@ -23,21 +23,6 @@ pub struct AppState {
 
 /// The whole application.
 pub fn router(db: SqlitePool) -> Router {
-    let api = Router::new()
-        .route("/campaigns", get(api::campaigns))
-        .route("/campaigns/{slug}", get(api::campaign))
-        .route("/campaigns/{slug}/subsystems", get(api::subsystems))
-        .route("/campaigns/{slug}/burndown", get(api::burndown))
-        .route("/sites", get(api::sites))
-        .route("/sites/{id}", get(api::site).patch(api::patch_site))
-        .route("/sites/{id}/notes", post(api::post_note))
-        .route("/events", get(api::events_feed))
-        .route("/check", post(api::check))
-        .route("/openapi.json", get(api::openapi))
-        .route("/messages", get(api_mail::messages))
-        .route("/messages/{id}", get(api_mail::message))
-        .route("/sites/{id}/messages", get(api_mail::site_messages))
-        .fallback(api::not_found);
     let app = Router::new()
         .route("/", get(pages::index))
         .route("/c/{campaign}", get(pages::campaign))
@@ -68,12 +53,7 @@ pub fn router(db: SqlitePool) -> Router {
         .route("/settings/tokens", post(forms::create_token))
         .route("/settings/tokens/{id}/revoke", post(forms::revoke_token))
         .route("/static/{name}", get(assets::file))
-        .nest("/api/v1", api)
-        // The browsable API docs: Swagger UI from the crate (vendored, works offline).
-        .merge(
-            utoipa_swagger_ui::SwaggerUi::new("/api/docs")
-                .config(utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])),
-        )
+        .merge(api::router())
         .fallback(pages::not_found)
         .with_state(AppState { db: db.clone() });
     middleware::wrap(app, db)

@@ -4,9 +4,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use treewide_core::users::{self, Scope, User};
 
+use crate::error::{problem, Failure};
 use crate::AppState;
 
 /// A bot or person calling the API with `Authorization: Bearer <token>`.
@@ -17,11 +17,11 @@ pub struct ApiCaller {
 
 impl ApiCaller {
     /// 403 unless the token has `scope`.
-    pub fn require(&self, scope: Scope) -> Result<(), ApiAuthError> {
+    pub fn require(&self, scope: Scope) -> Result<(), Failure> {
         if self.scopes.contains(&scope) {
             Ok(())
         } else {
-            Err(ApiAuthError::Forbidden(format!(
+            Err(Failure::Forbidden(format!(
                 "this token lacks the {} scope",
                 scope.as_str()
             )))
@@ -29,11 +29,10 @@ impl ApiCaller {
     }
 }
 
-/// Why an API request was refused before it ran.
+/// Why an API request was refused before it ran: no valid token.
 #[derive(Debug)]
 pub enum ApiAuthError {
     Unauthorized(String),
-    Forbidden(String),
     Internal,
 }
 
@@ -41,21 +40,9 @@ impl IntoResponse for ApiAuthError {
     fn into_response(self) -> Response {
         let (status, detail) = match self {
             ApiAuthError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, d),
-            ApiAuthError::Forbidden(d) => (StatusCode::FORBIDDEN, d),
             ApiAuthError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()),
         };
-        let body = json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": detail,
-        });
-        let mut res = (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response();
+        let mut res = problem(status, &detail);
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

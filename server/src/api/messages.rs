@@ -3,7 +3,8 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use treewide_core::messages::{self, MessageQuery};
@@ -12,7 +13,15 @@ use treewide_core::{sites, subsystems};
 
 use crate::error::{ApiError, Failure};
 use crate::views::site::SiteMail;
-use crate::AppState;
+use crate::{params, AppState};
+
+/// `/messages…` routes, and a site's mail.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/messages", get(messages))
+        .route("/messages/{id}", get(message))
+        .route("/sites/{id}/messages", get(site_messages))
+}
 
 /// Largest answer of `/api/v1/messages`.
 const MAX_LIMIT: u32 = 1000;
@@ -37,7 +46,7 @@ pub async fn messages(
     params: Result<Query<MessagesParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
-    let limit = crate::api::page_limit(p.limit, MAX_LIMIT, MAX_LIMIT)?;
+    let limit = params::page_limit(p.limit, MAX_LIMIT, MAX_LIMIT)?;
     let mut q = MessageQuery {
         limit,
         thread: p.thread.filter(|t| !t.is_empty()).map(|t| {
@@ -95,10 +104,7 @@ pub async fn site_messages(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = SiteId(
-        id.parse()
-            .map_err(|_| Failure::NotFound(format!("site {id:?} not found")))?,
-    );
+    let id = params::site_id(&id)?;
     let s = sites::get(&st.db, id).await?;
     let campaign = treewide_core::campaigns::meta(&st.db, &s.campaign).await?;
     let mail = SiteMail::load(&st.db, campaign.id, id).await?;

@@ -1,94 +1,34 @@
-//! The read API for bots: JSON, cursor pagination, problem+json errors.
+//! Sites in the API: the filtered list with cursors, one site's detail (its ETag is its
+//! version), status changes with `If-Match`, and notes.
 
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use treewide_core::history::{CommitInfo, SiteCommit};
-use treewide_core::model::{CommitRole, SiteId, Status};
+use treewide_core::model::{CommitRole, EventSource, SiteId, Status};
 use treewide_core::sites::SiteQuery;
-use treewide_core::{campaigns, events, notes, refs, sites, subsystems};
-
-use crate::error::{ApiError, Failure};
-use crate::middleware::bearer::ApiCaller;
-use crate::views::campaign::CampaignDetail;
-use crate::views::enc;
-use crate::views::site::SiteDetail;
-use crate::AppState;
-use treewide_core::model::EventSource;
 use treewide_core::transition::{change_status, StatusRequest};
 use treewide_core::users::{self, Scope};
+use treewide_core::{campaigns, events, notes, refs, sites, subsystems};
 
-/// Largest page of `/api/v1/sites`.
-pub const MAX_LIMIT: u32 = 500;
-const DEFAULT_LIMIT: u32 = 100;
+use super::{Page, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::error::{ApiError, Failure};
+use crate::middleware::bearer::ApiCaller;
+use crate::views::enc;
+use crate::views::site::SiteDetail;
+use crate::{params, AppState};
 
-/// A page size from the query: `default` when absent, else 1 to `max`.
-pub fn page_limit(asked: Option<u32>, default: u32, max: u32) -> Result<u32, Failure> {
-    match asked.unwrap_or(default) {
-        l if (1..=max).contains(&l) => Ok(l),
-        l => Err(Failure::BadRequest(format!(
-            "limit must be 1 to {max}, not {l}"
-        ))),
-    }
-}
-
-/// `GET /api/v1/campaigns`
-#[utoipa::path(get, path = "/api/v1/campaigns", tag = "read",
-    responses((status = 200, description = "every campaign with its counts per status", body = serde_json::Value)))]
-pub async fn campaigns(State(st): State<AppState>) -> Result<Response, ApiError> {
-    let list = campaigns::list(&st.db).await?;
-    Ok(Json(json!({ "campaigns": list })).into_response())
-}
-
-/// `GET /api/v1/campaigns/{slug}`: the campaign with its verdict groups, notes and references.
-#[utoipa::path(get, path = "/api/v1/campaigns/{slug}", tag = "read",
-    params(("slug" = String, Path, description = "campaign slug")),
-    responses((status = 200, description = "the campaign, its verdict groups, notes, references and last scan", body = serde_json::Value),
-              (status = 404, description = "no such campaign", content_type = "application/problem+json")))]
-pub async fn campaign(
-    State(st): State<AppState>,
-    Path(slug): Path<String>,
-) -> Result<Response, ApiError> {
-    let d = CampaignDetail::load(&st.db, &slug).await?;
-    Ok(Json(json!({
-        "campaign": d.campaign, "verdicts": d.verdicts, "notes": d.notes, "refs": d.refs, "scan": d.scan
-    }))
-    .into_response())
-}
-
-/// `GET /api/v1/campaigns/{slug}/subsystems`
-#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/subsystems", tag = "read",
-    params(("slug" = String, Path, description = "campaign slug")),
-    responses((status = 200, description = "counts and open questions per subsystem", body = serde_json::Value),
-              (status = 404, description = "no such campaign", content_type = "application/problem+json")))]
-pub async fn subsystems(
-    State(st): State<AppState>,
-    Path(slug): Path<String>,
-) -> Result<Response, ApiError> {
-    let c = campaigns::get(&st.db, &slug).await?;
-    let list = subsystems::progress(&st.db, c.id).await?;
-    Ok(Json(json!({ "campaign": c.slug, "subsystems": list })).into_response())
-}
-
-/// `GET /api/v1/campaigns/{slug}/burndown`
-#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/burndown", tag = "read",
-    params(("slug" = String, Path, description = "campaign slug")),
-    responses((status = 200, description = "open and done sites per day something changed (and today): `points` of `{date, open, done}`; a site counts as done from its fixing or removing commit's date when history has one, else from when it was last marked done", body = serde_json::Value),
-              (status = 404, description = "no such campaign", content_type = "application/problem+json")))]
-pub async fn burndown(
-    State(st): State<AppState>,
-    Path(slug): Path<String>,
-) -> Result<Response, ApiError> {
-    let c = campaigns::meta(&st.db, &slug).await?;
-    let points: Vec<_> = treewide_core::history::burndown(&st.db, c.id)
-        .await?
-        .into_iter()
-        .map(|p| json!({ "date": p.date.to_string(), "open": p.open, "done": p.done }))
-        .collect();
-    Ok(Json(json!({ "campaign": c.slug, "points": points })).into_response())
+/// `/sites…` routes (a site's mail is in `messages`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sites", get(sites))
+        .route("/sites/{id}", get(site).patch(patch_site))
+        .route("/sites/{id}/notes", post(post_note))
 }
 
 /// Filters and cursor of `/api/v1/sites`.
@@ -124,10 +64,10 @@ pub struct SitesParams {
               (status = 400, description = "bad filter or limit", content_type = "application/problem+json")))]
 pub async fn sites(
     State(st): State<AppState>,
-    params: Result<Query<SitesParams>, axum::extract::rejection::QueryRejection>,
+    params: Result<Query<SitesParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
-    let limit = page_limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let limit = params::page_limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let after = match p.cursor.as_deref() {
         None | Some("") => SiteId(0),
         Some(c) => SiteId(
@@ -136,12 +76,7 @@ pub async fn sites(
         ),
     };
     let mut q = SiteQuery {
-        status: p
-            .status
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(str::parse::<Status>)
-            .transpose()?,
+        status: params::status(p.status.as_deref())?,
         file: p.file.clone().filter(|s| !s.is_empty()),
         callee: p.callee.clone().filter(|s| !s.is_empty()),
         ..Default::default()
@@ -192,13 +127,6 @@ pub async fn sites(
         }
     }
     Ok(res)
-}
-
-/// One page of a list: its items and the URL of the next page, if any.
-#[derive(Serialize)]
-struct Page<'a, T> {
-    items: &'a [T],
-    next: Option<&'a str>,
 }
 
 /// A commit as the API gives it.
@@ -339,21 +267,13 @@ pub async fn site(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = SiteId(
-        id.parse()
-            .map_err(|_| Failure::NotFound(format!("site {id:?} not found")))?,
-    );
+    let id = params::site_id(&id)?;
     let d = SiteDetail::load(&st.db, id).await?;
     let mut res = Json(SiteDetailJson::new(&d)).into_response();
     if let Ok(v) = site_etag(id, d.site.version).parse() {
         res.headers_mut().insert(header::ETAG, v);
     }
     Ok(res)
-}
-
-/// Unknown API path.
-pub async fn not_found() -> ApiError {
-    ApiError(Failure::NotFound("no such API endpoint".into()))
 }
 
 /// The ETag of a site for `If-Match`: it changes with every status change and every note.
@@ -386,33 +306,15 @@ pub async fn patch_site(
     State(st): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<i64>,
-    headers: axum::http::HeaderMap,
-    body: Result<Json<PatchSite>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, Response> {
-    caller
-        .require(Scope::StatusWrite)
-        .map_err(IntoResponse::into_response)?;
-    let Json(p) = body.map_err(|e| ApiError(Failure::BadRequest(e.body_text())).into_response())?;
+    headers: HeaderMap,
+    body: Result<Json<PatchSite>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::StatusWrite)?;
+    let Json(p) = body.map_err(|e| Failure::BadRequest(e.body_text()))?;
     let id = SiteId(id);
-    let site = sites::get(&st.db, id)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
-    let Some(want) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
-        return Err(ApiError(Failure::PreconditionRequired(
-            "If-Match with the site's ETag is required (GET the site first)".into(),
-        ))
-        .into_response());
-    };
-    let current = site_etag(id, site.version);
-    if want.trim() != current && want.trim() != "*" {
-        return Err(ApiError(Failure::PreconditionFailed(format!(
-            "the site changed: its ETag is {current}, not {want}"
-        )))
-        .into_response());
-    }
-    let by = users::authority(&st.db, &caller.user, id)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
+    let site = sites::get(&st.db, id).await?;
+    if_match(&headers, &site_etag(id, site.version))?;
+    let by = users::authority(&st.db, &caller.user, id).await?;
     let version = change_status(
         &st.db,
         StatusRequest {
@@ -425,16 +327,29 @@ pub async fn patch_site(
             expected_version: Some(site.version),
         },
     )
-    .await
-    .map_err(|e| ApiError::from(e).into_response())?;
-    let site = sites::get(&st.db, id)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
+    .await?;
+    let site = sites::get(&st.db, id).await?;
     let mut res = Json(json!({ "site": site })).into_response();
     if let Ok(v) = site_etag(id, version).parse() {
         res.headers_mut().insert(header::ETAG, v);
     }
     Ok(res)
+}
+
+/// Go on only when `If-Match` names the resource's `current` ETag (or `*`): 428 without it,
+/// 412 when it is stale, so no update is lost.
+fn if_match(headers: &HeaderMap, current: &str) -> Result<(), Failure> {
+    let Some(want) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
+        return Err(Failure::PreconditionRequired(
+            "If-Match with the site's ETag is required (GET the site first)".into(),
+        ));
+    };
+    if want.trim() != current && want.trim() != "*" {
+        return Err(Failure::PreconditionFailed(format!(
+            "the site changed: its ETag is {current}, not {want}"
+        )));
+    }
+    Ok(())
 }
 
 /// `POST /api/v1/sites/{id}/notes` body.
@@ -458,132 +373,16 @@ pub async fn post_note(
     State(st): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<i64>,
-    body: Result<Json<PostNote>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, Response> {
-    caller
-        .require(Scope::NotesWrite)
-        .map_err(IntoResponse::into_response)?;
-    let Json(p) = body.map_err(|e| ApiError(Failure::BadRequest(e.body_text())).into_response())?;
-    let ask = match p.ask.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => None,
-        Some(a) => {
-            let sub = subsystems::resolve(&st.db, a)
-                .await
-                .map_err(|e| ApiError::from(e).into_response())?;
-            Some(
-                sub.ok_or_else(|| {
-                    ApiError(Failure::BadRequest(format!("no subsystem {a:?}"))).into_response()
-                })?
-                .id,
-            )
-        }
-    };
-    let note = notes::add(
-        &st.db,
-        SiteId(id),
-        &caller.user.display(),
-        &p.text,
-        ask,
-        EventSource::Api,
-    )
-    .await
-    .map_err(|e| ApiError::from(e).into_response())?;
+    body: Result<Json<PostNote>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::NotesWrite)?;
+    let Json(p) = body.map_err(|e| Failure::BadRequest(e.body_text()))?;
+    let ask = params::asked_subsystem(&st.db, p.ask.as_deref().unwrap_or_default()).await?;
+    let author = caller.user.display();
+    let note = notes::add(&st.db, SiteId(id), &author, &p.text, ask, EventSource::Api).await?;
     Ok((
-        axum::http::StatusCode::CREATED,
+        StatusCode::CREATED,
         Json(json!({ "note": note, "site": id })),
     )
         .into_response())
-}
-
-/// `GET /api/v1/events?since=&limit=`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventsParams {
-    #[serde(default)]
-    since: Option<i64>,
-    #[serde(default)]
-    limit: Option<u32>,
-}
-
-/// `GET /api/v1/events?since=CURSOR`: every change after the cursor, oldest first. Poll with
-/// the answer's `next` cursor.
-#[utoipa::path(get, path = "/api/v1/events", tag = "read",
-    params(("since" = Option<i64>, Query, description = "the `next` of the previous answer (0: from the start)"),
-           ("limit" = Option<u32>, Query, description = "1 to 500, default 100")),
-    responses((status = 200, description = "`items` after the cursor, oldest first, and the `next` cursor", body = serde_json::Value)))]
-pub async fn events_feed(
-    State(st): State<AppState>,
-    params: Result<Query<EventsParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
-    let limit = page_limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let since = p.since.unwrap_or(0);
-    let items = events::since(&st.db, since, limit).await?;
-    let next = items.last().map_or(since, |(_, e)| e.id.0);
-    let items: Vec<_> = items
-        .into_iter()
-        .map(|(campaign, e)| json!({ "campaign": campaign, "event": e }))
-        .collect();
-    Ok(Json(json!({ "items": items, "next": next })).into_response())
-}
-
-/// `POST /api/v1/check`: a unified diff (`text/x-diff`, or JSON `{"diff": …}`) → the added
-/// lines that introduce a legacy direction, a new audited caller or a banned function, with
-/// file, line and suggested replacement. `ok` is false when anything was found.
-#[utoipa::path(post, path = "/api/v1/check", tag = "check",
-    request_body(content = String, content_type = "text/x-diff", description = "a unified diff, or JSON {\"diff\": …}"),
-    responses((status = 200, description = "`ok` and the `findings`: file, line, problem, suggested replacement", body = serde_json::Value)))]
-pub async fn check(headers: axum::http::HeaderMap, body: String) -> Result<Response, ApiError> {
-    let json_body = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let diff = if json_body {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Body {
-            diff: String,
-        }
-        serde_json::from_str::<Body>(&body)
-            .map_err(|e| Failure::BadRequest(format!("expected {{\"diff\": \"…\"}}: {e}")))?
-            .diff
-    } else {
-        body
-    };
-    let specs = treewide_importer::check::builtin_specs()
-        .map_err(|e| Failure::BadRequest(format!("campaign specs: {e:#}")))?;
-    let findings = treewide_importer::check::check_diff(&diff, &specs)
-        .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
-    Ok(Json(json!({ "ok": findings.is_empty(), "findings": findings })).into_response())
-}
-
-/// The OpenAPI document of the API.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    info(title = "treewide API", description = "Call sites of a treewide kernel API conversion, per subsystem: read them, sign them off, check patches."),
-    paths(campaigns, campaign, subsystems, burndown, sites, site, patch_site, post_note, events_feed, check,
-          crate::api_mail::messages, crate::api_mail::message, crate::api_mail::site_messages),
-    components(schemas(PatchSite, PostNote, SiteDetailJson, SiteCommitJson, CommitJson)),
-    modifiers(&BearerAuth),
-    tags((name = "read", description = "public reads"), (name = "write", description = "needs an API token with the scope"),
-         (name = "check", description = "patch check for CI"), (name = "mail", description = "imported list mail"))
-)]
-pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-/// `GET /api/v1/openapi.json`
-pub async fn openapi() -> Response {
-    Json(<ApiDoc as utoipa::OpenApi>::openapi()).into_response()
 }
