@@ -1,48 +1,37 @@
-//! Pages and forms for people: log in, accept an invite, sign off, add notes and questions,
-//! answer questions, manage API tokens. Every form carries the session's CSRF token; every
-//! permission is checked here, on the server, whatever the page showed.
+//! One's account: log in and out, accept an invite (set a password), manage API tokens.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use serde::Deserialize;
-use treewide_core::model::{EventSource, NoteId, SiteId, Status, VerdictId};
-use treewide_core::signoff::{sign_off_group, GroupSignoff};
-use treewide_core::transition::{change_status, StatusRequest};
 use treewide_core::users::{self, Scope};
-use treewide_core::{campaigns, notes, subsystems};
 
+use super::{chrome, login_redirect, safe_next};
 use crate::error::{Failure, PageError};
 use crate::middleware::csrf::{check_csrf, csrf_token};
 use crate::middleware::session::{AuthSession, Credentials, SessionUser};
-use crate::pages::chrome;
 use crate::views::account::{InvitePage, LoginPage, NoticePage, SettingsPage};
-use crate::views::enc;
 use crate::AppState;
 
-/// Only same-site paths are followed after login (no open redirects).
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
-    }
-}
-
-/// Anonymous visitors are sent to log in and come back.
-fn login_redirect(here: &str) -> Response {
-    Redirect::to(&format!("/login?next={}", enc(here))).into_response()
+/// Login, logout, invites and settings.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/invite/{token}", get(invite_page).post(accept_invite))
+        .route("/settings", get(settings))
+        .route("/settings/tokens", post(create_token))
+        .route("/settings/tokens/{id}/revoke", post(revoke_token))
 }
 
 #[derive(Deserialize)]
-pub struct NextQuery {
+struct NextQuery {
     next: Option<String>,
 }
 
 /// `GET /login`
-pub async fn login_page(
-    auth: AuthSession,
-    Query(q): Query<NextQuery>,
-) -> Result<LoginPage, PageError> {
+async fn login_page(auth: AuthSession, Query(q): Query<NextQuery>) -> Result<LoginPage, PageError> {
     Ok(LoginPage {
         chrome: chrome(&auth, "/login").await?,
         csrf: csrf_token(&auth.session).await?,
@@ -52,7 +41,7 @@ pub async fn login_page(
 }
 
 #[derive(Deserialize)]
-pub struct LoginForm {
+struct LoginForm {
     email: String,
     password: String,
     #[serde(default)]
@@ -62,7 +51,7 @@ pub struct LoginForm {
 }
 
 /// `POST /login`
-pub async fn login(mut auth: AuthSession, Form(f): Form<LoginForm>) -> Result<Response, PageError> {
+async fn login(mut auth: AuthSession, Form(f): Form<LoginForm>) -> Result<Response, PageError> {
     check_csrf(&auth.session, &f.csrf).await?;
     let next = safe_next(f.next.as_deref());
     let user = auth
@@ -91,13 +80,13 @@ pub async fn login(mut auth: AuthSession, Form(f): Form<LoginForm>) -> Result<Re
 }
 
 #[derive(Deserialize)]
-pub struct CsrfForm {
+struct CsrfForm {
     #[serde(default)]
     csrf: String,
 }
 
 /// `POST /logout`
-pub async fn logout(mut auth: AuthSession, Form(f): Form<CsrfForm>) -> Result<Response, PageError> {
+async fn logout(mut auth: AuthSession, Form(f): Form<CsrfForm>) -> Result<Response, PageError> {
     check_csrf(&auth.session, &f.csrf).await?;
     let _ = auth.logout().await;
     let _ = auth.session.flush().await;
@@ -105,7 +94,7 @@ pub async fn logout(mut auth: AuthSession, Form(f): Form<CsrfForm>) -> Result<Re
 }
 
 /// `GET /invite/{token}`: set a password.
-pub async fn invite_page(
+async fn invite_page(
     State(st): State<AppState>,
     auth: AuthSession,
     Path(token): Path<String>,
@@ -123,7 +112,7 @@ pub async fn invite_page(
 }
 
 #[derive(Deserialize)]
-pub struct InviteForm {
+struct InviteForm {
     password: String,
     password2: String,
     #[serde(default)]
@@ -131,7 +120,7 @@ pub struct InviteForm {
 }
 
 /// `POST /invite/{token}`: the password is set, the invite used up, the person logged in.
-pub async fn accept_invite(
+async fn accept_invite(
     State(st): State<AppState>,
     mut auth: AuthSession,
     Path(token): Path<String>,
@@ -159,159 +148,8 @@ pub async fn accept_invite(
     Ok(Redirect::to("/").into_response())
 }
 
-#[derive(Deserialize)]
-pub struct StatusForm {
-    status: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    csrf: String,
-}
-
-/// `POST /c/{campaign}/site/{id}/status`: sign off (maintainers, reviewers, admins) or propose.
-pub async fn set_status(
-    State(st): State<AppState>,
-    auth: AuthSession,
-    Path((slug, id)): Path<(String, i64)>,
-    Form(f): Form<StatusForm>,
-) -> Result<Response, PageError> {
-    let here = format!("/c/{}/site/{id}", enc(&slug));
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect(&here));
-    };
-    check_csrf(&auth.session, &f.csrf).await?;
-    let site = SiteId(id);
-    let to: Status = f.status.parse()?;
-    let by = users::authority(&st.db, &user.0, site).await?;
-    change_status(
-        &st.db,
-        StatusRequest {
-            site,
-            to,
-            by,
-            actor: &user.0.display(),
-            source: EventSource::Web,
-            reason: f.reason.trim(),
-            expected_version: None,
-        },
-    )
-    .await?;
-    Ok(Redirect::to(&here).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct NoteForm {
-    text: String,
-    /// Subsystem slug to ask, or empty.
-    #[serde(default)]
-    ask: String,
-    #[serde(default)]
-    csrf: String,
-}
-
-/// `POST /c/{campaign}/site/{id}/notes`: a note, or a question to a subsystem's owners.
-pub async fn add_note(
-    State(st): State<AppState>,
-    auth: AuthSession,
-    Path((slug, id)): Path<(String, i64)>,
-    Form(f): Form<NoteForm>,
-) -> Result<Response, PageError> {
-    let here = format!("/c/{}/site/{id}", enc(&slug));
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect(&here));
-    };
-    check_csrf(&auth.session, &f.csrf).await?;
-    let ask = match f.ask.trim() {
-        "" => None,
-        s => Some(
-            subsystems::resolve(&st.db, s)
-                .await?
-                .ok_or_else(|| Failure::BadRequest(format!("no subsystem {s:?}")))?
-                .id,
-        ),
-    };
-    notes::add(
-        &st.db,
-        SiteId(id),
-        &user.0.display(),
-        &f.text,
-        ask,
-        EventSource::Web,
-    )
-    .await?;
-    Ok(Redirect::to(&here).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct AnswerForm {
-    text: String,
-    #[serde(default)]
-    back: String,
-    #[serde(default)]
-    csrf: String,
-}
-
-/// `POST /questions/{id}/answer`: only the asked subsystem's maintainers/reviewers (or admins).
-pub async fn answer(
-    State(st): State<AppState>,
-    auth: AuthSession,
-    Path(id): Path<i64>,
-    Form(f): Form<AnswerForm>,
-) -> Result<Response, PageError> {
-    let back = safe_next(Some(&f.back));
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect(&back));
-    };
-    check_csrf(&auth.session, &f.csrf).await?;
-    let q = notes::question(&st.db, NoteId(id))
-        .await?
-        .ok_or_else(|| Failure::NotFound(format!("question {id} not found")))?;
-    if !users::speaks_for(&st.db, &user.0, q.asks).await? {
-        return Err(Failure::Forbidden(
-            "only the asked subsystem's maintainers and reviewers may answer".into(),
-        )
-        .into());
-    }
-    notes::answer(&st.db, &q, &user.0.display(), &f.text, EventSource::Web).await?;
-    Ok(Redirect::to(&back).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct BulkForm {
-    verdict: i64,
-    #[serde(default)]
-    csrf: String,
-}
-
-/// `POST /c/{campaign}/s/{subsystem}/signoff`: confirm every site of this subsystem that one
-/// verdict group decided, all or nothing (core's group sign-off).
-pub async fn bulk_signoff(
-    State(st): State<AppState>,
-    auth: AuthSession,
-    Path((slug, sub)): Path<(String, String)>,
-    Form(f): Form<BulkForm>,
-) -> Result<Response, PageError> {
-    let here = format!("/c/{}/s/{}", enc(&slug), enc(&sub));
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect(&here));
-    };
-    check_csrf(&auth.session, &f.csrf).await?;
-    let c = campaigns::meta(&st.db, &slug).await?;
-    let (filter, _) = subsystems::filter(&st.db, &sub).await?;
-    let group = GroupSignoff {
-        campaign: c.id,
-        subsystem: filter,
-        verdict: VerdictId(f.verdict),
-    };
-    sign_off_group(&st.db, &user.0, group, EventSource::Web).await?;
-    Ok(Redirect::to(&here).into_response())
-}
-
 /// `GET /settings`: the person's API tokens.
-pub async fn settings(
-    State(st): State<AppState>,
-    auth: AuthSession,
-) -> Result<Response, PageError> {
+async fn settings(State(st): State<AppState>, auth: AuthSession) -> Result<Response, PageError> {
     let Some(user) = &auth.user else {
         return Ok(login_redirect("/settings"));
     };
@@ -326,7 +164,7 @@ pub async fn settings(
 }
 
 #[derive(Deserialize)]
-pub struct TokenForm {
+struct TokenForm {
     name: String,
     #[serde(default)]
     read: Option<String>,
@@ -339,7 +177,7 @@ pub struct TokenForm {
 }
 
 /// `POST /settings/tokens`: the new token is shown once, on this response only.
-pub async fn create_token(
+async fn create_token(
     State(st): State<AppState>,
     auth: AuthSession,
     Form(f): Form<TokenForm>,
@@ -373,7 +211,7 @@ pub async fn create_token(
 }
 
 /// `POST /settings/tokens/{id}/revoke`
-pub async fn revoke_token(
+async fn revoke_token(
     State(st): State<AppState>,
     auth: AuthSession,
     Path(id): Path<i64>,

@@ -1,0 +1,151 @@
+//! What a campaign gives out besides its pages: the status mail, Atom feeds and exports.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use treewide_core::{campaigns, sites, subsystems};
+
+use crate::error::{Failure, PageError};
+use crate::views::feed::Feed;
+use crate::{params, AppState};
+
+/// The report, feed and export routes of a campaign.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/c/{campaign}/report.txt", get(report))
+        .route("/c/{campaign}/feed.atom", get(campaign_feed))
+        .route("/c/{campaign}/s/{subsystem}/feed.atom", get(subsystem_feed))
+        .route("/c/{campaign}/export.csv", get(export_csv))
+        .route("/c/{campaign}/export.json", get(export_json))
+}
+
+/// `GET /c/{campaign}/report.txt?subsystem=`: the status mail as plain text.
+async fn report(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<ReportQuery>,
+) -> Result<axum::response::Response, PageError> {
+    use axum::response::IntoResponse;
+    let text = treewide_core::report::render(
+        &st.db,
+        &slug,
+        q.subsystem.as_deref().filter(|s| !s.is_empty()),
+    )
+    .await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    subsystem: Option<String>,
+}
+
+async fn feed_response(
+    st: &AppState,
+    slug: &str,
+    sub: Option<&str>,
+) -> Result<axum::response::Response, PageError> {
+    use askama::Template;
+    use axum::response::IntoResponse;
+    let xml = Feed::load(&st.db, slug, sub)
+        .await?
+        .render()
+        .map_err(|e| Failure::BadRequest(format!("feed: {e}")))?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/atom+xml; charset=utf-8",
+        )],
+        xml,
+    )
+        .into_response())
+}
+
+/// `GET /c/{campaign}/feed.atom`
+async fn campaign_feed(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<axum::response::Response, PageError> {
+    feed_response(&st, &slug, None).await
+}
+
+/// `GET /c/{campaign}/s/{subsystem}/feed.atom`
+async fn subsystem_feed(
+    State(st): State<AppState>,
+    Path((slug, sub)): Path<(String, String)>,
+) -> Result<axum::response::Response, PageError> {
+    feed_response(&st, &slug, Some(&sub)).await
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    status: Option<String>,
+    subsystem: Option<String>,
+}
+
+/// `GET /c/{campaign}/export.csv?status=&subsystem=`: the filtered site list as CSV.
+async fn export_csv(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<axum::response::Response, PageError> {
+    use axum::response::IntoResponse;
+    let c = campaigns::meta(&st.db, &slug).await?;
+    let mut query = sites::SiteQuery {
+        campaign: Some(c.id),
+        status: params::status(q.status.as_deref())?,
+        ..Default::default()
+    };
+    if let Some(sub) = q.subsystem.as_deref().filter(|s| !s.is_empty()) {
+        query.subsystem = Some(subsystems::filter(&st.db, sub).await?.0);
+    }
+    let mut out = Vec::new();
+    treewide_importer::export::write_csv(&st.db, &query, &mut out)
+        .await
+        .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
+    let disposition = format!("attachment; filename=\"{}.csv\"", c.slug);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// `GET /c/{campaign}/export.json`: the campaign as treewide-audit/1 (re-importable).
+async fn export_json(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<axum::response::Response, PageError> {
+    use axum::response::IntoResponse;
+    let c = campaigns::meta(&st.db, &slug).await?;
+    let mut out = Vec::new();
+    treewide_importer::export::write_json(&st.db, &c.slug, &mut out)
+        .await
+        .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
+    let disposition = format!("attachment; filename=\"{}.json\"", c.slug);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        out,
+    )
+        .into_response())
+}
