@@ -1,10 +1,10 @@
 //! Errors as responses: an HTML page for browsers, `application/problem+json` for the API.
 
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use crate::views::{Chrome, ErrorPage};
+use crate::views::{enc, Chrome, ErrorPage};
 
 /// What a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +19,10 @@ pub enum Failure {
     PreconditionFailed(String),
     #[error("{0}")]
     PreconditionRequired(String),
+    /// Only for logged-in people: a page sends the visitor to log in and come back to this
+    /// path.
+    #[error("log in first")]
+    LogIn(String),
     #[error("internal error")]
     Internal(#[source] treewide_core::Error),
 }
@@ -44,6 +48,7 @@ impl Failure {
             Failure::Forbidden(_) => StatusCode::FORBIDDEN,
             Failure::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Failure::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            Failure::LogIn(_) => StatusCode::UNAUTHORIZED,
             Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +72,9 @@ impl<E: Into<Failure>> From<E> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        if let Failure::LogIn(back) = &self.0 {
+            return Redirect::to(&format!("/login?next={}", enc(back))).into_response();
+        }
         self.0.log();
         let status = self.0.status();
         let page = ErrorPage {

@@ -7,7 +7,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 use treewide_core::users::{self, Scope};
 
-use super::{chrome, login_redirect, safe_next};
+use super::{chrome, poster, safe_next, viewer};
 use crate::error::{Failure, PageError};
 use crate::middleware::csrf::{check_csrf, csrf_token};
 use crate::middleware::session::{AuthSession, Credentials, SessionUser};
@@ -150,13 +150,11 @@ async fn accept_invite(
 
 /// `GET /settings`: the person's API tokens.
 async fn settings(State(st): State<AppState>, auth: AuthSession) -> Result<Response, PageError> {
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect("/settings"));
-    };
-    let tokens = users::tokens(&st.db, user.0.id).await?;
+    let user = viewer(&auth, "/settings")?;
+    let tokens = users::tokens(&st.db, user.id).await?;
     Ok(SettingsPage {
         chrome: chrome(&auth, "/settings").await?,
-        email: user.0.email.clone(),
+        email: user.email.clone(),
         tokens,
         new_token: None,
     }
@@ -182,10 +180,7 @@ async fn create_token(
     auth: AuthSession,
     Form(f): Form<TokenForm>,
 ) -> Result<Response, PageError> {
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect("/settings"));
-    };
-    check_csrf(&auth.session, &f.csrf).await?;
+    let user = poster(&auth, "/settings", &f.csrf).await?;
     let scopes: Vec<Scope> = [
         (f.read.is_some(), Scope::Read),
         (f.notes_write.is_some(), Scope::NotesWrite),
@@ -199,11 +194,11 @@ async fn create_token(
     } else {
         f.name.trim()
     };
-    let (_, token) = users::create_token(&st.db, user.0.id, name, &scopes).await?;
-    let tokens = users::tokens(&st.db, user.0.id).await?;
+    let (_, token) = users::create_token(&st.db, user.id, name, &scopes).await?;
+    let tokens = users::tokens(&st.db, user.id).await?;
     Ok(SettingsPage {
         chrome: chrome(&auth, "/settings").await?,
-        email: user.0.email.clone(),
+        email: user.email.clone(),
         tokens,
         new_token: Some(token),
     }
@@ -217,11 +212,8 @@ async fn revoke_token(
     Path(id): Path<i64>,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect("/settings"));
-    };
-    check_csrf(&auth.session, &f.csrf).await?;
-    if !users::revoke_token(&st.db, user.0.id, id).await? {
+    let user = poster(&auth, "/settings", &f.csrf).await?;
+    if !users::revoke_token(&st.db, user.id, id).await? {
         return Err(Failure::NotFound(format!("no active token {id} of yours")).into());
     }
     Ok(NoticePage {

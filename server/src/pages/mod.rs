@@ -11,13 +11,13 @@ mod reports;
 mod site;
 mod subsystem;
 
-use axum::response::{IntoResponse, Redirect, Response};
 use axum::Router;
+use treewide_core::users::User;
 
 use crate::error::{Failure, PageError};
-use crate::middleware::csrf::csrf_token;
+use crate::middleware::csrf::{check_csrf, csrf_token};
 use crate::middleware::session::AuthSession;
-use crate::views::{enc, Chrome};
+use crate::views::Chrome;
 use crate::AppState;
 
 /// Every page and form route.
@@ -58,9 +58,20 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-/// Anonymous visitors are sent to log in and come back.
-fn login_redirect(here: &str) -> Response {
-    Redirect::to(&format!("/login?next={}", enc(here))).into_response()
+/// The logged-in person; anyone else is sent to log in and come back to `here`.
+fn viewer<'a>(auth: &'a AuthSession, here: &str) -> Result<&'a User, PageError> {
+    auth.user
+        .as_ref()
+        .map(|u| &u.0)
+        .ok_or_else(|| PageError(Failure::LogIn(here.to_owned())))
+}
+
+/// The person posting a form from `here`: logged in (else sent to log in and come back), and
+/// the form's CSRF token is the session's.
+async fn poster<'a>(auth: &'a AuthSession, here: &str, csrf: &str) -> Result<&'a User, PageError> {
+    let user = viewer(auth, here)?;
+    check_csrf(&auth.session, csrf).await?;
+    Ok(user)
 }
 
 /// Any other path.

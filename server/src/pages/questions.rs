@@ -8,9 +8,8 @@ use serde::Deserialize;
 use treewide_core::model::{EventSource, NoteId};
 use treewide_core::{notes, users};
 
-use super::{login_redirect, safe_next};
+use super::{poster, safe_next};
 use crate::error::{Failure, PageError};
-use crate::middleware::csrf::check_csrf;
 use crate::middleware::session::AuthSession;
 use crate::AppState;
 
@@ -36,19 +35,16 @@ async fn answer(
     Form(f): Form<AnswerForm>,
 ) -> Result<Response, PageError> {
     let back = safe_next(Some(&f.back));
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect(&back));
-    };
-    check_csrf(&auth.session, &f.csrf).await?;
+    let user = poster(&auth, &back, &f.csrf).await?;
     let q = notes::question(&st.db, NoteId(id))
         .await?
         .ok_or_else(|| Failure::NotFound(format!("question {id} not found")))?;
-    if !users::speaks_for(&st.db, &user.0, q.asks).await? {
+    if !users::speaks_for(&st.db, user, q.asks).await? {
         return Err(Failure::Forbidden(
             "only the asked subsystem's maintainers and reviewers may answer".into(),
         )
         .into());
     }
-    notes::answer(&st.db, &q, &user.0.display(), &f.text, EventSource::Web).await?;
+    notes::answer(&st.db, &q, &user.display(), &f.text, EventSource::Web).await?;
     Ok(Redirect::to(&back).into_response())
 }

@@ -1,6 +1,9 @@
 //! What a campaign gives out besides its pages: the status mail, Atom feeds and exports.
 
+use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
@@ -25,22 +28,14 @@ async fn report(
     State(st): State<AppState>,
     Path(slug): Path<String>,
     Query(q): Query<ReportQuery>,
-) -> Result<axum::response::Response, PageError> {
-    use axum::response::IntoResponse;
+) -> Result<Response, PageError> {
     let text = treewide_core::report::render(
         &st.db,
         &slug,
         q.subsystem.as_deref().filter(|s| !s.is_empty()),
     )
     .await?;
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
 
 #[derive(Deserialize)]
@@ -52,18 +47,13 @@ async fn feed_response(
     st: &AppState,
     slug: &str,
     sub: Option<&str>,
-) -> Result<axum::response::Response, PageError> {
-    use askama::Template;
-    use axum::response::IntoResponse;
+) -> Result<Response, PageError> {
     let xml = Feed::load(&st.db, slug, sub)
         .await?
         .render()
         .map_err(|e| Failure::BadRequest(format!("feed: {e}")))?;
     Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/atom+xml; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
         xml,
     )
         .into_response())
@@ -73,7 +63,7 @@ async fn feed_response(
 async fn campaign_feed(
     State(st): State<AppState>,
     Path(slug): Path<String>,
-) -> Result<axum::response::Response, PageError> {
+) -> Result<Response, PageError> {
     feed_response(&st, &slug, None).await
 }
 
@@ -81,7 +71,7 @@ async fn campaign_feed(
 async fn subsystem_feed(
     State(st): State<AppState>,
     Path((slug, sub)): Path<(String, String)>,
-) -> Result<axum::response::Response, PageError> {
+) -> Result<Response, PageError> {
     feed_response(&st, &slug, Some(&sub)).await
 }
 
@@ -96,8 +86,7 @@ async fn export_csv(
     State(st): State<AppState>,
     Path(slug): Path<String>,
     Query(q): Query<ExportQuery>,
-) -> Result<axum::response::Response, PageError> {
-    use axum::response::IntoResponse;
+) -> Result<Response, PageError> {
     let c = campaigns::meta(&st.db, &slug).await?;
     let mut query = sites::SiteQuery {
         campaign: Some(c.id),
@@ -111,41 +100,39 @@ async fn export_csv(
     treewide_importer::export::write_csv(&st.db, &query, &mut out)
         .await
         .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
-    let disposition = format!("attachment; filename=\"{}.csv\"", c.slug);
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/csv; charset=utf-8".to_owned(),
-            ),
-            (axum::http::header::CONTENT_DISPOSITION, disposition),
-        ],
+    Ok(attachment(
+        "text/csv; charset=utf-8",
+        &format!("{}.csv", c.slug),
         out,
-    )
-        .into_response())
+    ))
 }
 
 /// `GET /c/{campaign}/export.json`: the campaign as treewide-audit/1 (re-importable).
 async fn export_json(
     State(st): State<AppState>,
     Path(slug): Path<String>,
-) -> Result<axum::response::Response, PageError> {
-    use axum::response::IntoResponse;
+) -> Result<Response, PageError> {
     let c = campaigns::meta(&st.db, &slug).await?;
     let mut out = Vec::new();
     treewide_importer::export::write_json(&st.db, &c.slug, &mut out)
         .await
         .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
-    let disposition = format!("attachment; filename=\"{}.json\"", c.slug);
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/json".to_owned(),
-            ),
-            (axum::http::header::CONTENT_DISPOSITION, disposition),
-        ],
+    Ok(attachment(
+        "application/json",
+        &format!("{}.json", c.slug),
         out,
+    ))
+}
+
+/// A download of `body`, named `file`.
+fn attachment(content_type: &str, file: &str, body: Vec<u8>) -> Response {
+    let disposition = format!("attachment; filename=\"{file}\"");
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
     )
-        .into_response())
+        .into_response()
 }

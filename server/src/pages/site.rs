@@ -9,9 +9,8 @@ use treewide_core::model::{EventSource, SiteId, Status};
 use treewide_core::transition::{change_status, StatusRequest};
 use treewide_core::{campaigns, notes, users};
 
-use super::{chrome, login_redirect};
+use super::{chrome, poster};
 use crate::error::{Failure, PageError};
-use crate::middleware::csrf::check_csrf;
 use crate::middleware::session::AuthSession;
 use crate::views::enc;
 use crate::views::site::{SiteDetail, SitePage};
@@ -58,20 +57,17 @@ async fn set_status(
     Form(f): Form<StatusForm>,
 ) -> Result<Response, PageError> {
     let here = format!("/c/{}/site/{id}", enc(&slug));
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect(&here));
-    };
-    check_csrf(&auth.session, &f.csrf).await?;
+    let user = poster(&auth, &here, &f.csrf).await?;
     let site = SiteId(id);
     let to: Status = f.status.parse()?;
-    let by = users::authority(&st.db, &user.0, site).await?;
+    let by = users::authority(&st.db, user, site).await?;
     change_status(
         &st.db,
         StatusRequest {
             site,
             to,
             by,
-            actor: &user.0.display(),
+            actor: &user.display(),
             source: EventSource::Web,
             reason: f.reason.trim(),
             expected_version: None,
@@ -99,15 +95,12 @@ async fn add_note(
     Form(f): Form<NoteForm>,
 ) -> Result<Response, PageError> {
     let here = format!("/c/{}/site/{id}", enc(&slug));
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect(&here));
-    };
-    check_csrf(&auth.session, &f.csrf).await?;
+    let user = poster(&auth, &here, &f.csrf).await?;
     let ask = params::asked_subsystem(&st.db, &f.ask).await?;
     notes::add(
         &st.db,
         SiteId(id),
-        &user.0.display(),
+        &user.display(),
         &f.text,
         ask,
         EventSource::Web,

@@ -9,9 +9,8 @@ use treewide_core::model::{EventSource, VerdictId};
 use treewide_core::signoff::{sign_off_group, GroupSignoff};
 use treewide_core::{campaigns, subsystems};
 
-use super::{chrome, login_redirect};
+use super::{chrome, poster};
 use crate::error::PageError;
-use crate::middleware::csrf::check_csrf;
 use crate::middleware::session::AuthSession;
 use crate::views::enc;
 use crate::views::subsystem::{SubsystemPage, SubsystemScope};
@@ -72,10 +71,7 @@ async fn bulk_signoff(
     Form(f): Form<BulkForm>,
 ) -> Result<Response, PageError> {
     let here = format!("/c/{}/s/{}", enc(&slug), enc(&sub));
-    let Some(user) = &auth.user else {
-        return Ok(login_redirect(&here));
-    };
-    check_csrf(&auth.session, &f.csrf).await?;
+    let user = poster(&auth, &here, &f.csrf).await?;
     let c = campaigns::meta(&st.db, &slug).await?;
     let (filter, _) = subsystems::filter(&st.db, &sub).await?;
     let group = GroupSignoff {
@@ -83,6 +79,6 @@ async fn bulk_signoff(
         subsystem: filter,
         verdict: VerdictId(f.verdict),
     };
-    sign_off_group(&st.db, &user.0, group, EventSource::Web).await?;
+    sign_off_group(&st.db, user, group, EventSource::Web).await?;
     Ok(Redirect::to(&here).into_response())
 }
