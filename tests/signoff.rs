@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::http::Client;
+use common::http::{Client, Res};
 use common::run;
 use treewide_testing::{spawn_app, TestApp};
 
@@ -37,6 +37,15 @@ fn person(app: &TestApp, email: &str) -> Client {
     // the invite is used up
     assert_eq!(Client::new(app.url()).get(&path).status, 404);
     c
+}
+
+/// `PATCH` the site at `path` with a JSON `body`, as the bearer of `auth`, naming `etag` in
+/// If-Match.
+fn patch(c: &mut Client, path: &str, auth: Option<&str>, etag: Option<&str>, body: &[u8]) -> Res {
+    let mut headers = vec![("Content-Type", "application/json")];
+    headers.extend(auth.map(|a| ("Authorization", a)));
+    headers.extend(etag.map(|e| ("If-Match", e)));
+    c.send("PATCH", path, &headers, Some(body))
 }
 
 fn nvme_site(c: &mut Client) -> i64 {
@@ -237,12 +246,7 @@ async fn the_write_api_needs_scoped_tokens_and_if_match() {
     let body = br#"{"status": "confirmed_safe", "reason": "anonymous pages"}"#;
     let mut c = Client::new(app.url());
 
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[("Content-Type", "application/json")],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, None, None, body);
     assert_eq!(r.status, 401);
     assert_eq!(
         r.header("www-authenticate"),
@@ -251,40 +255,15 @@ async fn the_write_api_needs_scoped_tokens_and_if_match() {
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
 
     let auth_r = format!("Bearer {reader}");
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth_r),
-            ("Content-Type", "application/json"),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth_r), None, body);
     assert_eq!(r.status, 403, "no status:write scope");
 
     let auth = format!("Bearer {writer}");
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth), None, body);
     assert_eq!(r.status, 428, "If-Match is required");
 
     let etag = c.get(&path).header("etag").unwrap().to_owned();
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-            ("If-Match", "\"site-0-v0\""),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth), Some("\"site-0-v0\""), body);
     assert_eq!(r.status, 412, "stale ETag");
 
     // a note moves the ETag on
@@ -299,29 +278,11 @@ async fn the_write_api_needs_scoped_tokens_and_if_match() {
         Some(note),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-            ("If-Match", &etag),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth), Some(&etag), body);
     assert_eq!(r.status, 412, "the note changed the site since that ETag");
 
     let etag = c.get(&path).header("etag").unwrap().to_owned();
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-            ("If-Match", &etag),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth), Some(&etag), body);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["site"]["status"], "confirmed_safe");
     assert_ne!(r.header("etag"), Some(etag.as_str()));
@@ -358,16 +319,7 @@ async fn the_write_api_needs_scoped_tokens_and_if_match() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let etag = c.get(&path).header("etag").unwrap().to_owned();
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-            ("If-Match", &etag),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth), Some(&etag), body);
     assert_eq!(r.status, 401, "revoked token");
 }
 
@@ -408,17 +360,7 @@ async fn two_clients_patching_with_the_same_etag_exactly_one_wins() {
                 let body = format!("{{\"status\": \"{s}\", \"reason\": \"round {round}\"}}");
                 std::thread::spawn(move || {
                     let mut c = Client::new(&base);
-                    c.send(
-                        "PATCH",
-                        &path,
-                        &[
-                            ("Authorization", &auth),
-                            ("Content-Type", "application/json"),
-                            ("If-Match", &etag),
-                        ],
-                        Some(body.as_bytes()),
-                    )
-                    .status
+                    patch(&mut c, &path, Some(&auth), Some(&etag), body.as_bytes()).status
                 })
             })
             .collect();
