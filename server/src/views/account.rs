@@ -5,6 +5,7 @@ use askama_web::WebTemplate;
 
 use super::Chrome;
 
+/// The login form.
 #[derive(Template, WebTemplate)]
 #[template(path = "login.html")]
 pub struct LoginPage {
@@ -14,6 +15,7 @@ pub struct LoginPage {
     pub error: Option<String>,
 }
 
+/// The invite page, where a new account sets its password.
 #[derive(Template, WebTemplate)]
 #[template(path = "invite.html")]
 pub struct InvitePage {
@@ -24,6 +26,7 @@ pub struct InvitePage {
     pub error: Option<String>,
 }
 
+/// One's settings: the API tokens.
 #[derive(Template, WebTemplate)]
 #[template(path = "settings.html")]
 pub struct SettingsPage {
@@ -34,6 +37,7 @@ pub struct SettingsPage {
     pub new_token: Option<String>,
 }
 
+/// A short notice after a change, with the way back.
 #[derive(Template, WebTemplate)]
 #[template(path = "notice.html")]
 pub struct NoticePage {

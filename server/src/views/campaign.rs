@@ -32,6 +32,7 @@ pub struct SortHeader {
     pub title: &'static str,
 }
 
+/// The campaign page.
 #[derive(Template, WebTemplate)]
 #[template(path = "campaign.html")]
 pub struct CampaignPage {
@@ -62,6 +63,7 @@ pub enum SortKey {
 }
 
 impl SortKey {
+    /// The key a `sort=` query names.
     pub fn parse(s: &str) -> Option<SortKey> {
         Some(match s {
             "name" => SortKey::Name,
@@ -72,6 +74,7 @@ impl SortKey {
         })
     }
 
+    /// The key as `sort=` names it.
     pub fn as_str(self) -> &'static str {
         match self {
             SortKey::Name => "name",

@@ -69,6 +69,7 @@ impl Feed {
         })
     }
 
+    /// The events (each with its site's label) as entries.
     pub fn entries(campaign: &str, events: Vec<(Event, Option<String>)>) -> Vec<FeedEntry> {
         events
             .into_iter()

@@ -5,6 +5,7 @@ use askama_web::WebTemplate;
 
 use super::{CampaignHead, Chrome};
 
+/// The home page.
 #[derive(Template, WebTemplate)]
 #[template(path = "index.html")]
 pub struct IndexPage {

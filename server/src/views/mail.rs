@@ -45,6 +45,7 @@ pub struct MailView {
 }
 
 impl MailView {
+    /// The mail part from thread entries, trailers and pending answers.
     pub fn new(
         entries: Vec<treewide_core::messages::ThreadEntry>,
         trailers: Vec<treewide_core::messages::Trailer>,

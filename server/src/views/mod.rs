@@ -67,6 +67,7 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// The bar of `c`.
     pub fn new(c: &StatusCounts) -> Progress {
         Progress {
             segments: c
@@ -111,6 +112,7 @@ pub struct CampaignHead {
 }
 
 impl CampaignHead {
+    /// The head of `c`.
     pub fn new(c: &Campaign) -> CampaignHead {
         CampaignHead {
             slug: c.slug.clone(),
@@ -137,6 +139,7 @@ pub struct VerdictView {
 }
 
 impl VerdictView {
+    /// The group `v`, with the number of sites it decided when counted.
     pub fn new(v: Verdict, sites: Option<u64>) -> VerdictView {
         VerdictView {
             id: v.id.0,
@@ -164,6 +167,7 @@ pub struct NoteView {
 }
 
 impl NoteView {
+    /// The note `n` of `campaign`.
     pub fn new(n: Note, campaign: &str) -> NoteView {
         NoteView {
             id: n.id.0,
@@ -196,6 +200,7 @@ pub struct RefView {
 }
 
 impl RefView {
+    /// The reference `r`.
     pub fn new(r: Reference) -> RefView {
         RefView {
             kind: match r.kind {
@@ -235,6 +240,7 @@ pub struct SiteRow {
 }
 
 impl SiteRow {
+    /// The row of `s` (without its fix).
     pub fn new(s: Site) -> SiteRow {
         SiteRow {
             fix: None,
@@ -272,6 +278,7 @@ pub struct EventView {
 }
 
 impl EventView {
+    /// The event `e` in words.
     pub fn new(e: Event) -> EventView {
         use treewide_core::model::EventKind;
         let what = match e.kind {
@@ -313,6 +320,7 @@ pub struct CommitLink {
 }
 
 impl CommitLink {
+    /// The link to `c`.
     pub fn new(c: &CommitInfo) -> CommitLink {
         CommitLink {
             short: c.short().to_owned(),
@@ -326,6 +334,7 @@ impl CommitLink {
     }
 }
 
+/// An error as a page.
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 pub struct ErrorPage {

@@ -110,6 +110,7 @@ pub struct SiteCommitView {
 }
 
 impl SiteCommitView {
+    /// What `sc` did, in words.
     pub fn new(sc: SiteCommit) -> SiteCommitView {
         let verb = match sc.role {
             CommitRole::Fix => "fixed",
@@ -152,6 +153,7 @@ impl SiteCommitView {
     }
 }
 
+/// The site page.
 #[derive(Template, WebTemplate)]
 #[template(path = "site.html")]
 pub struct SitePage {

@@ -39,6 +39,7 @@ pub struct Pager {
     pub next: Option<String>,
 }
 
+/// The subsystem page.
 #[derive(Template, WebTemplate)]
 #[template(path = "subsystem.html")]
 pub struct SubsystemPage {
