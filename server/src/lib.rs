@@ -5,6 +5,7 @@ mod error;
 mod middleware;
 mod pages;
 mod params;
+mod state;
 mod views;
 
 use std::net::SocketAddr;
@@ -12,11 +13,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use treewide_core::SqlitePool;
 
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: SqlitePool,
-}
+pub use state::AppState;
 
 /// The whole application.
 pub fn router(db: SqlitePool) -> Router {

@@ -9,8 +9,8 @@ use serde_json::json;
 use treewide_core::{campaigns, history, subsystems};
 
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::views::campaign::CampaignDetail;
-use crate::AppState;
 
 /// `/campaigns…` routes.
 pub fn router() -> Router<AppState> {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::{ApiError, Failure};
-use crate::AppState;
+use crate::state::AppState;
 
 /// `/check`.
 pub fn router() -> Router<AppState> {

@@ -10,7 +10,8 @@ use treewide_core::events;
 
 use super::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::{ApiError, Failure};
-use crate::{params, AppState};
+use crate::params;
+use crate::state::AppState;
 
 /// `/events`.
 pub fn router() -> Router<AppState> {

@@ -12,8 +12,9 @@ use treewide_core::model::SiteId;
 use treewide_core::{sites, subsystems};
 
 use crate::error::{ApiError, Failure};
+use crate::params;
+use crate::state::AppState;
 use crate::views::site::SiteMail;
-use crate::{params, AppState};
 
 /// `/messages…` routes, and a site's mail.
 pub fn router() -> Router<AppState> {

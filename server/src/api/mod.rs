@@ -12,7 +12,7 @@ use axum::Router;
 use serde::Serialize;
 
 use crate::error::{ApiError, Failure};
-use crate::AppState;
+use crate::state::AppState;
 
 /// Default page size of the lists.
 const DEFAULT_LIMIT: u32 = 100;

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::{campaigns, check, events, messages, sites};
-use crate::AppState;
+use crate::state::AppState;
 
 /// `/openapi.json`.
 pub fn router() -> Router<AppState> {

@@ -19,9 +19,10 @@ use treewide_core::{campaigns, events, notes, refs, sites, subsystems};
 use super::{Page, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::{ApiError, Failure};
 use crate::middleware::bearer::ApiCaller;
+use crate::params;
+use crate::state::AppState;
 use crate::views::enc;
 use crate::views::site::SiteDetail;
-use crate::{params, AppState};
 
 /// `/sites…` routes (a site's mail is in `messages`).
 pub fn router() -> Router<AppState> {

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use treewide_core::users::{self, Scope, User};
 
 use crate::error::{problem, Failure};
-use crate::AppState;
+use crate::state::AppState;
 
 /// A bot or person calling the API with `Authorization: Bearer <token>`.
 pub struct ApiCaller {

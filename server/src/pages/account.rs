@@ -11,8 +11,8 @@ use super::{chrome, poster, safe_next, viewer};
 use crate::error::{Failure, PageError};
 use crate::middleware::csrf::{check_csrf, csrf_token};
 use crate::middleware::session::{AuthSession, Credentials, SessionUser};
+use crate::state::AppState;
 use crate::views::account::{InvitePage, LoginPage, NoticePage, SettingsPage};
-use crate::AppState;
 
 /// Login, logout, invites and settings.
 pub fn router() -> Router<AppState> {

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::error::{Failure, PageError};
-use crate::AppState;
+use crate::state::AppState;
 
 /// `/static/{name}`.
 pub fn router() -> Router<AppState> {

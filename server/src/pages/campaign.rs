@@ -8,9 +8,10 @@ use serde::Deserialize;
 use super::chrome;
 use crate::error::{Failure, PageError};
 use crate::middleware::session::AuthSession;
+use crate::params;
+use crate::state::AppState;
 use crate::views::campaign::{CampaignDetail, CampaignPage, SortKey, TableOrder};
 use crate::views::enc;
-use crate::{params, AppState};
 
 /// `/c/{campaign}`.
 pub fn router() -> Router<AppState> {

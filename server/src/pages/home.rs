@@ -8,9 +8,9 @@ use treewide_core::campaigns;
 use super::chrome;
 use crate::error::PageError;
 use crate::middleware::session::AuthSession;
+use crate::state::AppState;
 use crate::views::home::IndexPage;
 use crate::views::CampaignHead;
-use crate::AppState;
 
 /// `/`.
 pub fn router() -> Router<AppState> {

@@ -17,8 +17,8 @@ use treewide_core::users::User;
 use crate::error::{Failure, PageError};
 use crate::middleware::csrf::{check_csrf, csrf_token};
 use crate::middleware::session::AuthSession;
+use crate::state::AppState;
 use crate::views::Chrome;
-use crate::AppState;
 
 /// Every page and form route.
 pub fn router() -> Router<AppState> {

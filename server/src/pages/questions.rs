@@ -11,7 +11,7 @@ use treewide_core::{notes, users};
 use super::{poster, safe_next};
 use crate::error::{Failure, PageError};
 use crate::middleware::session::AuthSession;
-use crate::AppState;
+use crate::state::AppState;
 
 /// `/questions/{id}/answer`.
 pub fn router() -> Router<AppState> {

@@ -10,8 +10,9 @@ use serde::Deserialize;
 use treewide_core::{campaigns, sites, subsystems};
 
 use crate::error::{Failure, PageError};
+use crate::params;
+use crate::state::AppState;
 use crate::views::feed::Feed;
-use crate::{params, AppState};
 
 /// The report, feed and export routes of a campaign.
 pub fn router() -> Router<AppState> {

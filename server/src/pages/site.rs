@@ -12,9 +12,10 @@ use treewide_core::{campaigns, notes, users};
 use super::{chrome, poster};
 use crate::error::{Failure, PageError};
 use crate::middleware::session::AuthSession;
+use crate::params;
+use crate::state::AppState;
 use crate::views::enc;
 use crate::views::site::{SiteDetail, SitePage};
-use crate::{params, AppState};
 
 /// `/c/{campaign}/site/{id}` and its forms.
 pub fn router() -> Router<AppState> {

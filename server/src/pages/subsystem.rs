@@ -12,9 +12,10 @@ use treewide_core::{campaigns, subsystems};
 use super::{chrome, poster};
 use crate::error::PageError;
 use crate::middleware::session::AuthSession;
+use crate::params;
+use crate::state::AppState;
 use crate::views::enc;
 use crate::views::subsystem::{SubsystemPage, SubsystemScope};
-use crate::{params, AppState};
 
 /// `/c/{campaign}/s/{subsystem}` and its sign-off form.
 pub fn router() -> Router<AppState> {
