@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{chromium, dump_dom, run, Server};
+use common::{chromium, dump_dom, run};
+use treewide_testing::{spawn_app, TestApp};
 
 fn browser() -> Option<std::path::PathBuf> {
     let c = chromium();
@@ -17,15 +18,14 @@ fn browser() -> Option<std::path::PathBuf> {
     c
 }
 
-#[test]
-fn seed_sites_and_the_nvme_question_show_in_chromium() {
+#[tokio::test]
+async fn seed_sites_and_the_nvme_question_show_in_chromium() {
     let Some(chromium) = browser() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("t.db"), &[]);
+    let app = spawn_app().await;
 
     let dom = dump_dom(
         &chromium,
-        &format!("{}/c/iov-iter-pin/s/nvm-express-target-driver", server.url),
+        &format!("{}/c/iov-iter-pin/s/nvm-express-target-driver", app.url()),
     );
     assert!(dom.contains("NVM EXPRESS TARGET DRIVER"), "{dom}");
     assert!(dom.contains("drivers/nvme/target/io-cmd-file.c:94"));
@@ -36,23 +36,22 @@ fn seed_sites_and_the_nvme_question_show_in_chromium() {
         &chromium,
         &format!(
             "{}/c/iov-iter-pin/s/kernel-nfsd-sunrpc-and-lockd-servers",
-            server.url
+            app.url()
         ),
     );
     assert!(dom.contains("net/sunrpc/svcsock.c:263"), "{dom}");
     assert!(dom.contains("net/sunrpc/xprtsock.c:376"));
 
-    let dom = dump_dom(&chromium, &format!("{}/", server.url));
+    let dom = dump_dom(&chromium, &format!("{}/", app.url()));
     assert!(dom.contains("iov_iter_get_pages() users: pin user-backed pages only"));
     assert!(dom.contains("READ/WRITE → ITER_DEST/ITER_SOURCE"));
 }
 
-#[test]
-fn a_script_in_a_note_is_shown_as_text_in_chromium() {
+#[tokio::test]
+async fn a_script_in_a_note_is_shown_as_text_in_chromium() {
     let Some(chromium) = browser() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    let evil = dir.path().join("evil.json");
+    let app = TestApp::empty().await;
+    let evil = app.dir().join("evil.json");
     std::fs::write(
         &evil,
         r#"{"format": "treewide-audit/1", "campaign": {"slug": "xss", "title": "XSS check"},
@@ -62,7 +61,7 @@ fn a_script_in_a_note_is_shown_as_text_in_chromium() {
     )
     .unwrap();
     let out = run(
-        &db,
+        &app.db_path,
         &["import", "auditor", "--quiet", evil.to_str().unwrap()],
     );
     assert!(
@@ -70,8 +69,7 @@ fn a_script_in_a_note_is_shown_as_text_in_chromium() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let server = Server::start(&db, &["--no-demo"]);
-    let dom = dump_dom(&chromium, &format!("{}/c/xss/s/x", server.url));
+    let dom = dump_dom(&chromium, &format!("{}/c/xss/s/x", app.url()));
     assert!(
         dom.contains("document.body.dataset.pwned = 2"),
         "the note text is shown: {dom}"
@@ -80,23 +78,22 @@ fn a_script_in_a_note_is_shown_as_text_in_chromium() {
     assert!(!dom.contains("<script>"), "{dom}");
 }
 
-#[test]
-fn the_burndown_chart_renders_with_a_size_and_its_colours_in_chromium() {
+#[tokio::test]
+async fn the_burndown_chart_renders_with_a_size_and_its_colours_in_chromium() {
     let Some(chromium) = browser() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("t.db"), &[]);
-    let dom = dump_dom(&chromium, &format!("{}/c/iov-iter-pin", server.url));
+    let app = spawn_app().await;
+    let dom = dump_dom(&chromium, &format!("{}/c/iov-iter-pin", app.url()));
     assert!(dom.contains("<svg class=\"burndown-chart\""), "{dom}");
 
     // --dump-dom gives no layout, and the page's CSP (rightly) runs no test script. So the
     // page's chart and the served stylesheet go into a local page whose script writes the
     // chart's rendered box and the open line's colour into the DOM.
-    let mut client = common::http::Client::new(&server.url);
+    let mut client = common::http::Client::new(app.url());
     let page = client.get("/c/iov-iter-pin").body;
     let start = page.find("<figure class=\"burndown\">").expect("a chart");
     let end = start + page[start..].find("</figure>").expect("figure end") + 9;
     let css = client.get("/static/style.css").body;
-    let harness = dir.path().join("burndown.html");
+    let harness = app.dir().join("burndown.html");
     std::fs::write(
         &harness,
         format!(

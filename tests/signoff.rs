@@ -3,32 +3,15 @@
 
 mod common;
 
-use common::http::Client;
-use common::{run, Server};
-
-struct World {
-    _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-    server: Server,
-}
-
-/// A server with the demo, a maintainer of NVM EXPRESS TARGET DRIVER (hch) and an outsider.
-fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("t.db");
-    let server = Server::start(&db, &[]);
-    World {
-        _dir: dir,
-        db,
-        server,
-    }
-}
+use common::http::{Client, Res};
+use common::run;
+use treewide_testing::{spawn_app, TestApp};
 
 /// Invite `email` with the CLI and accept in the browser: returns a logged-in client.
-fn person(w: &World, email: &str) -> Client {
+fn person(app: &TestApp, email: &str) -> Client {
     let out = run(
-        &w.db,
-        &["user", "add", "--email", email, "--base-url", &w.server.url],
+        &app.db_path,
+        &["user", "add", "--email", email, "--base-url", app.url()],
     );
     assert!(
         out.status.success(),
@@ -36,8 +19,8 @@ fn person(w: &World, email: &str) -> Client {
         String::from_utf8_lossy(&out.stderr)
     );
     let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let path = link.trim_start_matches(&w.server.url).to_owned();
-    let mut c = Client::new(&w.server.url);
+    let path = link.trim_start_matches(app.url()).to_owned();
+    let mut c = Client::new(app.url());
     let page = c.get(&path);
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains(email));
@@ -52,8 +35,17 @@ fn person(w: &World, email: &str) -> Client {
     );
     assert_eq!(r.status, 303, "{}", r.body);
     // the invite is used up
-    assert_eq!(Client::new(&w.server.url).get(&path).status, 404);
+    assert_eq!(Client::new(app.url()).get(&path).status, 404);
     c
+}
+
+/// `PATCH` the site at `path` with a JSON `body`, as the bearer of `auth`, naming `etag` in
+/// If-Match.
+fn patch(c: &mut Client, path: &str, auth: Option<&str>, etag: Option<&str>, body: &[u8]) -> Res {
+    let mut headers = vec![("Content-Type", "application/json")];
+    headers.extend(auth.map(|a| ("Authorization", a)));
+    headers.extend(etag.map(|e| ("If-Match", e)));
+    c.send("PATCH", path, &headers, Some(body))
 }
 
 fn nvme_site(c: &mut Client) -> i64 {
@@ -70,16 +62,16 @@ fn status_of(c: &mut Client, id: i64) -> String {
         .to_owned()
 }
 
-#[test]
-fn maintainers_sign_off_others_may_only_propose() {
-    let w = world();
-    let mut hch = person(&w, "hch@lst.de");
-    let mut other = person(&w, "someone@example.org");
+#[tokio::test]
+async fn maintainers_sign_off_others_may_only_propose() {
+    let app = spawn_app().await;
+    let mut hch = person(&app, "hch@lst.de");
+    let mut other = person(&app, "someone@example.org");
     let id = nvme_site(&mut hch);
     let site = format!("/c/iov-iter-pin/site/{id}");
 
     // anonymous: sent to log in, nothing changes
-    let mut anon = Client::new(&w.server.url);
+    let mut anon = Client::new(app.url());
     let r = anon.form(
         &format!("{site}/status"),
         &[("csrf", "x"), ("status", "confirmed_safe")],
@@ -135,7 +127,7 @@ fn maintainers_sign_off_others_may_only_propose() {
     assert_eq!(last["reason"], "sgl_alloc() pages are anonymous");
 
     // wrong password: 401 page, no session
-    let mut c = Client::new(&w.server.url);
+    let mut c = Client::new(app.url());
     let csrf = c.get("/login").csrf();
     let r = c.form(
         "/login",
@@ -160,11 +152,11 @@ fn maintainers_sign_off_others_may_only_propose() {
     assert_eq!(c.get("/settings").status, 200);
 }
 
-#[test]
-fn questions_are_answered_by_the_asked_subsystem_and_groups_signed_off_in_bulk() {
-    let w = world();
-    let mut hch = person(&w, "hch@lst.de");
-    let mut other = person(&w, "someone@example.org");
+#[tokio::test]
+async fn questions_are_answered_by_the_asked_subsystem_and_groups_signed_off_in_bulk() {
+    let app = spawn_app().await;
+    let mut hch = person(&app, "hch@lst.de");
+    let mut other = person(&app, "someone@example.org");
     let id = nvme_site(&mut hch);
     let site = format!("/c/iov-iter-pin/site/{id}");
     let q = hch.get(&format!("/api/v1/sites/{id}")).json()["notes"][0]["id"]
@@ -230,17 +222,17 @@ fn questions_are_answered_by_the_asked_subsystem_and_groups_signed_off_in_bulk()
     assert_eq!(status_of(&mut hch, id), "confirmed_safe");
 }
 
-#[test]
-fn the_write_api_needs_scoped_tokens_and_if_match() {
-    let w = world();
-    let mut hch = person(&w, "hch@lst.de");
+#[tokio::test]
+async fn the_write_api_needs_scoped_tokens_and_if_match() {
+    let app = spawn_app().await;
+    let mut hch = person(&app, "hch@lst.de");
     let id = nvme_site(&mut hch);
     let token = |scopes: &[&str]| {
         let mut args = vec!["token", "create", "--email", "hch@lst.de"];
         for s in scopes {
             args.extend(["--scope", s]);
         }
-        let out = run(&w.db, &args);
+        let out = run(&app.db_path, &args);
         assert!(
             out.status.success(),
             "{}",
@@ -252,14 +244,9 @@ fn the_write_api_needs_scoped_tokens_and_if_match() {
     let reader = token(&["read"]);
     let path = format!("/api/v1/sites/{id}");
     let body = br#"{"status": "confirmed_safe", "reason": "anonymous pages"}"#;
-    let mut c = Client::new(&w.server.url);
+    let mut c = Client::new(app.url());
 
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[("Content-Type", "application/json")],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, None, None, body);
     assert_eq!(r.status, 401);
     assert_eq!(
         r.header("www-authenticate"),
@@ -268,40 +255,15 @@ fn the_write_api_needs_scoped_tokens_and_if_match() {
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
 
     let auth_r = format!("Bearer {reader}");
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth_r),
-            ("Content-Type", "application/json"),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth_r), None, body);
     assert_eq!(r.status, 403, "no status:write scope");
 
     let auth = format!("Bearer {writer}");
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth), None, body);
     assert_eq!(r.status, 428, "If-Match is required");
 
     let etag = c.get(&path).header("etag").unwrap().to_owned();
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-            ("If-Match", "\"site-0-v0\""),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth), Some("\"site-0-v0\""), body);
     assert_eq!(r.status, 412, "stale ETag");
 
     // a note moves the ETag on
@@ -316,29 +278,11 @@ fn the_write_api_needs_scoped_tokens_and_if_match() {
         Some(note),
     );
     assert_eq!(r.status, 201, "{}", r.body);
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-            ("If-Match", &etag),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth), Some(&etag), body);
     assert_eq!(r.status, 412, "the note changed the site since that ETag");
 
     let etag = c.get(&path).header("etag").unwrap().to_owned();
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-            ("If-Match", &etag),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth), Some(&etag), body);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["site"]["status"], "confirmed_safe");
     assert_ne!(r.header("etag"), Some(etag.as_str()));
@@ -375,26 +319,17 @@ fn the_write_api_needs_scoped_tokens_and_if_match() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     let etag = c.get(&path).header("etag").unwrap().to_owned();
-    let r = c.send(
-        "PATCH",
-        &path,
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-            ("If-Match", &etag),
-        ],
-        Some(body),
-    );
+    let r = patch(&mut c, &path, Some(&auth), Some(&etag), body);
     assert_eq!(r.status, 401, "revoked token");
 }
 
-#[test]
-fn two_clients_patching_with_the_same_etag_exactly_one_wins() {
-    let w = world();
-    let mut hch = person(&w, "hch@lst.de");
+#[tokio::test]
+async fn two_clients_patching_with_the_same_etag_exactly_one_wins() {
+    let app = spawn_app().await;
+    let mut hch = person(&app, "hch@lst.de");
     let id = nvme_site(&mut hch);
     let out = run(
-        &w.db,
+        &app.db_path,
         &[
             "token",
             "create",
@@ -407,7 +342,7 @@ fn two_clients_patching_with_the_same_etag_exactly_one_wins() {
     let auth = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
     let path = format!("/api/v1/sites/{id}");
     for round in 0..5 {
-        let etag = Client::new(&w.server.url)
+        let etag = Client::new(app.url())
             .get(&path)
             .header("etag")
             .unwrap()
@@ -417,7 +352,7 @@ fn two_clients_patching_with_the_same_etag_exactly_one_wins() {
             .iter()
             .map(|s| {
                 let (base, auth, etag, path) = (
-                    w.server.url.clone(),
+                    app.url().to_owned(),
                     auth.clone(),
                     etag.clone(),
                     path.clone(),
@@ -425,17 +360,7 @@ fn two_clients_patching_with_the_same_etag_exactly_one_wins() {
                 let body = format!("{{\"status\": \"{s}\", \"reason\": \"round {round}\"}}");
                 std::thread::spawn(move || {
                     let mut c = Client::new(&base);
-                    c.send(
-                        "PATCH",
-                        &path,
-                        &[
-                            ("Authorization", &auth),
-                            ("Content-Type", "application/json"),
-                            ("If-Match", &etag),
-                        ],
-                        Some(body.as_bytes()),
-                    )
-                    .status
+                    patch(&mut c, &path, Some(&auth), Some(&etag), body.as_bytes()).status
                 })
             })
             .collect();

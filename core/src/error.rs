@@ -35,6 +35,9 @@ pub enum Error {
     /// A migration failure.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The person may not do this (a sign-off without the right to sign off).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// Result alias for core.

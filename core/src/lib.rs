@@ -15,6 +15,7 @@ pub mod model;
 pub mod notes;
 pub mod refs;
 pub mod report;
+pub mod signoff;
 pub mod sites;
 pub mod subsystems;
 pub mod transition;

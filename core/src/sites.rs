@@ -207,7 +207,7 @@ pub async fn subsystems(db: &SqlitePool, id: SiteId) -> Result<Vec<(String, Stri
 
 /// Sites of a campaign (in one subsystem) whose status a verdict group decided.
 pub async fn decided_by_verdict(
-    db: &SqlitePool,
+    db: impl sqlx::SqliteExecutor<'_>,
     campaign: CampaignId,
     subsystem: SubsystemFilter,
     verdict: crate::model::VerdictId,

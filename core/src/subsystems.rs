@@ -166,10 +166,49 @@ pub async fn filter(db: &SqlitePool, slug: &str) -> Result<(SubsystemFilter, Opt
     if slug == UNASSIGNED_SLUG {
         return Ok((SubsystemFilter::Unassigned, None));
     }
-    match find(db, slug).await? {
+    found_filter(slug, find(db, slug).await?)
+}
+
+/// The filter of a subsystem looked up as `key`, or NotFound.
+fn found_filter(
+    key: &str,
+    found: Option<Subsystem>,
+) -> Result<(SubsystemFilter, Option<Subsystem>)> {
+    match found {
         Some(s) => Ok((SubsystemFilter::Id(s.id), Some(s))),
-        None => Err(Error::NotFound(format!("subsystem {slug:?}"))),
+        None => Err(Error::NotFound(format!("subsystem {key:?}"))),
     }
+}
+
+/// A subsystem as people name it: by URL slug or by its MAINTAINERS name
+/// (`NVM EXPRESS TARGET DRIVER`). The one resolver of the API, the web forms and the CLI.
+pub async fn resolve(db: &SqlitePool, key: &str) -> Result<Option<Subsystem>> {
+    let key = key.trim();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    if let Some(s) = find(db, key).await? {
+        return Ok(Some(s));
+    }
+    // By name first: two names folding to one slug get suffixed slugs, which only the name
+    // finds. Then the name's slug, for a name typed in another case.
+    let slug = sqlx::query_scalar!("SELECT slug FROM subsystems WHERE name = ?1", key)
+        .fetch_optional(db)
+        .await?
+        .unwrap_or_else(|| crate::model::subsystem_slug(key));
+    find(db, &slug).await
+}
+
+/// Like [`filter`], for a subsystem named by slug or MAINTAINERS name ([`resolve`]), or
+/// [`UNASSIGNED_SLUG`].
+pub async fn resolve_filter(
+    db: &SqlitePool,
+    key: &str,
+) -> Result<(SubsystemFilter, Option<Subsystem>)> {
+    if key.trim() == UNASSIGNED_SLUG {
+        return Ok((SubsystemFilter::Unassigned, None));
+    }
+    found_filter(key, resolve(db, key).await?)
 }
 
 /// The subsystems a campaign's sites or notes name, with their people (export).

@@ -163,12 +163,23 @@ pub struct StatusRequest<'a> {
 /// Returns the site's new version.
 pub async fn change_status(db: &sqlx::SqlitePool, r: StatusRequest<'_>) -> Result<i64> {
     let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let version = change_status_in(&mut tx, r).await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// [`change_status`] inside the caller's transaction, for changes that stand or fall together
+/// (a bulk sign-off). Returns the site's new version.
+pub async fn change_status_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    r: StatusRequest<'_>,
+) -> Result<i64> {
     let row = sqlx::query!(
         r#"SELECT campaign_id AS "campaign_id!: CampaignId", status AS "status: Status", version
            FROM sites WHERE id = ?1"#,
         r.site
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or_else(|| Error::NotFound(format!("site {}", r.site)))?;
     if let Some(v) = r.expected_version {
@@ -182,7 +193,7 @@ pub async fn change_status(db: &sqlx::SqlitePool, r: StatusRequest<'_>) -> Resul
     }
     let at = crate::model::now();
     apply(
-        &mut tx,
+        tx,
         StatusChange {
             campaign: row.campaign_id,
             site: r.site,
@@ -199,6 +210,5 @@ pub async fn change_status(db: &sqlx::SqlitePool, r: StatusRequest<'_>) -> Resul
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(row.version + 1)
 }

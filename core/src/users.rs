@@ -167,15 +167,44 @@ pub async fn by_invite(db: &SqlitePool, token: &str) -> Result<Option<User>> {
     }
 }
 
+/// The fewest characters a password may have.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Why a new password is refused, in words for the person choosing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRefused {
+    /// The two entries of a new password differ.
+    #[error("The two passwords differ.")]
+    Differs,
+    /// Fewer than [`MIN_PASSWORD_CHARS`] characters.
+    #[error("Use at least {} characters.", MIN_PASSWORD_CHARS)]
+    TooShort,
+}
+
+/// The password policy: long enough. Every path that sets a password checks it here.
+pub fn check_password(password: &str) -> std::result::Result<(), PasswordRefused> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(PasswordRefused::TooShort);
+    }
+    Ok(())
+}
+
+/// A new password typed twice (a form's two fields): the same both times, and allowed by
+/// [`check_password`].
+pub fn check_new_password(password: &str, again: &str) -> std::result::Result<(), PasswordRefused> {
+    if password != again {
+        return Err(PasswordRefused::Differs);
+    }
+    check_password(password)
+}
+
 /// Set the password with an invite token (which is then used up).
 pub async fn accept_invite(db: &SqlitePool, token: &str, password: &str) -> Result<User> {
-    if password.chars().count() < 10 {
-        return Err(Error::Invalid {
-            what: "password",
-            value: String::new(),
-            expected: "at least 10 characters",
-        });
-    }
+    check_password(password).map_err(|_| Error::Invalid {
+        what: "password",
+        value: String::new(),
+        expected: "at least 10 characters",
+    })?;
     let user = by_invite(db, token)
         .await?
         .ok_or_else(|| Error::NotFound("invite (used or expired)".into()))?;
@@ -237,7 +266,11 @@ pub async fn authenticate(db: &SqlitePool, email: &str, password: &str) -> Resul
 
 /// Whether `user` may sign off `site`: an admin, or an M:/R: of one of the subsystems the
 /// site's file belongs to (all of them after a tree scan, else its primary subsystem).
-pub async fn may_sign_off(db: &SqlitePool, user: &User, site: SiteId) -> Result<bool> {
+pub async fn may_sign_off(
+    db: impl sqlx::SqliteExecutor<'_>,
+    user: &User,
+    site: SiteId,
+) -> Result<bool> {
     if user.is_admin {
         return Ok(true);
     }
@@ -443,5 +476,30 @@ pub async fn by_email(db: &SqlitePool, email: &str) -> Result<Option<User>> {
     match id {
         Some(id) => get(db, id).await,
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_password_must_be_typed_twice_the_same_and_be_long_enough() {
+        assert_eq!(
+            check_new_password("correct horse 1", "correct horse 2"),
+            Err(PasswordRefused::Differs)
+        );
+        assert_eq!(
+            check_new_password("short", "short"),
+            Err(PasswordRefused::TooShort)
+        );
+        assert_eq!(
+            PasswordRefused::TooShort.to_string(),
+            "Use at least 10 characters."
+        );
+        // Characters, not bytes: ten umlauts are enough, nine are not.
+        assert!(check_password(&"ü".repeat(10)).is_ok());
+        assert!(check_password(&"ü".repeat(9)).is_err());
+        assert!(check_new_password("correct horse 1", "correct horse 1").is_ok());
     }
 }

@@ -1,10 +1,10 @@
 //! Errors as responses: an HTML page for browsers, `application/problem+json` for the API.
 
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use crate::views::ErrorPage;
+use crate::views::{enc, Chrome, ErrorPage};
 
 /// What a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +19,10 @@ pub enum Failure {
     PreconditionFailed(String),
     #[error("{0}")]
     PreconditionRequired(String),
+    /// Only for logged-in people: a page sends the visitor to log in and come back to this
+    /// path.
+    #[error("log in first")]
+    LogIn(String),
     #[error("internal error")]
     Internal(#[source] treewide_core::Error),
 }
@@ -30,6 +34,7 @@ impl From<treewide_core::Error> for Failure {
             treewide_core::Error::Invalid { .. } => Failure::BadRequest(e.to_string()),
             treewide_core::Error::Transition { .. } => Failure::Forbidden(e.to_string()),
             treewide_core::Error::Stale { .. } => Failure::PreconditionFailed(e.to_string()),
+            treewide_core::Error::Forbidden(why) => Failure::Forbidden(why),
             e => Failure::Internal(e),
         }
     }
@@ -43,6 +48,7 @@ impl Failure {
             Failure::Forbidden(_) => StatusCode::FORBIDDEN,
             Failure::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Failure::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            Failure::LogIn(_) => StatusCode::UNAUTHORIZED,
             Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,10 +72,13 @@ impl<E: Into<Failure>> From<E> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        if let Failure::LogIn(back) = &self.0 {
+            return Redirect::to(&format!("/login?next={}", enc(back))).into_response();
+        }
         self.0.log();
         let status = self.0.status();
         let page = ErrorPage {
-            chrome: crate::views::Chrome::default(),
+            chrome: Chrome::default(),
             status: status.as_u16(),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             message: self.0.to_string(),
@@ -91,18 +100,22 @@ impl<E: Into<Failure>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.0.log();
-        let status = self.0.status();
-        let body = json!({
-            "type": "about:blank",
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": self.0.to_string(),
-        });
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response()
+        problem(self.0.status(), &self.0.to_string())
     }
+}
+
+/// An RFC 9457 problem answer: `status` with `detail` for the caller.
+pub fn problem(status: StatusCode, detail: &str) -> Response {
+    let body = json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
 }

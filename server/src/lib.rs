@@ -1,111 +1,27 @@
 //! treewide-server: the dashboard (server-rendered HTML) and the REST API.
 
 mod api;
-mod api_mail;
-mod assets;
-pub mod auth;
-mod cache;
-mod chart;
 mod error;
-mod etag;
-mod forms;
+mod middleware;
 mod pages;
+mod params;
+mod state;
 mod views;
 
 use std::net::SocketAddr;
 
-use axum::http::{header, HeaderValue};
-use axum::routing::{get, post};
 use axum::Router;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 use treewide_core::SqlitePool;
 
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: SqlitePool,
-}
+pub use state::AppState;
 
 /// The whole application.
 pub fn router(db: SqlitePool) -> Router {
-    let api = Router::new()
-        .route("/campaigns", get(api::campaigns))
-        .route("/campaigns/{slug}", get(api::campaign))
-        .route("/campaigns/{slug}/subsystems", get(api::subsystems))
-        .route("/campaigns/{slug}/burndown", get(api::burndown))
-        .route("/sites", get(api::sites))
-        .route("/sites/{id}", get(api::site).patch(api::patch_site))
-        .route("/sites/{id}/notes", post(api::post_note))
-        .route("/events", get(api::events_feed))
-        .route("/check", post(api::check))
-        .route("/openapi.json", get(api::openapi))
-        .route("/messages", get(api_mail::messages))
-        .route("/messages/{id}", get(api_mail::message))
-        .route("/sites/{id}/messages", get(api_mail::site_messages))
-        .fallback(api::not_found);
-    Router::new()
-        .route("/", get(pages::index))
-        .route("/c/{campaign}", get(pages::campaign))
-        .route("/c/{campaign}/s/{subsystem}", get(pages::subsystem))
-        .route("/c/{campaign}/site/{id}", get(pages::site))
-        .route("/c/{campaign}/report.txt", get(pages::report))
-        .route("/c/{campaign}/feed.atom", get(pages::campaign_feed))
-        .route("/c/{campaign}/export.csv", get(pages::export_csv))
-        .route("/c/{campaign}/export.json", get(pages::export_json))
-        .route(
-            "/c/{campaign}/s/{subsystem}/feed.atom",
-            get(pages::subsystem_feed),
-        )
-        .route("/c/{campaign}/site/{id}/status", post(forms::set_status))
-        .route("/c/{campaign}/site/{id}/notes", post(forms::add_note))
-        .route(
-            "/c/{campaign}/s/{subsystem}/signoff",
-            post(forms::bulk_signoff),
-        )
-        .route("/questions/{id}/answer", post(forms::answer))
-        .route("/login", get(forms::login_page).post(forms::login))
-        .route("/logout", post(forms::logout))
-        .route(
-            "/invite/{token}",
-            get(forms::invite_page).post(forms::accept_invite),
-        )
-        .route("/settings", get(forms::settings))
-        .route("/settings/tokens", post(forms::create_token))
-        .route("/settings/tokens/{id}/revoke", post(forms::revoke_token))
-        .route("/static/{name}", get(assets::file))
-        .nest("/api/v1", api)
-        // The browsable API docs: Swagger UI from the crate (vendored, works offline).
-        .merge(
-            utoipa_swagger_ui::SwaggerUi::new("/api/docs")
-                .config(utoipa_swagger_ui::Config::new(["/api/v1/openapi.json"])),
-        )
+    let app = pages::router()
+        .merge(api::router())
         .fallback(pages::not_found)
-        .with_state(AppState { db: db.clone() })
-        .layer(auth::layer(db.clone()))
-        .layer(axum::middleware::from_fn_with_state(
-            cache::PageCache::new(db),
-            cache::layer,
-        ))
-        .layer(axum::middleware::from_fn(etag::etag))
-        .layer(RequestBodyLimitLayer::new(1 << 20))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-                 object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-            ),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(TraceLayer::new_for_http())
+        .with_state(AppState { db: db.clone() });
+    middleware::wrap(app, db)
 }
 
 /// Serve on `listener` until the process ends.

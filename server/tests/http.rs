@@ -3,69 +3,15 @@
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
-use serde_json::Value;
-use tower::ServiceExt;
+use treewide_core::ingest;
 use treewide_core::model::EventSource;
-use treewide_core::{db, ingest, SqlitePool};
-use treewide_importer::{auditor, demo};
-
-struct App {
-    router: Router,
-    db: SqlitePool,
-    _dir: tempfile::TempDir,
-}
-
-async fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let db = db::open(&dir.path().join("t.db")).await.unwrap();
-    demo::load(&db).await.unwrap();
-    App {
-        router: treewide_server::router(db.clone()),
-        db,
-        _dir: dir,
-    }
-}
-
-struct Res {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Res {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-    fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-async fn get(app: &App, uri: &str) -> Res {
-    get_with(app, Request::get(uri).body(Body::empty()).unwrap()).await
-}
-
-async fn get_with(app: &App, req: Request<Body>) -> Res {
-    let res = app.router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    Res {
-        status,
-        headers,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
+use treewide_importer::auditor;
+use treewide_testing::{spawn_app, TestApp};
 
 #[tokio::test]
 async fn index_lists_both_demo_campaigns_with_progress() {
-    let app = app().await;
-    let r = get(&app, "/").await;
+    let app = spawn_app().await;
+    let r = app.get("/").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.content_type().starts_with("text/html"));
     assert!(r.body.contains("href=\"/c/iov-iter-pin\""));
@@ -76,8 +22,8 @@ async fn index_lists_both_demo_campaigns_with_progress() {
 
 #[tokio::test]
 async fn campaign_page_has_a_sortable_filterable_subsystem_table() {
-    let app = app().await;
-    let r = get(&app, "/c/iov-iter-pin").await;
+    let app = spawn_app().await;
+    let r = app.get("/c/iov-iter-pin").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("NVM EXPRESS TARGET DRIVER"));
     assert!(r
@@ -89,7 +35,7 @@ async fn campaign_page_has_a_sortable_filterable_subsystem_table() {
         "the seed mail is linked"
     );
 
-    let filtered = get(&app, "/c/iov-iter-pin?status=awaiting_owner").await;
+    let filtered = app.get("/c/iov-iter-pin?status=awaiting_owner").await;
     assert!(filtered.body.contains("NVM EXPRESS TARGET DRIVER"));
     assert!(
         !filtered
@@ -99,7 +45,7 @@ async fn campaign_page_has_a_sortable_filterable_subsystem_table() {
     );
 
     // sorting by open questions, most first: the nvme row comes before the alphabetical first row
-    let sorted = get(&app, "/c/iov-iter-pin?sort=questions&dir=desc").await;
+    let sorted = app.get("/c/iov-iter-pin?sort=questions&dir=desc").await;
     let first_row = sorted.body.find("<td class=\"name\">").unwrap();
     let nvme = sorted.body.find(">NVM EXPRESS TARGET DRIVER<").unwrap();
     let fscache = sorted
@@ -110,14 +56,14 @@ async fn campaign_page_has_a_sortable_filterable_subsystem_table() {
         nvme.min(fscache) < first_row + 200,
         "a subsystem with a question leads"
     );
-    assert!(get(&app, "/c/iov-iter-pin?sort=bogus").await.status == StatusCode::BAD_REQUEST);
-    assert!(get(&app, "/c/iov-iter-pin?status=bogus").await.status == StatusCode::BAD_REQUEST);
+    assert!(app.get("/c/iov-iter-pin?sort=bogus").await.status == StatusCode::BAD_REQUEST);
+    assert!(app.get("/c/iov-iter-pin?status=bogus").await.status == StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn subsystem_page_shows_sites_groups_and_owner_questions() {
-    let app = app().await;
-    let r = get(&app, "/c/iov-iter-pin/s/nvm-express-target-driver").await;
+    let app = spawn_app().await;
+    let r = app.get("/c/iov-iter-pin/s/nvm-express-target-driver").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("drivers/nvme/target/io-cmd-file.c:94"));
     assert!(r.body.contains("Christoph Hellwig"));
@@ -127,31 +73,25 @@ async fn subsystem_page_shows_sites_groups_and_owner_questions() {
         r.body.contains("group: nvme target"),
         "which verdict decided the site"
     );
-    let none = get(
-        &app,
-        "/c/iov-iter-pin/s/nvm-express-target-driver?status=fixed",
-    )
-    .await;
+    let none = app
+        .get("/c/iov-iter-pin/s/nvm-express-target-driver?status=fixed")
+        .await;
     assert!(none.body.contains("No sites with status fixed"));
     assert_eq!(
-        get(&app, "/c/iov-iter-pin/s/no-such-subsystem")
-            .await
-            .status,
+        app.get("/c/iov-iter-pin/s/no-such-subsystem").await.status,
         StatusCode::NOT_FOUND
     );
 }
 
 #[tokio::test]
 async fn site_page_links_source_lore_and_commits_and_shows_history() {
-    let app = app().await;
-    let list = get(
-        &app,
-        "/api/v1/sites?campaign=iov-iter-direction&file=drivers/vhost/vringh.c",
-    )
-    .await
-    .json();
+    let app = spawn_app().await;
+    let list = app
+        .get("/api/v1/sites?campaign=iov-iter-direction&file=drivers/vhost/vringh.c")
+        .await
+        .json();
     let id = list["items"][0]["id"].as_i64().unwrap();
-    let r = get(&app, &format!("/c/iov-iter-direction/site/{id}")).await;
+    let r = app.get(&format!("/c/iov-iter-direction/site/{id}")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r
         .body
@@ -163,35 +103,33 @@ async fn site_page_links_source_lore_and_commits_and_shows_history() {
     assert!(r.body.contains("first seen"));
     // a site of another campaign is not found under this one
     assert_eq!(
-        get(&app, &format!("/c/iov-iter-pin/site/{id}"))
-            .await
-            .status,
+        app.get(&format!("/c/iov-iter-pin/site/{id}")).await.status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        get(&app, "/c/iov-iter-pin/site/abc").await.status,
+        app.get("/c/iov-iter-pin/site/abc").await.status,
         StatusCode::NOT_FOUND
     );
 }
 
 #[tokio::test]
 async fn unknown_pages_get_a_proper_404_page() {
-    let app = app().await;
+    let app = spawn_app().await;
     for uri in ["/nope", "/c/nope", "/c/nope/s/x", "/static/nope.css"] {
-        let r = get(&app, uri).await;
+        let r = app.get(uri).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}");
         assert!(r.content_type().starts_with("text/html"), "{uri}");
         assert!(r.body.contains("404"), "{uri}");
     }
-    let css = get(&app, "/static/style.css").await;
+    let css = app.get("/static/style.css").await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.content_type().starts_with("text/css"));
 }
 
 #[tokio::test]
 async fn api_lists_campaigns_and_subsystems() {
-    let app = app().await;
-    let r = get(&app, "/api/v1/campaigns").await;
+    let app = spawn_app().await;
+    let r = app.get("/api/v1/campaigns").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.content_type().starts_with("application/json"));
     let v = r.json();
@@ -204,9 +142,10 @@ async fn api_lists_campaigns_and_subsystems() {
         .clone();
     assert_eq!(pin["counts"]["total"], 37);
     assert_eq!(pin["counts"]["unreviewed"], 7);
-    let one = get(&app, "/api/v1/campaigns/iov-iter-pin").await.json();
+    let one = app.get("/api/v1/campaigns/iov-iter-pin").await.json();
     assert_eq!(one["verdicts"].as_array().unwrap().len(), 15);
-    let subs = get(&app, "/api/v1/campaigns/iov-iter-pin/subsystems")
+    let subs = app
+        .get("/api/v1/campaigns/iov-iter-pin/subsystems")
         .await
         .json();
     let nvme = subs["subsystems"]
@@ -222,11 +161,11 @@ async fn api_lists_campaigns_and_subsystems() {
 
 #[tokio::test]
 async fn api_sites_filter_and_paginate_with_cursors() {
-    let app = app().await;
+    let app = spawn_app().await;
     let mut next = Some("/api/v1/sites?campaign=iov-iter-pin&limit=4".to_owned());
     let mut seen = Vec::new();
     while let Some(uri) = next {
-        let r = get(&app, &uri).await;
+        let r = app.get(&uri).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.body);
         let v = r.json();
         let items = v["items"].as_array().unwrap();
@@ -248,33 +187,29 @@ async fn api_sites_filter_and_paginate_with_cursors() {
     sorted.dedup();
     assert_eq!(sorted.len(), 37, "no site twice");
 
-    let v = get(
-        &app,
-        "/api/v1/sites?campaign=iov-iter-pin&status=needs_pin&limit=500",
-    )
-    .await
-    .json();
+    let v = app
+        .get("/api/v1/sites?campaign=iov-iter-pin&status=needs_pin&limit=500")
+        .await
+        .json();
     assert_eq!(v["items"].as_array().unwrap().len(), 10);
     assert!(v["next"].is_null());
-    let v = get(
-        &app,
-        "/api/v1/sites?callee=iov_iter_xarray&subsystem=afs-filesystem",
-    )
-    .await
-    .json();
+    let v = app
+        .get("/api/v1/sites?callee=iov_iter_xarray&subsystem=afs-filesystem")
+        .await
+        .json();
     assert!(v["items"]
         .as_array()
         .unwrap()
         .iter()
         .all(|s| s["callee"] == "iov_iter_xarray" && s["subsystem"] == "AFS FILESYSTEM"));
     assert!(!v["items"].as_array().unwrap().is_empty());
-    let v = get(&app, "/api/v1/sites?file=net/ceph/*").await.json();
+    let v = app.get("/api/v1/sites?file=net/ceph/*").await.json();
     assert!(v["items"].as_array().unwrap().len() >= 2);
 }
 
 #[tokio::test]
 async fn api_errors_are_problem_json_with_the_right_status() {
-    let app = app().await;
+    let app = spawn_app().await;
     for (uri, status) in [
         ("/api/v1/sites?limit=501", StatusCode::BAD_REQUEST),
         ("/api/v1/sites?limit=0", StatusCode::BAD_REQUEST),
@@ -286,7 +221,7 @@ async fn api_errors_are_problem_json_with_the_right_status() {
         ("/api/v1/campaigns/nope", StatusCode::NOT_FOUND),
         ("/api/v1/nope", StatusCode::NOT_FOUND),
     ] {
-        let r = get(&app, uri).await;
+        let r = app.get(uri).await;
         assert_eq!(r.status, status, "{uri}: {}", r.body);
         assert_eq!(r.content_type(), "application/problem+json", "{uri}");
         let v = r.json();
@@ -297,12 +232,13 @@ async fn api_errors_are_problem_json_with_the_right_status() {
 
 #[tokio::test]
 async fn api_site_detail_has_notes_refs_and_events() {
-    let app = app().await;
-    let list = get(&app, "/api/v1/sites?file=drivers/nvme/target/io-cmd-file.c")
+    let app = spawn_app().await;
+    let list = app
+        .get("/api/v1/sites?file=drivers/nvme/target/io-cmd-file.c")
         .await
         .json();
     let id = list["items"][0]["id"].as_i64().unwrap();
-    let v = get(&app, &format!("/api/v1/sites/{id}")).await.json();
+    let v = app.get(&format!("/api/v1/sites/{id}")).await.json();
     assert_eq!(v["site"]["status"], "awaiting_owner");
     assert_eq!(v["site"]["decided_by"], "verdict");
     assert_eq!(v["notes"][0]["ask"], "NVM EXPRESS TARGET DRIVER");
@@ -316,7 +252,7 @@ async fn api_site_detail_has_notes_refs_and_events() {
 
 #[tokio::test]
 async fn every_get_has_an_etag_and_if_none_match_gives_304() {
-    let app = app().await;
+    let app = spawn_app().await;
     for uri in [
         "/",
         "/c/iov-iter-pin",
@@ -324,38 +260,38 @@ async fn every_get_has_an_etag_and_if_none_match_gives_304() {
         "/api/v1/sites?limit=3",
         "/static/style.css",
     ] {
-        let r = get(&app, uri).await;
+        let r = app.get(uri).await;
         let tag = r
             .headers
             .get(header::ETAG)
             .unwrap_or_else(|| panic!("{uri}: no ETag"))
             .clone();
-        let again = get_with(
-            &app,
-            Request::get(uri)
-                .header(header::IF_NONE_MATCH, tag.clone())
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+        let again = app
+            .send(
+                Request::get(uri)
+                    .header(header::IF_NONE_MATCH, tag.clone())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
         assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{uri}");
         assert!(again.body.is_empty());
         assert_eq!(again.headers.get(header::ETAG), Some(&tag));
-        let other = get_with(
-            &app,
-            Request::get(uri)
-                .header(header::IF_NONE_MATCH, "\"stale\"")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+        let other = app
+            .send(
+                Request::get(uri)
+                    .header(header::IF_NONE_MATCH, "\"stale\"")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
         assert_eq!(other.status, StatusCode::OK, "{uri}");
     }
 }
 
 #[tokio::test]
 async fn user_supplied_strings_are_escaped_everywhere() {
-    let app = app().await;
+    let app = spawn_app().await;
     let evil = r#"{"format": "treewide-audit/1",
       "campaign": {"slug": "xss", "title": "<script>alert('t')</script>", "description": "<img src=x onerror=alert(1)>"},
       "sites": [{"file": "fs/x<y>.c", "line": 1, "callee": "iov_iter_bvec", "function": "f",
@@ -364,7 +300,7 @@ async fn user_supplied_strings_are_escaped_everywhere() {
     let batch =
         auditor::parse_bytes("xss.json", evil.as_bytes(), EventSource::Import, "t").unwrap();
     ingest::store(&app.db, &batch).await.unwrap();
-    let site = get(&app, "/api/v1/sites?campaign=xss").await.json()["items"][0]["id"]
+    let site = app.get("/api/v1/sites?campaign=xss").await.json()["items"][0]["id"]
         .as_i64()
         .unwrap();
     for uri in [
@@ -373,13 +309,13 @@ async fn user_supplied_strings_are_escaped_everywhere() {
         "/c/xss/s/evil-b-subsys-b".to_owned(),
         format!("/c/xss/site/{site}"),
     ] {
-        let r = get(&app, &uri).await;
+        let r = app.get(&uri).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}");
         assert!(!r.body.contains("<script>alert"), "{uri} has a live script");
         assert!(!r.body.contains("<img src=x"), "{uri}");
         assert!(!r.body.contains("<b>SUBSYS"), "{uri}");
     }
-    let page = get(&app, &format!("/c/xss/site/{site}")).await.body;
+    let page = app.get(&format!("/c/xss/site/{site}")).await.body;
     assert!(
         page.contains("&lt;script&gt;alert(3)&lt;/script&gt;")
             || page.contains("&#60;script&#62;alert(3)"),
@@ -389,18 +325,16 @@ async fn user_supplied_strings_are_escaped_everywhere() {
 
 /// A mainline fix with a stable backport for one vringh.c site, and for another a stable
 /// backport whose mainline commit was not imported. The mainline subject carries a script.
-async fn store_vringh_history(app: &App) -> (i64, i64) {
+async fn store_vringh_history(app: &TestApp) -> (i64, i64) {
     use treewide_core::history::{self, CommitInfo, Cursor, HistoryBatch, HistorySource};
     use treewide_core::model::{CommitRole, SiteId, Status};
     let c = treewide_core::campaigns::meta(&app.db, "iov-iter-direction")
         .await
         .unwrap();
-    let list = get(
-        app,
-        "/api/v1/sites?campaign=iov-iter-direction&file=drivers/vhost/vringh.c",
-    )
-    .await
-    .json();
+    let list = app
+        .get("/api/v1/sites?campaign=iov-iter-direction&file=drivers/vhost/vringh.c")
+        .await
+        .json();
     let ids: Vec<i64> = list["items"]
         .as_array()
         .unwrap()
@@ -490,9 +424,11 @@ async fn store_vringh_history(app: &App) -> (i64, i64) {
 
 #[tokio::test]
 async fn site_page_shows_the_fixing_commit_its_backport_and_escapes_the_subject() {
-    let app = app().await;
+    let app = spawn_app().await;
     let (fixed, lone) = store_vringh_history(&app).await;
-    let r = get(&app, &format!("/c/iov-iter-direction/site/{fixed}")).await;
+    let r = app
+        .get(&format!("/c/iov-iter-direction/site/{fixed}"))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let body = &r.body;
     assert!(body.contains("<h2>Commits</h2>"), "{body}");
@@ -515,7 +451,7 @@ async fn site_page_shows_the_fixing_commit_its_backport_and_escapes_the_subject(
     assert!(body.contains("2022-10-20"));
     assert!(body.contains("ITER_DEST, bvec"), "the new code of the fix");
 
-    let r = get(&app, &format!("/c/iov-iter-direction/site/{lone}")).await;
+    let r = app.get(&format!("/c/iov-iter-direction/site/{lone}")).await;
     assert!(
         r.body.contains("backport to linux-6.1.y of</span>"),
         "{}",
@@ -527,9 +463,9 @@ async fn site_page_shows_the_fixing_commit_its_backport_and_escapes_the_subject(
     )));
 
     // The subsystem table shows each fix's short id, mainline first.
-    let site = get(&app, &format!("/api/v1/sites/{fixed}")).await.json();
+    let site = app.get(&format!("/api/v1/sites/{fixed}")).await.json();
     let slug = site["site"]["subsystem_slug"].as_str().unwrap().to_owned();
-    let table = get(&app, &format!("/c/iov-iter-direction/s/{slug}")).await;
+    let table = app.get(&format!("/c/iov-iter-direction/s/{slug}")).await;
     assert!(table.body.contains("<th>Fix</th>"), "{}", table.body);
     assert!(table.body.contains("<code>de4eda9dde4e</code>"));
     assert!(table.body.contains("<code>10e510e510e5</code>"));
@@ -537,25 +473,23 @@ async fn site_page_shows_the_fixing_commit_its_backport_and_escapes_the_subject(
 
 #[tokio::test]
 async fn api_site_detail_lists_commits_with_backports_and_openapi_documents_them() {
-    let app = app().await;
-    let before = get(
-        &app,
-        "/api/v1/sites?campaign=iov-iter-direction&file=drivers/vhost/vringh.c",
-    )
-    .await
-    .json();
+    let app = spawn_app().await;
+    let before = app
+        .get("/api/v1/sites?campaign=iov-iter-direction&file=drivers/vhost/vringh.c")
+        .await
+        .json();
     let second = before["items"][1]["id"].as_i64().unwrap();
     let etag_before =
-        get(&app, &format!("/api/v1/sites/{second}")).await.headers[header::ETAG].clone();
+        app.get(&format!("/api/v1/sites/{second}")).await.headers[header::ETAG].clone();
     let (fixed, lone) = store_vringh_history(&app).await;
     assert_eq!(second, lone);
-    let after = get(&app, &format!("/api/v1/sites/{lone}")).await;
+    let after = app.get(&format!("/api/v1/sites/{lone}")).await;
     assert_ne!(
         after.headers[header::ETAG],
         etag_before,
         "a new commit link changes the ETag even without a status change"
     );
-    let v = get(&app, &format!("/api/v1/sites/{fixed}")).await.json();
+    let v = app.get(&format!("/api/v1/sites/{fixed}")).await.json();
     let commits = v["commits"].as_array().unwrap();
     assert_eq!(commits.len(), 1, "the backport is nested in its fix: {v}");
     let c = &commits[0];
@@ -577,12 +511,12 @@ async fn api_site_detail_lists_commits_with_backports_and_openapi_documents_them
     assert_eq!(c["backports"][0]["upstream"], "de4eda9d".repeat(5));
     assert!(v["site"]["status"] == "fixed");
 
-    let v = get(&app, &format!("/api/v1/sites/{lone}")).await.json();
+    let v = app.get(&format!("/api/v1/sites/{lone}")).await.json();
     assert_eq!(v["commits"][0]["upstream"], "abcdef01".repeat(5));
     assert_eq!(v["commits"][0]["upstream_missing"], true);
     assert!(v["commits"][0]["file"].is_null());
 
-    let doc = get(&app, "/api/v1/openapi.json").await.json();
+    let doc = app.get("/api/v1/openapi.json").await.json();
     let schemas = &doc["components"]["schemas"];
     assert!(
         schemas["SiteDetail"]["properties"]["commits"].is_object(),
@@ -598,7 +532,7 @@ async fn api_site_detail_lists_commits_with_backports_and_openapi_documents_them
 
 #[tokio::test]
 async fn campaign_page_draws_the_burndown_from_the_history() {
-    let app = app().await;
+    let app = spawn_app().await;
     store_vringh_history(&app).await;
     let c = treewide_core::campaigns::meta(&app.db, "iov-iter-direction")
         .await
@@ -616,7 +550,7 @@ async fn campaign_page_draws_the_burndown_from_the_history() {
         "a backport is not a new fix"
     );
 
-    let r = get(&app, "/c/iov-iter-direction").await;
+    let r = app.get("/c/iov-iter-direction").await;
     assert_eq!(r.status, StatusCode::OK);
     let body = &r.body;
     let svg = &body[body
@@ -638,12 +572,12 @@ async fn campaign_page_draws_the_burndown_from_the_history() {
 
 #[tokio::test]
 async fn a_campaign_without_sites_says_so_instead_of_a_chart() {
-    let app = app().await;
+    let app = spawn_app().await;
     let empty = r#"{"format": "treewide-audit/1", "campaign": {"slug": "empty", "title": "Empty"}, "sites": []}"#;
     let batch =
         auditor::parse_bytes("empty.json", empty.as_bytes(), EventSource::Import, "t").unwrap();
     ingest::store(&app.db, &batch).await.unwrap();
-    let r = get(&app, "/c/empty").await;
+    let r = app.get("/c/empty").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.body.contains("<svg class=\"burndown-chart\""));
     assert!(r.body.contains("No sites yet"));
@@ -654,18 +588,16 @@ async fn a_campaign_without_sites_says_so_instead_of_a_chart() {
 async fn cached_pages_follow_every_write() {
     use treewide_core::model::{SiteId, Status};
     use treewide_core::transition::{change_status, Authority, StatusRequest};
-    let app = app().await;
-    let list = get(
-        &app,
-        "/api/v1/sites?campaign=iov-iter-pin&status=needs_pin&limit=500",
-    )
-    .await;
+    let app = spawn_app().await;
+    let list = app
+        .get("/api/v1/sites?campaign=iov-iter-pin&status=needs_pin&limit=500")
+        .await;
     let site = list.json()["items"][0]["id"].as_i64().unwrap();
     let page = format!("/c/iov-iter-pin/site/{site}");
-    let before = get(&app, &page).await;
+    let before = app.get(&page).await;
     assert!(before.body.contains("needs pin"), "{}", before.body);
     // Same answer again (from the cache), with the same ETag.
-    let again = get(&app, &page).await;
+    let again = app.get(&page).await;
     assert_eq!(again.body, before.body);
     assert_eq!(
         again.headers.get(header::ETAG),
@@ -686,25 +618,23 @@ async fn cached_pages_follow_every_write() {
     )
     .await
     .unwrap();
-    let after = get(&app, &page).await;
+    let after = app.get(&page).await;
     assert_ne!(after.body, before.body);
     assert!(after.body.contains("awaiting owner"), "{}", after.body);
     assert_ne!(
         after.headers.get(header::ETAG),
         before.headers.get(header::ETAG)
     );
-    let list2 = get(
-        &app,
-        "/api/v1/sites?campaign=iov-iter-pin&status=needs_pin&limit=500",
-    )
-    .await;
+    let list2 = app
+        .get("/api/v1/sites?campaign=iov-iter-pin&status=needs_pin&limit=500")
+        .await;
     assert_ne!(list2.json()["items"][0]["id"].as_i64(), Some(site));
 }
 
 #[tokio::test]
 async fn burndown_for_bots() {
-    let app = app().await;
-    let r = get(&app, "/api/v1/campaigns/iov-iter-pin/burndown").await;
+    let app = spawn_app().await;
+    let r = app.get("/api/v1/campaigns/iov-iter-pin/burndown").await;
     assert_eq!(r.status, StatusCode::OK);
     let v = r.json();
     let points = v["points"].as_array().unwrap();
@@ -715,9 +645,9 @@ async fn burndown_for_bots() {
     assert_eq!(last["done"].as_u64(), Some(15));
     assert_eq!(last["date"].as_str().unwrap().len(), 10);
     assert_eq!(
-        get(&app, "/api/v1/campaigns/nope/burndown").await.status,
+        app.get("/api/v1/campaigns/nope/burndown").await.status,
         StatusCode::NOT_FOUND
     );
-    let doc = get(&app, "/api/v1/openapi.json").await.json();
+    let doc = app.get("/api/v1/openapi.json").await.json();
     assert!(doc["paths"]["/api/v1/campaigns/{slug}/burndown"].is_object());
 }

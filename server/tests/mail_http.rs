@@ -1,12 +1,10 @@
 //! Mail on the site page and the mail API, through the real router.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::Value;
-use tower::ServiceExt;
-use treewide_core::{db, ingest, SqlitePool};
+use treewide_core::ingest;
 use treewide_importer::{auditor, mail};
+use treewide_testing::{TestApp, TestResponse};
 
 fn data(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -14,44 +12,36 @@ fn data(rel: &str) -> std::path::PathBuf {
         .join(rel)
 }
 
-async fn setup() -> (SqlitePool, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = db::open(&dir.path().join("t.db")).await.unwrap();
+/// The ceph campaign with the ceph-pin thread, and a message whose subject is a script.
+async fn app_with_mail() -> TestApp {
+    let app = TestApp::empty().await;
     let batch = auditor::parse_file(&data("generated/ceph-campaign.json"), "test").unwrap();
-    ingest::store(&db, &batch).await.unwrap();
+    ingest::store(&app.db, &batch).await.unwrap();
     let opts = mail::Options {
         campaign: Some("mail-fixture".into()),
         actor: "test".into(),
     };
     let fixture = mail::Source::Mbox(data("generated/ceph-pin.mbox"));
-    mail::import(&db, &fixture, &opts).await.unwrap();
-    let hostile = dir.path().join("script.mbox");
+    mail::import(&app.db, &fixture, &opts).await.unwrap();
+    let hostile = app.dir().join("script.mbox");
     std::fs::write(
         &hostile,
         "From: Evil <evil@example.org>\nSubject: <script>alert(1)</script> fs/ceph/file.c:99\n\
          Message-ID: <script/1@example.org>\n\nsee fs/ceph/file.c:99\n",
     )
     .unwrap();
-    mail::import(&db, &mail::Source::Mbox(hostile), &opts)
+    mail::import(&app.db, &mail::Source::Mbox(hostile), &opts)
         .await
         .unwrap();
-    (db, dir)
-}
-
-async fn get(db: &SqlitePool, uri: &str) -> (StatusCode, String) {
-    let res = treewide_server::router(db.clone())
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    app
 }
 
 #[tokio::test]
 async fn site_page_shows_thread_trailers_and_escapes_subjects() {
-    let (db, _dir) = setup().await;
-    let (status, html) = get(&db, "/c/mail-fixture/site/1").await;
+    let app = app_with_mail().await;
+    let TestResponse {
+        status, body: html, ..
+    } = app.get("/c/mail-fixture/site/1").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("https://lore.kernel.org/r/20220921100000.ceph-pin-1@zeniv.linux.org.uk"));
     assert!(html.contains("[PATCH] ceph: pin pages in __iter_get_bvecs()"));
@@ -67,17 +57,15 @@ async fn site_page_shows_thread_trailers_and_escapes_subjects() {
 
 #[tokio::test]
 async fn messages_api_lists_and_details() {
-    let (db, _dir) = setup().await;
-    let (status, body) = get(&db, "/api/v1/messages?site=1").await;
+    let app = app_with_mail().await;
+    let TestResponse { status, body, .. } = app.get("/api/v1/messages?site=1").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["items"].as_array().unwrap().len(), 3);
 
-    let (status, body) = get(
-        &db,
-        "/api/v1/messages/%3C20220921100000.ceph-pin-1@zeniv.linux.org.uk%3E",
-    )
-    .await;
+    let TestResponse { status, body, .. } = app
+        .get("/api/v1/messages/%3C20220921100000.ceph-pin-1@zeniv.linux.org.uk%3E")
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let m: Value = serde_json::from_str(&body).unwrap();
     let m = &m["message"];
@@ -92,21 +80,20 @@ async fn messages_api_lists_and_details() {
         .any(|s| s["how"] == "patch"
             && s["signoffs"][0] == "CEPH DISTRIBUTED FILE SYSTEM CLIENT (CEPH)"));
 
-    let (status, body) = get(&db, "/api/v1/messages/script%2F1@example.org").await;
+    let TestResponse { status, body, .. } =
+        app.get("/api/v1/messages/script%2F1@example.org").await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    let (status, body) = get(&db, "/api/v1/sites/1/messages").await;
+    let TestResponse { status, body, .. } = app.get("/api/v1/sites/1/messages").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["trailers"].as_array().unwrap().len(), 2);
     assert_eq!(v["answers_pending_review"].as_array().unwrap().len(), 2);
 
-    let (status, _) = get(&db, "/api/v1/messages/nope@example.org").await;
+    let TestResponse { status, .. } = app.get("/api/v1/messages/nope@example.org").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = get(
-        &db,
-        "/api/v1/messages?thread=20220921100000.ceph-pin-1@zeniv.linux.org.uk&limit=0",
-    )
-    .await;
+    let TestResponse { status, .. } = app
+        .get("/api/v1/messages?thread=20220921100000.ceph-pin-1@zeniv.linux.org.uk&limit=0")
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

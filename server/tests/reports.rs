@@ -2,36 +2,13 @@
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
-use treewide_core::db;
-use treewide_importer::demo;
-
-async fn app() -> (axum::Router, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = db::open(&dir.path().join("t.db")).await.unwrap();
-    demo::load(&pool).await.unwrap();
-    (treewide_server::router(pool), dir)
-}
-
-async fn call(
-    app: &axum::Router,
-    req: Request<Body>,
-) -> (StatusCode, axum::http::HeaderMap, String) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let (status, headers) = (res.status(), res.headers().clone());
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8_lossy(&body).into_owned())
-}
-
-async fn get(app: &axum::Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    call(app, Request::get(uri).body(Body::empty()).unwrap()).await
-}
+use treewide_testing::spawn_app;
 
 #[tokio::test]
 async fn the_status_mail_lists_what_is_left_like_the_seed() {
-    let (app, _d) = app().await;
-    let (s, h, body) = get(&app, "/c/iov-iter-pin/report.txt").await;
+    let app = spawn_app().await;
+    let r = app.get("/c/iov-iter-pin/report.txt").await;
+    let (s, h, body) = (r.status, &r.headers, &r.body);
     assert_eq!(s, StatusCode::OK);
     assert!(h[header::CONTENT_TYPE]
         .to_str()
@@ -44,19 +21,19 @@ async fn the_status_mail_lists_what_is_left_like_the_seed() {
     let lines: Vec<&str> = haven.lines().take_while(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 7);
     assert_eq!(lines[0], "drivers/target/target_core_file.c:292: iov_iter_bvec(&iter, is_write, aio_cmd->bvecs, sgl_nents, len);");
-    let (_, _, one) = get(
-        &app,
-        "/c/iov-iter-pin/report.txt?subsystem=nvm-express-target-driver",
-    )
-    .await;
+    let one = app
+        .get("/c/iov-iter-pin/report.txt?subsystem=nvm-express-target-driver")
+        .await
+        .body;
     assert!(one.contains("To: Christoph Hellwig <hch@lst.de>"), "{one}");
     assert!(one.contains("Cc: linux-nvme@lists.infradead.org"));
 }
 
 #[tokio::test]
 async fn atom_feeds_follow_campaigns_and_subsystems() {
-    let (app, _d) = app().await;
-    let (s, h, body) = get(&app, "/c/iov-iter-pin/feed.atom").await;
+    let app = spawn_app().await;
+    let r = app.get("/c/iov-iter-pin/feed.atom").await;
+    let (s, h, body) = (r.status, &r.headers, &r.body);
     assert_eq!(s, StatusCode::OK);
     assert!(h[header::CONTENT_TYPE]
         .to_str()
@@ -64,11 +41,10 @@ async fn atom_feeds_follow_campaigns_and_subsystems() {
         .starts_with("application/atom+xml"));
     assert!(body.starts_with("<?xml"));
     assert!(body.contains("<entry>"));
-    let (s, _, sub) = get(
-        &app,
-        "/c/iov-iter-pin/s/nvm-express-target-driver/feed.atom",
-    )
-    .await;
+    let r = app
+        .get("/c/iov-iter-pin/s/nvm-express-target-driver/feed.atom")
+        .await;
+    let (s, sub) = (r.status, &r.body);
     assert_eq!(s, StatusCode::OK);
     assert!(sub.contains("io-cmd-file.c:94"), "{sub}");
     assert!(!sub.contains("vringh.c"), "only this subsystem");
@@ -76,15 +52,17 @@ async fn atom_feeds_follow_campaigns_and_subsystems() {
 
 #[tokio::test]
 async fn exports_from_the_dashboard() {
-    let (app, _d) = app().await;
-    let (s, h, csv) = get(&app, "/c/iov-iter-pin/export.csv?status=needs_pin").await;
+    let app = spawn_app().await;
+    let r = app.get("/c/iov-iter-pin/export.csv?status=needs_pin").await;
+    let (s, h, csv) = (r.status, &r.headers, &r.body);
     assert_eq!(s, StatusCode::OK);
     assert!(h[header::CONTENT_DISPOSITION]
         .to_str()
         .unwrap()
         .contains("iov-iter-pin.csv"));
     assert_eq!(csv.lines().count(), 11, "header + 10 needs_pin sites");
-    let (s, _, json) = get(&app, "/c/iov-iter-pin/export.json").await;
+    let r = app.get("/c/iov-iter-pin/export.json").await;
+    let (s, json) = (r.status, &r.body);
     assert_eq!(s, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["format"], "treewide-audit/1");
@@ -93,13 +71,14 @@ async fn exports_from_the_dashboard() {
 
 #[tokio::test]
 async fn the_patch_check_flags_legacy_directions_and_new_get_pages_callers() {
-    let (app, _d) = app().await;
+    let app = spawn_app().await;
     let diff = "--- a/fs/x.c\n+++ b/fs/x.c\n@@ -1,2 +1,3 @@\n int a;\n+\tiov_iter_bvec(&iter, WRITE, bv, 1, len);\n int b;\n";
     let req = Request::post("/api/v1/check")
         .header(header::CONTENT_TYPE, "text/x-diff")
         .body(Body::from(diff))
         .unwrap();
-    let (s, _, body) = call(&app, req).await;
+    let r = app.send(req).await;
+    let (s, body) = (r.status, &r.body);
     assert_eq!(s, StatusCode::OK, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["ok"], false);
@@ -117,7 +96,7 @@ async fn the_patch_check_flags_legacy_directions_and_new_get_pages_callers() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(clean.to_string()))
         .unwrap();
-    let (_, _, body) = call(&app, req).await;
+    let body = app.send(req).await.body;
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&body).unwrap()["ok"],
         true,
@@ -127,8 +106,9 @@ async fn the_patch_check_flags_legacy_directions_and_new_get_pages_callers() {
 
 #[tokio::test]
 async fn pages_carry_security_headers_and_anonymous_pages_set_no_cookie() {
-    let (app, _d) = app().await;
-    let (_, h, body) = get(&app, "/c/iov-iter-pin").await;
+    let app = spawn_app().await;
+    let r = app.get("/c/iov-iter-pin").await;
+    let (h, body) = (&r.headers, &r.body);
     let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
     assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
     assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
@@ -139,14 +119,15 @@ async fn pages_carry_security_headers_and_anonymous_pages_set_no_cookie() {
     assert!(body.contains("Log in"));
     // The CSP allows no inline styles or scripts: pages must not need them.
     for uri in ["/", "/c/iov-iter-pin", "/c/iov-iter-pin/s/afs-filesystem"] {
-        let (_, _, page) = get(&app, uri).await;
+        let page = app.get(uri).await.body;
         assert!(
             !page.contains(" style=") && !page.contains("<script"),
             "{uri} has inline style or script"
         );
     }
     // The login form gets a session and a CSRF token, in a Secure, HttpOnly, SameSite cookie.
-    let (s, h, body) = get(&app, "/login").await;
+    let r = app.get("/login").await;
+    let (s, h, body) = (r.status, &r.headers, &r.body);
     assert_eq!(s, StatusCode::OK);
     let cookie = h[header::SET_COOKIE].to_str().unwrap();
     assert!(
@@ -159,20 +140,21 @@ async fn pages_carry_security_headers_and_anonymous_pages_set_no_cookie() {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("email=a%40b.c&password=x&csrf=nope"))
         .unwrap();
-    assert_eq!(call(&app, req).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.send(req).await.status, StatusCode::FORBIDDEN);
     // Bodies are limited.
     let big = "x".repeat(2 << 20);
     let req = Request::post("/api/v1/check")
         .header(header::CONTENT_TYPE, "text/x-diff")
         .body(Body::from(big))
         .unwrap();
-    assert_eq!(call(&app, req).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.send(req).await.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[tokio::test]
 async fn the_openapi_document_and_the_vendored_docs_are_served() {
-    let (app, _d) = app().await;
-    let (s, _, body) = get(&app, "/api/v1/openapi.json").await;
+    let app = spawn_app().await;
+    let r = app.get("/api/v1/openapi.json").await;
+    let (s, body) = (r.status, &r.body);
     assert_eq!(s, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(v["openapi"].as_str().unwrap().starts_with("3."));
@@ -193,9 +175,10 @@ async fn the_openapi_document_and_the_vendored_docs_are_served() {
         v["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
-    let (s, _, html) = get(&app, "/api/docs/").await;
+    let r = app.get("/api/docs/").await;
+    let (s, html) = (r.status, &r.body);
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("swagger-ui-bundle.js"));
-    let (s, _, _) = get(&app, "/api/docs/swagger-ui-bundle.js").await;
+    let s = app.get("/api/docs/swagger-ui-bundle.js").await.status;
     assert_eq!(s, StatusCode::OK, "the UI is vendored, not fetched");
 }

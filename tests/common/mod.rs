@@ -1,12 +1,12 @@
-//! Helpers for the binary's integration tests: run `treewide`, start a real server.
+//! Helpers for the binary's integration tests: run `treewide`, find Chromium, an HTTP
+//! client. The app under test comes from `treewide_testing::spawn_app`.
 
 #![allow(dead_code)]
 
 pub mod http;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 /// The `treewide` binary under test.
 pub fn treewide() -> Command {
@@ -23,50 +23,6 @@ pub fn run(db: &Path, args: &[&str]) -> Output {
         .env("TREEWIDE_ARGON2_MEMORY_KIB", "64")
         .output()
         .expect("run treewide")
-}
-
-/// A `treewide serve` on a random loopback port, killed on drop.
-pub struct Server {
-    child: Child,
-    pub url: String,
-}
-
-impl Server {
-    pub fn start(db: &Path, extra: &[&str]) -> Server {
-        let mut child = treewide()
-            .arg("--db")
-            .arg(db)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("TREEWIDE_LOG", "warn")
-            .env("TREEWIDE_ARGON2_MEMORY_KIB", "64")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start treewide serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the serving line");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .trim_end_matches('/')
-            .to_owned();
-        Server { child, url }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Debian's Chromium, if installed.

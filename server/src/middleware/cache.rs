@@ -52,6 +52,7 @@ pub struct PageCache {
 }
 
 impl PageCache {
+    /// A cache of `db`'s answers (off for an in-memory database).
     pub fn new(db: SqlitePool) -> PageCache {
         let file = db
             .connect_options()

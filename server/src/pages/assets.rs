@@ -3,24 +3,32 @@
 use axum::extract::Path;
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
 
 use crate::error::{Failure, PageError};
+use crate::state::AppState;
+
+/// `/static/{name}`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/static/{name}", get(file))
+}
 
 const FILES: [(&str, &str, &[u8]); 2] = [
     (
         "style.css",
         "text/css; charset=utf-8",
-        include_bytes!("../../static/style.css"),
+        include_bytes!("../../../static/style.css"),
     ),
     (
         "favicon.svg",
         "image/svg+xml",
-        include_bytes!("../../static/favicon.svg"),
+        include_bytes!("../../../static/favicon.svg"),
     ),
 ];
 
 /// `GET /static/{name}`.
-pub async fn file(Path(name): Path<String>) -> Result<impl IntoResponse, PageError> {
+async fn file(Path(name): Path<String>) -> Result<impl IntoResponse, PageError> {
     let (_, mime, body) = FILES
         .iter()
         .find(|(n, _, _)| *n == name)

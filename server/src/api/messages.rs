@@ -3,7 +3,8 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use treewide_core::messages::{self, MessageQuery};
@@ -11,7 +12,17 @@ use treewide_core::model::SiteId;
 use treewide_core::{sites, subsystems};
 
 use crate::error::{ApiError, Failure};
-use crate::AppState;
+use crate::params;
+use crate::state::AppState;
+use crate::views::site::SiteMail;
+
+/// `/messages…` routes, and a site's mail.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/messages", get(messages))
+        .route("/messages/{id}", get(message))
+        .route("/sites/{id}/messages", get(site_messages))
+}
 
 /// Largest answer of `/api/v1/messages`.
 const MAX_LIMIT: u32 = 1000;
@@ -36,7 +47,7 @@ pub async fn messages(
     params: Result<Query<MessagesParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
-    let limit = crate::api::page_limit(p.limit, MAX_LIMIT, MAX_LIMIT)?;
+    let limit = params::page_limit(p.limit, MAX_LIMIT, MAX_LIMIT)?;
     let mut q = MessageQuery {
         limit,
         thread: p.thread.filter(|t| !t.is_empty()).map(|t| {
@@ -94,32 +105,13 @@ pub async fn site_messages(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = SiteId(
-        id.parse()
-            .map_err(|_| Failure::NotFound(format!("site {id:?} not found")))?,
-    );
+    let id = params::site_id(&id)?;
     let s = sites::get(&st.db, id).await?;
     let campaign = treewide_core::campaigns::meta(&st.db, &s.campaign).await?;
-    let thread = site_thread(&st.db, id).await?;
-    let trailers = messages::trailers_for_site(&st.db, id).await?;
-    let answers = messages::pending_answers(&st.db, campaign.id, Some(id), None).await?;
-    Ok(
-        Json(json!({ "site": id, "messages": thread, "trailers": trailers, "answers_pending_review": answers }))
-            .into_response(),
-    )
-}
-
-/// A site's mail as JSON: each message with its depth in the thread, links and lore URL.
-pub async fn site_thread(
-    db: &treewide_core::SqlitePool,
-    site: SiteId,
-) -> Result<Vec<serde_json::Value>, treewide_core::Error> {
-    Ok(messages::threads_for_site(db, site)
-        .await?
-        .into_iter()
-        .map(|e| {
-            let url = e.head.lore_url();
-            json!({ "message": e.head, "depth": e.depth, "links": e.links, "lore_url": url })
-        })
-        .collect())
+    let mail = SiteMail::load(&st.db, campaign.id, id).await?;
+    Ok(Json(json!({
+        "site": id, "messages": mail.thread_json(), "trailers": mail.trailers,
+        "answers_pending_review": mail.answers
+    }))
+    .into_response())
 }

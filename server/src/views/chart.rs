@@ -147,6 +147,7 @@ impl Burndown {
     pub fn width(&self) -> Coord {
         Coord(WIDTH)
     }
+    /// Height of the drawing.
     pub fn height(&self) -> Coord {
         Coord(HEIGHT)
     }
@@ -154,9 +155,11 @@ impl Burndown {
     pub fn left(&self) -> Coord {
         Coord(LEFT)
     }
+    /// Right edge of the plot.
     pub fn right(&self) -> Coord {
         Coord(WIDTH - RIGHT)
     }
+    /// Bottom edge of the plot (the x axis).
     pub fn bottom(&self) -> Coord {
         Coord(HEIGHT - BOTTOM)
     }

@@ -1,0 +1,389 @@
+//! Sites in the API: the filtered list with cursors, one site's detail (its ETag is its
+//! version), status changes with `If-Match`, and notes.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use treewide_core::history::{CommitInfo, SiteCommit};
+use treewide_core::model::{CommitRole, EventSource, SiteId, Status};
+use treewide_core::sites::SiteQuery;
+use treewide_core::transition::{change_status, StatusRequest};
+use treewide_core::users::{self, Scope};
+use treewide_core::{campaigns, events, notes, refs, sites, subsystems};
+
+use super::{Page, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::error::{ApiError, Failure};
+use crate::middleware::bearer::ApiCaller;
+use crate::params;
+use crate::state::AppState;
+use crate::views::enc;
+use crate::views::site::SiteDetail;
+
+/// `/sites…` routes (a site's mail is in `messages`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sites", get(sites))
+        .route("/sites/{id}", get(site).patch(patch_site))
+        .route("/sites/{id}/notes", post(post_note))
+}
+
+/// Filters and cursor of `/api/v1/sites`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SitesParams {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    campaign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subsystem: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    callee: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
+}
+
+/// `GET /api/v1/sites?campaign=&subsystem=&status=&file=&callee=&limit=&cursor=`
+#[utoipa::path(get, path = "/api/v1/sites", tag = "read",
+    params(("campaign" = Option<String>, Query, description = "campaign slug"),
+           ("subsystem" = Option<String>, Query, description = "subsystem slug, or _unassigned"),
+           ("status" = Option<String>, Query, description = "unreviewed, needs_fix, needs_pin, awaiting_owner, fix_proposed, fixed, confirmed_safe or gone"),
+           ("file" = Option<String>, Query, description = "path or glob"),
+           ("callee" = Option<String>, Query, description = "callee name"),
+           ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+           ("cursor" = Option<String>, Query, description = "the `next` of the previous page")),
+    responses((status = 200, description = "`items` and the `next` page (also in the Link header)", body = serde_json::Value),
+              (status = 400, description = "bad filter or limit", content_type = "application/problem+json")))]
+pub async fn sites(
+    State(st): State<AppState>,
+    params: Result<Query<SitesParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
+    let limit = params::page_limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = match p.cursor.as_deref() {
+        None | Some("") => SiteId(0),
+        Some(c) => SiteId(
+            c.parse()
+                .map_err(|_| Failure::BadRequest(format!("invalid cursor {c:?}")))?,
+        ),
+    };
+    let mut q = SiteQuery {
+        status: params::status(p.status.as_deref())?,
+        file: p.file.clone().filter(|s| !s.is_empty()),
+        callee: p.callee.clone().filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    if let Some(slug) = p.campaign.as_deref().filter(|s| !s.is_empty()) {
+        q.campaign = Some(campaigns::meta(&st.db, slug).await?.id);
+    }
+    if let Some(sub) = p.subsystem.as_deref().filter(|s| !s.is_empty()) {
+        q.subsystem = Some(subsystems::filter(&st.db, sub).await?.0);
+    }
+    let items = sites::list(&st.db, &q, after, limit + 1).await?;
+    let more = items.len() > limit as usize;
+    let items: Vec<_> = items.into_iter().take(limit as usize).collect();
+    let next = match (more, items.last()) {
+        (true, Some(last)) => {
+            let np = SitesParams {
+                cursor: Some(last.id.to_string()),
+                limit: Some(limit),
+                ..p
+            };
+            let qs = serde_json::to_value(&np)
+                .ok()
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{k}={}",
+                        enc(&v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("&");
+            Some(format!("/api/v1/sites?{qs}"))
+        }
+        _ => None,
+    };
+    // Serialized straight from the rows (a `json!` value would first copy every site into a
+    // map): the biggest answer the API gives, asked for most.
+    let mut res = Json(Page {
+        items: &items,
+        next: next.as_deref(),
+    })
+    .into_response();
+    if let Some(n) = &next {
+        if let Ok(v) = format!("<{n}>; rel=\"next\"").parse() {
+            res.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(res)
+}
+
+/// A commit as the API gives it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CommitJson {
+    /// Full object id.
+    oid: String,
+    subject: String,
+    /// `vhost` of `vhost: …` or `[vhost] …`.
+    tag: Option<String>,
+    author_name: String,
+    author_email: String,
+    /// RFC 3339 UTC.
+    author_date: String,
+    commit_date: String,
+    /// Its web page (GitHub when imported from there, else git.kernel.org).
+    url: String,
+    /// The branch the import reached it from (`linux-6.1.y` for a stable backport).
+    branch: Option<String>,
+    /// For a stable backport: the mainline commit its message names.
+    upstream: Option<String>,
+}
+
+impl From<&CommitInfo> for CommitJson {
+    fn from(c: &CommitInfo) -> CommitJson {
+        CommitJson {
+            oid: c.oid.clone(),
+            subject: c.subject.clone(),
+            tag: c.subject_tag.clone(),
+            author_name: c.author_name.clone(),
+            author_email: c.author_email.clone(),
+            author_date: c.author_date.clone(),
+            commit_date: c.commit_date.clone(),
+            url: c.web_url(),
+            branch: c.branch.clone(),
+            upstream: c.upstream_oid.clone(),
+        }
+    }
+}
+
+/// What one commit did to a site, with the stable backports of it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SiteCommitJson {
+    /// `fix`, `change` (direction argument changed, not yet fixed), `move` (renamed file) or
+    /// `gone` (call removed).
+    #[schema(value_type = String, example = "fix")]
+    role: CommitRole,
+    #[serde(flatten)]
+    commit: CommitJson,
+    /// The site's file after the commit (before it, for `gone`); null for a backport whose
+    /// mainline commit was not imported.
+    file: Option<String>,
+    line: Option<i64>,
+    /// The call before and after the commit, when it changed.
+    old_code: Option<String>,
+    new_code: Option<String>,
+    /// Stable backports of this commit (commits whose `upstream` is its `oid`).
+    backports: Vec<CommitJson>,
+    /// True for a backport listed on its own because its mainline commit was not imported.
+    upstream_missing: bool,
+}
+
+impl From<&SiteCommit> for SiteCommitJson {
+    fn from(sc: &SiteCommit) -> SiteCommitJson {
+        SiteCommitJson {
+            role: sc.role,
+            commit: CommitJson::from(&sc.commit),
+            file: Some(sc.file.clone()).filter(|f| !f.is_empty()),
+            line: sc.line,
+            old_code: sc.old_code.clone(),
+            new_code: sc.new_code.clone(),
+            backports: sc.backports.iter().map(CommitJson::from).collect(),
+            upstream_missing: sc.upstream_missing.is_some(),
+        }
+    }
+}
+
+/// `GET /api/v1/sites/{id}` answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SiteDetail)]
+pub struct SiteDetailJson<'a> {
+    #[schema(value_type = Object)]
+    site: &'a sites::Site,
+    /// Every subsystem of the file, primary first.
+    subsystems: Vec<&'a str>,
+    /// Source lines around the call: `first_line` and `text`.
+    #[schema(value_type = Option<Object>)]
+    context: Option<ContextJson<'a>>,
+    #[schema(value_type = Vec<Object>)]
+    notes: &'a [notes::Note],
+    #[schema(value_type = Vec<Object>)]
+    refs: &'a [refs::Reference],
+    #[schema(value_type = Vec<Object>)]
+    events: &'a [events::Event],
+    /// Mail threads about the site.
+    #[schema(value_type = Vec<Object>)]
+    messages: Vec<serde_json::Value>,
+    #[schema(value_type = Vec<Object>)]
+    trailers: &'a [treewide_core::messages::Trailer],
+    /// Commits that fixed, changed, moved or removed the call, oldest first (from
+    /// `treewide import git` / `github`).
+    commits: Vec<SiteCommitJson>,
+}
+
+/// Source lines around a call.
+#[derive(Serialize)]
+pub struct ContextJson<'a> {
+    first_line: i64,
+    text: &'a str,
+}
+
+impl<'a> SiteDetailJson<'a> {
+    /// The JSON of a site's [`SiteDetail`].
+    pub fn new(d: &'a SiteDetail) -> SiteDetailJson<'a> {
+        SiteDetailJson {
+            site: &d.site,
+            subsystems: d.subsystems.iter().map(|(n, _)| n.as_str()).collect(),
+            context: d.context.as_ref().map(|(text, first_line)| ContextJson {
+                first_line: *first_line,
+                text,
+            }),
+            notes: &d.notes,
+            refs: &d.refs,
+            events: &d.events,
+            messages: d.mail.thread_json(),
+            trailers: &d.mail.trailers,
+            commits: d.commits.iter().map(SiteCommitJson::from).collect(),
+        }
+    }
+}
+
+/// `GET /api/v1/sites/{id}`: the site with its notes, references, events and commits.
+#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "read",
+    params(("id" = i64, Path, description = "site id")),
+    responses((status = 200, description = "the site with notes, references, events, mail, trailers and commits; the ETag is its version", body = SiteDetailJson),
+              (status = 404, description = "no such site", content_type = "application/problem+json")))]
+pub async fn site(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = params::site_id(&id)?;
+    let d = SiteDetail::load(&st.db, id).await?;
+    let mut res = Json(SiteDetailJson::new(&d)).into_response();
+    if let Ok(v) = site_etag(id, d.site.version).parse() {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(res)
+}
+
+/// The ETag of a site for `If-Match`: it changes with every status change and every note.
+pub fn site_etag(id: SiteId, version: i64) -> String {
+    format!("\"site-{id}-v{version}\"")
+}
+
+/// `PATCH /api/v1/sites/{id}` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchSite {
+    /// unreviewed, needs_fix, needs_pin, awaiting_owner, fix_proposed, fixed, confirmed_safe
+    #[schema(value_type = String)]
+    status: Status,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `PATCH /api/v1/sites/{id}` (`status:write`): change the status. `If-Match` with the site's
+/// ETag is required (428 without, 412 when stale): no update is lost.
+#[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "write",
+    params(("id" = i64, Path, description = "site id"),
+           ("If-Match" = String, Header, description = "the site's ETag")),
+    request_body = PatchSite,
+    security(("bearer" = ["status:write"])),
+    responses((status = 200, description = "the changed site, with its new ETag", body = serde_json::Value),
+              (status = 401, description = "no valid token"), (status = 403, description = "scope or sign-off right missing"),
+              (status = 412, description = "stale ETag"), (status = 428, description = "If-Match missing")))]
+pub async fn patch_site(
+    State(st): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Result<Json<PatchSite>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::StatusWrite)?;
+    let Json(p) = body.map_err(|e| Failure::BadRequest(e.body_text()))?;
+    let id = SiteId(id);
+    let site = sites::get(&st.db, id).await?;
+    if_match(&headers, &site_etag(id, site.version))?;
+    let by = users::authority(&st.db, &caller.user, id).await?;
+    let version = change_status(
+        &st.db,
+        StatusRequest {
+            site: id,
+            to: p.status,
+            by,
+            actor: &caller.user.display(),
+            source: EventSource::Api,
+            reason: p.reason.trim(),
+            expected_version: Some(site.version),
+        },
+    )
+    .await?;
+    let site = sites::get(&st.db, id).await?;
+    let mut res = Json(json!({ "site": site })).into_response();
+    if let Ok(v) = site_etag(id, version).parse() {
+        res.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(res)
+}
+
+/// Go on only when `If-Match` names the resource's `current` ETag (or `*`): 428 without it,
+/// 412 when it is stale, so no update is lost.
+fn if_match(headers: &HeaderMap, current: &str) -> Result<(), Failure> {
+    let Some(want) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
+        return Err(Failure::PreconditionRequired(
+            "If-Match with the site's ETag is required (GET the site first)".into(),
+        ));
+    };
+    if want.trim() != current && want.trim() != "*" {
+        return Err(Failure::PreconditionFailed(format!(
+            "the site changed: its ETag is {current}, not {want}"
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/sites/{id}/notes` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostNote {
+    text: String,
+    /// Subsystem slug or MAINTAINERS name: makes the note a question to its owners.
+    #[serde(default)]
+    ask: Option<String>,
+}
+
+/// `POST /api/v1/sites/{id}/notes` (`notes:write`).
+#[utoipa::path(post, path = "/api/v1/sites/{id}/notes", tag = "write",
+    params(("id" = i64, Path, description = "site id")),
+    request_body = PostNote,
+    security(("bearer" = ["notes:write"])),
+    responses((status = 201, description = "the note's id", body = serde_json::Value),
+              (status = 401, description = "no valid token"), (status = 403, description = "scope missing")))]
+pub async fn post_note(
+    State(st): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    body: Result<Json<PostNote>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::NotesWrite)?;
+    let Json(p) = body.map_err(|e| Failure::BadRequest(e.body_text()))?;
+    let ask = params::asked_subsystem(&st.db, p.ask.as_deref().unwrap_or_default()).await?;
+    let author = caller.user.display();
+    let note = notes::add(&st.db, SiteId(id), &author, &p.text, ask, EventSource::Api).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "note": note, "site": id })),
+    )
+        .into_response())
+}

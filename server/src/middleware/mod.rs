@@ -1,0 +1,32 @@
+//! What stands between the network and the handlers: login sessions and CSRF tokens, API
+//! tokens, the page cache, ETags, the body limit and security headers.
+
+pub mod bearer;
+mod cache;
+pub mod csrf;
+mod etag;
+mod headers;
+pub mod session;
+
+use axum::Router;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use treewide_core::SqlitePool;
+
+/// Largest request body (a diff for the check, a form): 1 MiB.
+const MAX_BODY: usize = 1 << 20;
+
+/// Wrap the application in every layer, innermost first: sessions, the page cache (which
+/// must see the session cookie, and answers before their ETag), ETags, the body limit,
+/// security headers, tracing.
+pub fn wrap(app: Router, db: SqlitePool) -> Router {
+    let app = app
+        .layer(session::layer(db.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            cache::PageCache::new(db),
+            cache::layer,
+        ))
+        .layer(axum::middleware::from_fn(etag::etag))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY));
+    headers::secure(app).layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,226 @@
+//! One's account: log in and out, accept an invite (set a password), manage API tokens.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use treewide_core::users::{self, Scope};
+
+use super::{chrome, poster, safe_next, viewer};
+use crate::error::{Failure, PageError};
+use crate::middleware::csrf::{check_csrf, csrf_token};
+use crate::middleware::session::{AuthSession, Credentials, SessionUser};
+use crate::state::AppState;
+use crate::views::account::{InvitePage, LoginPage, NoticePage, SettingsPage};
+
+/// Login, logout, invites and settings.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/invite/{token}", get(invite_page).post(accept_invite))
+        .route("/settings", get(settings))
+        .route("/settings/tokens", post(create_token))
+        .route("/settings/tokens/{id}/revoke", post(revoke_token))
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// `GET /login`
+async fn login_page(auth: AuthSession, Query(q): Query<NextQuery>) -> Result<LoginPage, PageError> {
+    Ok(LoginPage {
+        chrome: chrome(&auth, "/login").await?,
+        csrf: csrf_token(&auth.session).await?,
+        next: safe_next(q.next.as_deref()),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /login`
+async fn login(mut auth: AuthSession, Form(f): Form<LoginForm>) -> Result<Response, PageError> {
+    check_csrf(&auth.session, &f.csrf).await?;
+    let next = safe_next(f.next.as_deref());
+    let user = auth
+        .authenticate(Credentials {
+            email: f.email,
+            password: f.password,
+        })
+        .await
+        .map_err(|_| Failure::Forbidden("login failed".into()))?;
+    let Some(user) = user else {
+        let page = LoginPage {
+            chrome: chrome(&auth, "/login").await?,
+            csrf: csrf_token(&auth.session).await?,
+            next,
+            error: Some("Wrong email or password.".into()),
+        };
+        return Ok((axum::http::StatusCode::UNAUTHORIZED, page).into_response());
+    };
+    auth.login(&user)
+        .await
+        .map_err(|_| Failure::Forbidden("login failed".into()))?;
+    // A new session id and CSRF token after login (no session fixation).
+    let _ = auth.session.cycle_id().await;
+    let _ = auth.session.remove::<String>("csrf").await;
+    Ok(Redirect::to(&next).into_response())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /logout`
+async fn logout(mut auth: AuthSession, Form(f): Form<CsrfForm>) -> Result<Response, PageError> {
+    check_csrf(&auth.session, &f.csrf).await?;
+    let _ = auth.logout().await;
+    let _ = auth.session.flush().await;
+    Ok(Redirect::to("/").into_response())
+}
+
+/// `GET /invite/{token}`: set a password.
+async fn invite_page(
+    State(st): State<AppState>,
+    auth: AuthSession,
+    Path(token): Path<String>,
+) -> Result<InvitePage, PageError> {
+    let user = users::by_invite(&st.db, &token).await?.ok_or_else(|| {
+        Failure::NotFound("this invite link was used already or has expired".into())
+    })?;
+    Ok(InvitePage {
+        chrome: chrome(&auth, "/invite").await?,
+        csrf: csrf_token(&auth.session).await?,
+        email: user.email,
+        token,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct InviteForm {
+    password: String,
+    password2: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /invite/{token}`: the password is set, the invite used up, the person logged in.
+async fn accept_invite(
+    State(st): State<AppState>,
+    mut auth: AuthSession,
+    Path(token): Path<String>,
+    Form(f): Form<InviteForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&auth.session, &f.csrf).await?;
+    let user = users::by_invite(&st.db, &token).await?.ok_or_else(|| {
+        Failure::NotFound("this invite link was used already or has expired".into())
+    })?;
+    if let Err(refused) = users::check_new_password(&f.password, &f.password2) {
+        let page = InvitePage {
+            chrome: chrome(&auth, "/invite").await?,
+            csrf: csrf_token(&auth.session).await?,
+            email: user.email,
+            token,
+            error: Some(refused.to_string()),
+        };
+        return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
+    }
+    let user = users::accept_invite(&st.db, &token, &f.password).await?;
+    auth.login(&SessionUser(user))
+        .await
+        .map_err(|_| Failure::Forbidden("login failed".into()))?;
+    let _ = auth.session.cycle_id().await;
+    Ok(Redirect::to("/").into_response())
+}
+
+/// `GET /settings`: the person's API tokens.
+async fn settings(State(st): State<AppState>, auth: AuthSession) -> Result<Response, PageError> {
+    let user = viewer(&auth, "/settings")?;
+    let tokens = users::tokens(&st.db, user.id).await?;
+    Ok(SettingsPage {
+        chrome: chrome(&auth, "/settings").await?,
+        email: user.email.clone(),
+        tokens,
+        new_token: None,
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    name: String,
+    #[serde(default)]
+    read: Option<String>,
+    #[serde(default)]
+    notes_write: Option<String>,
+    #[serde(default)]
+    status_write: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /settings/tokens`: the new token is shown once, on this response only.
+async fn create_token(
+    State(st): State<AppState>,
+    auth: AuthSession,
+    Form(f): Form<TokenForm>,
+) -> Result<Response, PageError> {
+    let user = poster(&auth, "/settings", &f.csrf).await?;
+    let scopes: Vec<Scope> = [
+        (f.read.is_some(), Scope::Read),
+        (f.notes_write.is_some(), Scope::NotesWrite),
+        (f.status_write.is_some(), Scope::StatusWrite),
+    ]
+    .into_iter()
+    .filter_map(|(on, s)| on.then_some(s))
+    .collect();
+    let name = if f.name.trim().is_empty() {
+        "token"
+    } else {
+        f.name.trim()
+    };
+    let (_, token) = users::create_token(&st.db, user.id, name, &scopes).await?;
+    let tokens = users::tokens(&st.db, user.id).await?;
+    Ok(SettingsPage {
+        chrome: chrome(&auth, "/settings").await?,
+        email: user.email.clone(),
+        tokens,
+        new_token: Some(token),
+    }
+    .into_response())
+}
+
+/// `POST /settings/tokens/{id}/revoke`
+async fn revoke_token(
+    State(st): State<AppState>,
+    auth: AuthSession,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let user = poster(&auth, "/settings", &f.csrf).await?;
+    if !users::revoke_token(&st.db, user.id, id).await? {
+        return Err(Failure::NotFound(format!("no active token {id} of yours")).into());
+    }
+    Ok(NoticePage {
+        chrome: chrome(&auth, "/settings").await?,
+        title: "Token revoked".into(),
+        message: "The token no longer works.".into(),
+        back: "/settings".into(),
+    }
+    .into_response())
+}

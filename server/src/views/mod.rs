@@ -1,0 +1,345 @@
+//! View models: what each template shows, built from core values. The pieces several pages
+//! share are here; each page's own model (and the assembler that reads it) is in its module.
+
+pub mod account;
+pub mod campaign;
+pub mod chart;
+pub mod feed;
+pub mod home;
+pub mod mail;
+pub mod site;
+pub mod subsystem;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use treewide_core::campaigns::Campaign;
+use treewide_core::counts::StatusCounts;
+use treewide_core::events::Event;
+use treewide_core::history::CommitInfo;
+use treewide_core::model::DecidedBy;
+use treewide_core::notes::Note;
+use treewide_core::refs::Reference;
+use treewide_core::sites::Site;
+use treewide_core::verdicts::Verdict;
+
+/// Characters kept as they are in URL path segments and query values.
+const URL_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+const PATH_SAFE: &AsciiSet = &URL_SAFE.remove(b'/');
+
+/// Percent-encode a query value or path segment.
+pub fn enc(s: &str) -> String {
+    utf8_percent_encode(s, URL_SAFE).to_string()
+}
+
+/// What every page's frame needs: who is logged in, and the CSRF token for its forms.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// `Name <email>` of the logged-in user.
+    pub viewer: Option<String>,
+    pub is_admin: bool,
+    pub csrf: String,
+    /// This page's path, for "log in and come back".
+    pub here: String,
+}
+
+/// One coloured segment of a progress bar.
+pub struct Segment {
+    pub status: &'static str,
+    pub label: &'static str,
+    pub count: u64,
+    /// Where the segment starts and how wide it is, in percent of the bar (SVG units: the
+    /// Content-Security-Policy forbids inline styles).
+    pub offset: String,
+    pub width: String,
+}
+
+/// A stacked progress bar with its summary.
+pub struct Progress {
+    pub segments: Vec<Segment>,
+    pub done: u64,
+    pub total: u64,
+    pub percent: String,
+}
+
+impl Progress {
+    /// The bar of `c`.
+    pub fn new(c: &StatusCounts) -> Progress {
+        Progress {
+            segments: c
+                .segments()
+                .into_iter()
+                .scan(0.0_f64, |at, (s, n, w)| {
+                    let seg = Segment {
+                        status: s.as_str(),
+                        label: s.label(),
+                        count: n,
+                        offset: format!("{:.3}", *at),
+                        width: format!("{w:.3}"),
+                    };
+                    *at += w;
+                    Some(seg)
+                })
+                .collect(),
+            done: c.done(),
+            total: c.total(),
+            percent: format!("{:.0}", c.percent_done()),
+        }
+    }
+}
+
+/// A status as a filter choice or table column.
+pub struct StatusChoice {
+    pub status: &'static str,
+    pub label: &'static str,
+    pub href: String,
+    pub active: bool,
+}
+
+/// The campaign as headers show it.
+pub struct CampaignHead {
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub rule: String,
+    pub tree: Option<String>,
+    pub progress: Progress,
+    pub open_questions: u64,
+}
+
+impl CampaignHead {
+    /// The head of `c`.
+    pub fn new(c: &Campaign) -> CampaignHead {
+        CampaignHead {
+            slug: c.slug.clone(),
+            title: c.title.clone(),
+            description: c.description.clone(),
+            rule: c.rule.clone(),
+            tree: c.tree_describe.clone(),
+            progress: Progress::new(&c.counts),
+            open_questions: c.open_questions,
+        }
+    }
+}
+
+/// A verdict group as pages show it.
+pub struct VerdictView {
+    pub id: i64,
+    pub label: String,
+    pub matches: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub reason: String,
+    /// Sites of the page's scope it decided, when counted.
+    pub sites: Option<u64>,
+}
+
+impl VerdictView {
+    /// The group `v`, with the number of sites it decided when counted.
+    pub fn new(v: Verdict, sites: Option<u64>) -> VerdictView {
+        VerdictView {
+            id: v.id.0,
+            matches: v.matches.describe(),
+            label: v.label,
+            status: v.status.as_str(),
+            status_label: v.status.label(),
+            reason: v.reason,
+            sites,
+        }
+    }
+}
+
+/// A note as pages show it.
+pub struct NoteView {
+    pub id: i64,
+    pub author: String,
+    pub body: String,
+    pub date: String,
+    pub about: Option<String>,
+    pub site: Option<(String, String)>,
+    /// (subsystem, href) of a question's addressee.
+    pub ask: Option<(String, String)>,
+    pub open: bool,
+}
+
+impl NoteView {
+    /// The note `n` of `campaign`.
+    pub fn new(n: Note, campaign: &str) -> NoteView {
+        NoteView {
+            id: n.id.0,
+            date: n.created_at.get(..10).unwrap_or(&n.created_at).to_owned(),
+            site: n
+                .site_id
+                .zip(n.site_label)
+                .map(|(id, label)| (label, format!("/c/{}/site/{id}", enc(campaign)))),
+            ask: n
+                .ask
+                .zip(n.ask_slug)
+                .map(|(name, slug)| (name, format!("/c/{}/s/{}", enc(campaign), enc(&slug)))),
+            open: n.question_state == Some(treewide_core::model::QuestionState::Open),
+            author: n.author,
+            body: n.body,
+            about: n.about,
+        }
+    }
+}
+
+/// A reference as pages show it.
+pub struct RefView {
+    pub kind: &'static str,
+    pub url: String,
+    pub target: String,
+    pub title: String,
+    pub tag: Option<String>,
+    pub author: Option<String>,
+    pub date: Option<String>,
+}
+
+impl RefView {
+    /// The reference `r`.
+    pub fn new(r: Reference) -> RefView {
+        RefView {
+            kind: match r.kind {
+                treewide_core::model::RefKind::Commit => "commit",
+                treewide_core::model::RefKind::Message => "mail",
+                treewide_core::model::RefKind::Url => "link",
+            },
+            url: r.url(),
+            target: match r.kind {
+                treewide_core::model::RefKind::Commit => r.target.chars().take(12).collect(),
+                treewide_core::model::RefKind::Message => format!("<{}>", r.target),
+                treewide_core::model::RefKind::Url => r.target.clone(),
+            },
+            title: r.title,
+            tag: r.tag,
+            author: r.author,
+            date: r.date.map(|d| d.get(..10).unwrap_or(&d).to_owned()),
+        }
+    }
+}
+
+/// A site in a table.
+pub struct SiteRow {
+    pub href: String,
+    pub file: String,
+    pub line: i64,
+    pub function: String,
+    pub callee: String,
+    pub code: String,
+    pub iter_kind: String,
+    pub direction: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub decided: String,
+    /// The commit that fixed it, when history has one (tables only).
+    pub fix: Option<CommitLink>,
+}
+
+impl SiteRow {
+    /// The row of `s` (without its fix).
+    pub fn new(s: Site) -> SiteRow {
+        SiteRow {
+            fix: None,
+            href: format!("/c/{}/site/{}", enc(&s.campaign), s.id),
+            decided: decided_text(s.decided_by, s.verdict.as_deref()),
+            file: s.file,
+            line: s.line,
+            function: s.function.unwrap_or_default(),
+            callee: s.callee,
+            code: s.code,
+            iter_kind: s.iter_kind.to_string(),
+            direction: s.direction.unwrap_or_default(),
+            status: s.status.as_str(),
+            status_label: s.status.label(),
+        }
+    }
+}
+
+fn decided_text(by: DecidedBy, verdict: Option<&str>) -> String {
+    match (by, verdict) {
+        (DecidedBy::Verdict, Some(v)) => format!("group: {v}"),
+        (DecidedBy::Verdict, None) => "verdict group".into(),
+        (DecidedBy::Site, _) => "per-site decision".into(),
+        (DecidedBy::Default, _) => "no decision yet".into(),
+    }
+}
+
+/// A logged event as the history shows it.
+pub struct EventView {
+    pub at: String,
+    pub actor: String,
+    pub source: String,
+    pub what: String,
+    pub reason: String,
+}
+
+impl EventView {
+    /// The event `e` in words.
+    pub fn new(e: Event) -> EventView {
+        use treewide_core::model::EventKind;
+        let what = match e.kind {
+            EventKind::Status => format!(
+                "status {} → {}",
+                e.old.as_deref().unwrap_or("?"),
+                e.new.as_deref().unwrap_or("?")
+            ),
+            EventKind::Note => "note added".into(),
+            EventKind::Question => "question asked".into(),
+            EventKind::Ref => format!("reference {}", e.new.as_deref().unwrap_or("")),
+            EventKind::Verdicts => "verdict groups replaced".into(),
+            EventKind::Import => format!("imported {}", e.new.as_deref().unwrap_or("")),
+        };
+        EventView {
+            at: e.at.replace('T', " ").trim_end_matches('Z').to_owned(),
+            actor: e.actor,
+            source: match e.source_ref {
+                Some(r) => format!("{} ({r})", format!("{:?}", e.source).to_lowercase()),
+                None => format!("{:?}", e.source).to_lowercase(),
+            },
+            what,
+            reason: e.reason,
+        }
+    }
+}
+
+/// A commit as the site page links it.
+pub struct CommitLink {
+    pub short: String,
+    pub url: String,
+    pub subject: String,
+    pub tag: Option<String>,
+    pub author: String,
+    /// Author date, YYYY-MM-DD.
+    pub date: String,
+    /// The branch the import reached it from (a stable branch, for a backport).
+    pub branch: Option<String>,
+}
+
+impl CommitLink {
+    /// The link to `c`.
+    pub fn new(c: &CommitInfo) -> CommitLink {
+        CommitLink {
+            short: c.short().to_owned(),
+            url: c.web_url(),
+            subject: c.subject.clone(),
+            tag: c.subject_tag.clone(),
+            author: c.author_name.clone(),
+            date: c.author_date.get(..10).unwrap_or(&c.author_date).to_owned(),
+            branch: c.branch.clone(),
+        }
+    }
+}
+
+/// An error as a page.
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub chrome: Chrome,
+    pub status: u16,
+    pub title: String,
+    pub message: String,
+}

@@ -1,0 +1,272 @@
+//! One site: [`SiteDetail`] reads everything about it in one place, for the site page
+//! ([`SitePage`]) and the API's site answers alike.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use percent_encoding::utf8_percent_encode;
+use serde_json::json;
+use treewide_core::campaigns::{self, Campaign};
+use treewide_core::events::{self, Event};
+use treewide_core::history::{self, SiteCommit};
+use treewide_core::messages::{self, PendingAnswer, ThreadEntry, Trailer};
+use treewide_core::model::{CampaignId, CommitRole, SiteId, Status};
+use treewide_core::notes::{self, Note};
+use treewide_core::refs::{self, Reference};
+use treewide_core::sites::{self, FirstSeen, Site};
+use treewide_core::SqlitePool;
+
+use super::mail::MailView;
+use super::{
+    enc, CampaignHead, Chrome, CommitLink, EventView, NoteView, RefView, SiteRow, PATH_SAFE,
+};
+
+/// A site's mail: its threads, the trailers on its proposed fixes, owners' answers pending
+/// review.
+pub struct SiteMail {
+    pub threads: Vec<ThreadEntry>,
+    pub trailers: Vec<Trailer>,
+    pub answers: Vec<PendingAnswer>,
+}
+
+impl SiteMail {
+    /// Read the mail of `site` (of `campaign`).
+    pub async fn load(
+        db: &SqlitePool,
+        campaign: CampaignId,
+        site: SiteId,
+    ) -> treewide_core::Result<SiteMail> {
+        Ok(SiteMail {
+            threads: messages::threads_for_site(db, site).await?,
+            trailers: messages::trailers_for_site(db, site).await?,
+            answers: messages::pending_answers(db, campaign, Some(site), None).await?,
+        })
+    }
+
+    /// The threads as the API gives them: each message with its depth, links and lore URL.
+    pub fn thread_json(&self) -> Vec<serde_json::Value> {
+        self.threads
+            .iter()
+            .map(|e| {
+                let url = e.head.lore_url();
+                json!({ "message": e.head, "depth": e.depth, "links": e.links, "lore_url": url })
+            })
+            .collect()
+    }
+}
+
+/// Everything about one site, read once for the site page and `GET /api/v1/sites/{id}`.
+pub struct SiteDetail {
+    pub campaign: Campaign,
+    pub site: Site,
+    /// Every subsystem of the file (name, slug), primary first.
+    pub subsystems: Vec<(String, String)>,
+    /// Source lines around the call from the last scan, and the first one's number.
+    pub context: Option<(String, i64)>,
+    pub notes: Vec<Note>,
+    pub refs: Vec<Reference>,
+    pub events: Vec<Event>,
+    pub first_seen: Option<FirstSeen>,
+    /// Commits that fixed, changed, moved or removed the call, oldest first.
+    pub commits: Vec<SiteCommit>,
+    pub mail: SiteMail,
+}
+
+impl SiteDetail {
+    /// Read site `id` and all that belongs to it; NotFound when there is no such site.
+    pub async fn load(db: &SqlitePool, id: SiteId) -> treewide_core::Result<SiteDetail> {
+        let site = sites::get(db, id).await?;
+        let campaign = campaigns::meta(db, &site.campaign).await?;
+        Ok(SiteDetail {
+            subsystems: sites::subsystems(db, id).await?,
+            context: sites::context(db, id).await?,
+            notes: notes::for_site(db, id).await?,
+            refs: refs::for_site(db, id).await?,
+            events: events::for_site(db, id).await?,
+            first_seen: sites::first_seen(db, id).await?,
+            commits: history::for_site(db, id).await?,
+            mail: SiteMail::load(db, campaign.id, id).await?,
+            campaign,
+            site,
+        })
+    }
+}
+
+/// One entry of a site's history in git: what the commit did, and where the fix went.
+pub struct SiteCommitView {
+    /// `fix`, `change`, `move` or `gone`, for the CSS class.
+    pub role: &'static str,
+    /// "fixed by", or "fixed in mainline by" when backports follow.
+    pub verb: String,
+    pub commit: CommitLink,
+    /// Stable backports of the commit.
+    pub backports: Vec<CommitLink>,
+    /// For a backport whose mainline commit was not imported: the id it names (shortened)
+    /// and its page.
+    pub upstream: Option<(String, String)>,
+    /// "at file:line" the commit left the call at ("to" for a move, "from" for a removal).
+    pub place: Option<String>,
+    pub old_code: Option<String>,
+    pub new_code: Option<String>,
+}
+
+impl SiteCommitView {
+    /// What `sc` did, in words.
+    pub fn new(sc: SiteCommit) -> SiteCommitView {
+        let verb = match sc.role {
+            CommitRole::Fix => "fixed",
+            CommitRole::Change => "changed",
+            CommitRole::Move => "moved",
+            CommitRole::Gone => "removed",
+        };
+        let verb = if sc.backports.is_empty() {
+            format!("{verb} by")
+        } else {
+            format!("{verb} in mainline by")
+        };
+        let near = match sc.role {
+            CommitRole::Move => "to",
+            CommitRole::Gone => "from",
+            CommitRole::Fix | CommitRole::Change => "at",
+        };
+        let place = match (sc.file.is_empty(), sc.line) {
+            (true, _) => None,
+            (false, Some(l)) => Some(format!("{near} {}:{l}", sc.file)),
+            (false, None) => Some(format!("{near} {}", sc.file)),
+        };
+        SiteCommitView {
+            role: sc.role.as_str(),
+            verb,
+            commit: CommitLink::new(&sc.commit),
+            backports: sc.backports.iter().map(CommitLink::new).collect(),
+            // The mainline commit was not imported, so only its id is known: link it where
+            // mainline commits live.
+            upstream: sc.upstream_missing.map(|u| {
+                (
+                    u.chars().take(12).collect(),
+                    format!("https://git.kernel.org/torvalds/c/{}", enc(&u)),
+                )
+            }),
+            place,
+            old_code: sc.old_code,
+            new_code: sc.new_code,
+        }
+    }
+}
+
+/// The site page.
+#[derive(Template, WebTemplate)]
+#[template(path = "site.html")]
+pub struct SitePage {
+    pub chrome: Chrome,
+    pub c: CampaignHead,
+    pub site: SiteRow,
+    pub column: Option<i64>,
+    pub subsystem: Option<(String, String)>,
+    pub reason: String,
+    pub source_url: String,
+    pub notes: Vec<NoteView>,
+    pub refs: Vec<RefView>,
+    pub events: Vec<EventView>,
+    pub first_seen: Option<FirstSeen>,
+    /// Numbered source lines around the call (from the last scan); `true` marks the call's line.
+    pub context: Vec<(i64, String, bool)>,
+    /// Every subsystem of the file (name, href), primary first.
+    pub all_subsystems: Vec<(String, String)>,
+    /// Subsystems a question may be addressed to: (slug, name).
+    pub ask_choices: Vec<(String, String)>,
+    /// Mail about the site: threads, trailers, answers pending review.
+    pub mail: MailView,
+    /// Commits that fixed, changed, moved or removed the call, oldest first.
+    pub commits: Vec<SiteCommitView>,
+}
+
+impl SitePage {
+    /// The page of a site, in the frame `chrome`.
+    pub fn new(d: SiteDetail, chrome: Chrome) -> SitePage {
+        let c = &d.campaign;
+        let s = d.site;
+        let mut ask_choices: Vec<(String, String)> = d
+            .subsystems
+            .iter()
+            .map(|(n, slug)| (slug.clone(), n.clone()))
+            .collect();
+        if let (true, Some(n), Some(slug)) =
+            (ask_choices.is_empty(), &s.subsystem, &s.subsystem_slug)
+        {
+            ask_choices.push((slug.clone(), n.clone()));
+        }
+        let subsystem_href = |slug: &str| format!("/c/{}/s/{}", enc(&c.slug), enc(slug));
+        SitePage {
+            mail: MailView::new(d.mail.threads, d.mail.trailers, d.mail.answers),
+            chrome,
+            context: SitePage::context_lines(d.context, s.line),
+            all_subsystems: d
+                .subsystems
+                .into_iter()
+                .map(|(n, slug)| (n, subsystem_href(&slug)))
+                .collect(),
+            ask_choices,
+            source_url: SitePage::source_url(c, &s.file, s.line),
+            column: s.column,
+            subsystem: s
+                .subsystem
+                .clone()
+                .zip(s.subsystem_slug.clone())
+                .map(|(n, slug)| (n, subsystem_href(&slug))),
+            reason: s.reason.clone(),
+            site: SiteRow::new(s),
+            notes: d
+                .notes
+                .into_iter()
+                .map(|n| NoteView::new(n, &c.slug))
+                .collect(),
+            refs: d.refs.into_iter().map(RefView::new).collect(),
+            events: d.events.into_iter().map(EventView::new).collect(),
+            first_seen: d.first_seen,
+            commits: d.commits.into_iter().map(SiteCommitView::new).collect(),
+            c: CampaignHead::new(c),
+        }
+    }
+
+    /// Number the context lines and mark the site's.
+    pub fn context_lines(context: Option<(String, i64)>, line: i64) -> Vec<(i64, String, bool)> {
+        context
+            .map(|(text, start)| {
+                text.lines()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        (
+                            start + i as i64,
+                            l.replace('\t', "        "),
+                            start + i as i64 == line,
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl SitePage {
+    /// Link to the file at the campaign's tree version on elixir.bootlin.com.
+    pub fn source_url(c: &Campaign, file: &str, line: i64) -> String {
+        let version = c.tree_ref().unwrap_or_else(|| "latest".into());
+        let path = utf8_percent_encode(file, PATH_SAFE);
+        match &c.tree_url {
+            Some(base) => format!("{}/{path}#L{line}", base.trim_end_matches('/')),
+            None => format!(
+                "https://elixir.bootlin.com/linux/{}/source/{path}#L{line}",
+                enc(&version)
+            ),
+        }
+    }
+}
+
+/// Every status, for the status form.
+pub fn status_choices() -> Vec<(&'static str, &'static str)> {
+    Status::ALL
+        .iter()
+        .filter(|s| **s != Status::Gone)
+        .map(|s| (s.as_str(), s.label()))
+        .collect()
+}

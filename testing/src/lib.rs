@@ -1,0 +1,182 @@
+//! The one test app helper of treewide's integration tests (zero-to-production's
+//! `spawn_app`): a fresh database in a temporary directory, the real router, and a real
+//! server on a random port when a test needs one. The server crate's tests and the binary's
+//! tests both use it; it is a crate of its own so that the server does not depend on the
+//! importer (which loads the demo) even for tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Once, OnceLock};
+use std::thread::JoinHandle;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use treewide_core::{db, SqlitePool};
+
+/// A fresh app with the seed demo loaded.
+pub async fn spawn_app() -> TestApp {
+    let app = TestApp::empty().await;
+    treewide_importer::demo::load(&app.db)
+        .await
+        .expect("load the demo");
+    app
+}
+
+/// One app under test: its own database file and router, and a real server once asked for.
+pub struct TestApp {
+    /// The app's database: a file, as in production (the page cache watches it, and the
+    /// `treewide` binary can open it too).
+    pub db: SqlitePool,
+    /// Where that file is.
+    pub db_path: PathBuf,
+    router: Router,
+    server: OnceLock<Server>,
+    // Last, so the directory goes after the server that uses it.
+    dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// A fresh app with an empty (migrated) database.
+    pub async fn empty() -> TestApp {
+        cheap_password_hashing();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let db_path = dir.path().join("t.db");
+        let db = db::open(&db_path).await.expect("open the test database");
+        TestApp {
+            router: treewide_server::router(db.clone()),
+            db,
+            db_path,
+            server: OnceLock::new(),
+            dir,
+        }
+    }
+
+    /// The temporary directory of the database, for a test's own files.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `GET uri` through the real router (no network).
+    pub async fn get(&self, uri: &str) -> TestResponse {
+        self.send(Request::get(uri).body(Body::empty()).expect("a request"))
+            .await
+    }
+
+    /// `req` through the real router (no network).
+    pub async fn send(&self, req: Request<Body>) -> TestResponse {
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("the router answers");
+        let (status, headers) = (res.status(), res.headers().clone());
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .expect("the whole body")
+            .to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// The base URL (`http://127.0.0.1:PORT`) of a real server on this database, started on
+    /// first use on a thread and runtime of its own: blocking clients, browsers and other
+    /// processes can reach it from sync and async tests alike.
+    pub fn url(&self) -> &str {
+        &self.server.get_or_init(|| Server::start(&self.db_path)).url
+    }
+}
+
+/// An answer, read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    /// The body as JSON; panics with the body when it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    /// The Content-Type, or "".
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// `treewide_server::serve` on 127.0.0.1:0, stopped and joined on drop.
+struct Server {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(db_path: &Path) -> Server {
+        let (ready, started) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let path = db_path.to_owned();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a runtime for the test server");
+            rt.block_on(async move {
+                // Its own pool, as `treewide serve` would open.
+                let db = db::open(&path).await.expect("open the test database");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a free port");
+                ready
+                    .send(listener.local_addr().expect("the bound address"))
+                    .expect("the test waits for the address");
+                tokio::select! {
+                    r = treewide_server::serve(listener, db) => r.expect("serve"),
+                    _ = stopped => {}
+                }
+            });
+        });
+        let addr = started.recv().expect("the test server started");
+        Server {
+            url: format!("http://{addr}"),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Password hashing as tests use it everywhere (see docs/STATUS.md): argon2 with 64 KiB
+/// instead of 19 MiB, read by core on every hash. Set once, before the first app exists.
+fn cheap_password_hashing() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TREEWIDE_ARGON2_MEMORY_KIB").is_none() {
+            std::env::set_var("TREEWIDE_ARGON2_MEMORY_KIB", "64");
+        }
+    });
+}
