@@ -161,25 +161,6 @@ pub async fn find(db: &SqlitePool, slug: &str) -> Result<Option<Subsystem>> {
     }))
 }
 
-/// Resolve a slug to a filter, or fail with NotFound.
-pub async fn filter(db: &SqlitePool, slug: &str) -> Result<(SubsystemFilter, Option<Subsystem>)> {
-    if slug == UNASSIGNED_SLUG {
-        return Ok((SubsystemFilter::Unassigned, None));
-    }
-    found_filter(slug, find(db, slug).await?)
-}
-
-/// The filter of a subsystem looked up as `key`, or NotFound.
-fn found_filter(
-    key: &str,
-    found: Option<Subsystem>,
-) -> Result<(SubsystemFilter, Option<Subsystem>)> {
-    match found {
-        Some(s) => Ok((SubsystemFilter::Id(s.id), Some(s))),
-        None => Err(Error::NotFound(format!("subsystem {key:?}"))),
-    }
-}
-
 /// A subsystem as people name it: by URL slug or by its MAINTAINERS name
 /// (`NVM EXPRESS TARGET DRIVER`). The one resolver of the API, the web forms and the CLI.
 pub async fn resolve(db: &SqlitePool, key: &str) -> Result<Option<Subsystem>> {
@@ -199,16 +180,16 @@ pub async fn resolve(db: &SqlitePool, key: &str) -> Result<Option<Subsystem>> {
     find(db, &slug).await
 }
 
-/// Like [`filter`], for a subsystem named by slug or MAINTAINERS name ([`resolve`]), or
-/// [`UNASSIGNED_SLUG`].
-pub async fn resolve_filter(
-    db: &SqlitePool,
-    key: &str,
-) -> Result<(SubsystemFilter, Option<Subsystem>)> {
+/// The sites filter for a subsystem named by slug or MAINTAINERS name ([`resolve`]), or
+/// [`UNASSIGNED_SLUG`]; NotFound otherwise. Every `subsystem=` filter goes through it.
+pub async fn filter(db: &SqlitePool, key: &str) -> Result<(SubsystemFilter, Option<Subsystem>)> {
     if key.trim() == UNASSIGNED_SLUG {
         return Ok((SubsystemFilter::Unassigned, None));
     }
-    found_filter(key, resolve(db, key).await?)
+    match resolve(db, key).await? {
+        Some(s) => Ok((SubsystemFilter::Id(s.id), Some(s))),
+        None => Err(Error::NotFound(format!("subsystem {key:?}"))),
+    }
 }
 
 /// The subsystems a campaign's sites or notes name, with their people (export).

@@ -73,7 +73,7 @@ pub async fn sites(path: &Path, args: SitesArgs) -> anyhow::Result<()> {
         q.campaign = Some(campaigns::get(&db, &c).await?.id);
     }
     if let Some(s) = args.subsystem {
-        q.subsystem = Some(subsystems::filter(&db, &cli::subsystem_key(s)).await?.0);
+        q.subsystem = Some(subsystems::filter(&db, &s).await?.0);
     }
     print_sites(&db, &q, args.limit.unwrap_or(u64::MAX)).await
 }

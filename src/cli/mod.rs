@@ -91,16 +91,6 @@ fn github_token() -> Option<String> {
         .filter(|t| !t.trim().is_empty())
 }
 
-/// A `--subsystem` as the dashboard's URLs key it: a MAINTAINERS name (upper case or spaces)
-/// becomes its slug, anything else is taken as a slug already.
-fn subsystem_key(given: String) -> String {
-    if given.chars().any(|c| c.is_ascii_uppercase() || c == ' ') {
-        treewide_core::model::subsystem_slug(&given)
-    } else {
-        given
-    }
-}
-
 /// The `--output` file (created), or standard output; buffered either way.
 fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write + Send>> {
     Ok(match path {

@@ -17,7 +17,16 @@ pub struct Args {
 /// Print the mail.
 pub async fn run(path: &Path, args: Args) -> anyhow::Result<()> {
     let db = cli::open(path).await?;
-    let sub = args.subsystem.map(cli::subsystem_key);
+    // Resolved as the API and the note form resolve it; an unknown key is left for the
+    // report to refuse by name.
+    let sub = match args.subsystem {
+        Some(s) => Some(
+            treewide_core::subsystems::resolve(&db, &s)
+                .await?
+                .map_or(s, |x| x.slug),
+        ),
+        None => None,
+    };
     print!(
         "{}",
         treewide_core::report::render(&db, &args.campaign, sub.as_deref()).await?
