@@ -298,7 +298,7 @@ pub struct SiteDetail {
     #[schema(value_type = Vec<Object>)]
     messages: Vec<serde_json::Value>,
     #[schema(value_type = Vec<Object>)]
-    trailers: Vec<treewide_core::messages::Trailer>,
+    trailers: Vec<treewide_core::mail::Trailer>,
     /// Commits that fixed, changed, moved or removed the call, oldest first (from
     /// `treewide import git` / `github`).
     commits: Vec<SiteCommitJson>,
@@ -331,7 +331,7 @@ pub async fn site(
         .collect();
     let etag = site_etag(id, s.version);
     let messages = crate::api_mail::site_thread(&st.db, id).await?;
-    let trailers = treewide_core::messages::trailers_for_site(&st.db, id).await?;
+    let trailers = treewide_core::mail::trailers_for_site(&st.db, id).await?;
     let commits = history::for_site(&st.db, id).await?;
     let mut res = Json(SiteDetail {
         site: s,

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use treewide_core::messages::{self, MessageQuery};
+use treewide_core::mail::{self, MessageQuery};
 use treewide_core::model::SiteId;
 use treewide_core::{sites, subsystems};
 
@@ -61,7 +61,7 @@ pub async fn messages(
                 .id,
         );
     }
-    let items: Vec<_> = messages::list(&st.db, &q)
+    let items: Vec<_> = mail::list(&st.db, &q)
         .await?
         .into_iter()
         .map(|m| {
@@ -81,7 +81,7 @@ pub async fn message(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let m = messages::get(&st.db, &id).await?;
+    let m = mail::get(&st.db, &id).await?;
     Ok(Json(json!({ "message": m })).into_response())
 }
 
@@ -101,8 +101,8 @@ pub async fn site_messages(
     let s = sites::get(&st.db, id).await?;
     let campaign = treewide_core::campaigns::meta(&st.db, &s.campaign).await?;
     let thread = site_thread(&st.db, id).await?;
-    let trailers = messages::trailers_for_site(&st.db, id).await?;
-    let answers = messages::pending_answers(&st.db, campaign.id, Some(id), None).await?;
+    let trailers = mail::trailers_for_site(&st.db, id).await?;
+    let answers = mail::pending_answers(&st.db, campaign.id, Some(id), None).await?;
     Ok(
         Json(json!({ "site": id, "messages": thread, "trailers": trailers, "answers_pending_review": answers }))
             .into_response(),
@@ -114,7 +114,7 @@ pub async fn site_thread(
     db: &treewide_core::SqlitePool,
     site: SiteId,
 ) -> Result<Vec<serde_json::Value>, treewide_core::Error> {
-    Ok(messages::threads_for_site(db, site)
+    Ok(mail::threads_for_site(db, site)
         .await?
         .into_iter()
         .map(|e| {

@@ -135,22 +135,22 @@ pub async fn subsystem(
     let from = u64::from(offset) + 1;
     let mail = match info.as_ref() {
         Some(i) => {
-            let q = treewide_core::messages::MessageQuery {
+            let q = treewide_core::mail::MessageQuery {
                 subsystem: Some(i.id),
                 limit: 200,
                 ..Default::default()
             };
-            let entries = treewide_core::messages::list(&st.db, &q)
+            let entries = treewide_core::mail::list(&st.db, &q)
                 .await?
                 .into_iter()
-                .map(|head| treewide_core::messages::ThreadEntry {
+                .map(|head| treewide_core::mail::ThreadEntry {
                     head,
                     depth: 0,
                     links: Vec::new(),
                 })
                 .collect();
             let answers =
-                treewide_core::messages::pending_answers(&st.db, c.id, None, Some(i.id)).await?;
+                treewide_core::mail::pending_answers(&st.db, c.id, None, Some(i.id)).await?;
             crate::views::MailView::new(entries, Vec::new(), answers)
         }
         None => crate::views::MailView::default(),
@@ -233,9 +233,9 @@ pub async fn site(
         .collect();
     let here = format!("/c/{}/site/{id}", enc(&c.slug));
     let mail = crate::views::MailView::new(
-        treewide_core::messages::threads_for_site(&st.db, id).await?,
-        treewide_core::messages::trailers_for_site(&st.db, id).await?,
-        treewide_core::messages::pending_answers(&st.db, c.id, Some(id), None).await?,
+        treewide_core::mail::threads_for_site(&st.db, id).await?,
+        treewide_core::mail::trailers_for_site(&st.db, id).await?,
+        treewide_core::mail::pending_answers(&st.db, c.id, Some(id), None).await?,
     );
     Ok(SitePage {
         mail,

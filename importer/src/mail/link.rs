@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
-use treewide_core::messages::{LinkHow, LinkSpec, SiteFacts};
+use treewide_core::mail::{LinkHow, LinkSpec, SiteFacts};
 
 use super::trailers::own_lines;
 

@@ -1,0 +1,694 @@
+//! Writing a mail import: [`MailWriter`] stores messages chunk by chunk in one transaction,
+//! with their threads, trailers, links to sites, the fixes new patches propose and owners'
+//! answers.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::json;
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use super::thread::{mentions, Graph, StoredNode};
+use super::{Cursor, LinkHow, LinkSpec, MailBatch, MailSummary, NewMessage, TrailerSpec};
+use crate::db::{json_list, ImportCache};
+use crate::model::{now, CampaignId, DecidedBy, EventSource, ImportId, NoteId, SiteId, Status};
+use crate::transition::{self, Authority, StatusChange};
+use crate::Result;
+
+/// Messages per multi-row statement (one JSON parameter each).
+const CHUNK: usize = 500;
+/// Statuses a proposed patch moves to `fix_proposed`; done and proposed sites stay as they are.
+const OPEN: [Status; 4] = [
+    Status::Unreviewed,
+    Status::NeedsFix,
+    Status::NeedsPin,
+    Status::AwaitingOwner,
+];
+
+/// Store `batch` in one transaction: new messages with their thread roots, links (a new
+/// patch link proposes a fix), trailers and owners' answers. A batch already stored changes
+/// nothing. [`MailWriter`] does the same for a batch that comes in chunks.
+pub async fn store(pool: &SqlitePool, batch: &MailBatch) -> Result<MailSummary> {
+    let mut conn = pool.acquire().await?;
+    let cache = ImportCache::grow(&mut conn).await?;
+    let stored = async {
+        let mut w = MailWriter::begin(&mut conn, &batch.source, &batch.actor).await?;
+        w.add(&batch.messages).await?;
+        w.finish(&batch.cursors).await
+    }
+    .await;
+    cache.restore(&mut conn).await?;
+    stored
+}
+
+/// One mail import, written chunk by chunk in one transaction (`BEGIN IMMEDIATE` …
+/// `COMMIT` in [`MailWriter::finish`]; dropping the writer rolls everything back). An
+/// importer parses the next chunk while this one is stored, and holds one chunk of parsed
+/// mail in memory rather than the whole source.
+///
+/// Threads are worked out in memory over each chunk and the stored threads it touches: those
+/// of the stored messages it refers to and those of stored messages waiting for one of its
+/// messages (`message_wants`). Earlier chunks of the same import are stored messages to a
+/// later one, so chunking gives the same threads, trailers and links as one batch. An import
+/// costs what it brings, not what the database holds.
+pub struct MailWriter<'c> {
+    tx: Transaction<'c, Sqlite>,
+    at: String,
+    source: String,
+    actor: String,
+    summary: MailSummary,
+    /// Message-IDs of this import so far (a later copy is a duplicate).
+    seen: HashSet<String>,
+    /// Thread root of each message of this import, kept current as threads re-root.
+    roots: HashMap<String, String>,
+    per_campaign: HashMap<CampaignId, u64>,
+    /// Messages that may answer an open question (replies, re-imported messages).
+    answer_candidates: Vec<i64>,
+}
+
+impl<'c> MailWriter<'c> {
+    /// Start the import's transaction.
+    pub async fn begin(
+        conn: &'c mut SqliteConnection,
+        source: &str,
+        actor: &str,
+    ) -> Result<MailWriter<'c>> {
+        Ok(MailWriter {
+            tx: sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await?,
+            at: now(),
+            source: source.to_owned(),
+            actor: actor.to_owned(),
+            summary: MailSummary::default(),
+            seen: HashSet::new(),
+            roots: HashMap::new(),
+            per_campaign: HashMap::new(),
+            answer_candidates: Vec::new(),
+        })
+    }
+
+    /// Store the next chunk: messages, threads, trailers, links and proposed fixes.
+    pub async fn add(&mut self, batch: &[NewMessage]) -> Result<()> {
+        let tx = &mut self.tx;
+        let summary = &mut self.summary;
+        summary.messages += batch.len() as u64;
+        let msgs: Vec<&NewMessage> = batch
+            .iter()
+            .filter(|m| self.seen.insert(m.message_id.clone()))
+            .collect();
+        summary.duplicates += (batch.len() - msgs.len()) as u64;
+
+        // 1. The stored messages the batch names: its own (a re-import) and those it refers to.
+        let mut named: HashSet<&str> = HashSet::with_capacity(msgs.len() * 2);
+        for m in &msgs {
+            named.insert(&m.message_id);
+            named.extend(mentions(m));
+        }
+        let known = stored_by_msgid(tx, named).await?;
+        let fresh: Vec<&NewMessage> = msgs
+            .iter()
+            .copied()
+            .filter(|m| !known.contains_key(&m.message_id))
+            .collect();
+        summary.messages_new += fresh.len() as u64;
+
+        // 2. The stored threads the new messages may join or re-root, loaded whole, and the
+        //    thread graph over them and the new messages.
+        let waiting = if fresh.is_empty() {
+            Vec::new()
+        } else {
+            waiting_for(tx, fresh.iter().map(|m| m.message_id.as_str())).await?
+        };
+        let touched: HashSet<&str> = fresh
+            .iter()
+            .flat_map(|m| mentions(m))
+            .filter_map(|r| known.get(r).map(|k| k.root.as_str()))
+            .chain(waiting.iter().map(|w| w.root.as_str()))
+            .collect();
+        let stored = thread_members(tx, touched).await?;
+        let first_id =
+            sqlx::query_scalar!(r#"SELECT coalesce(max(id), 0) + 1 AS "n!: i64" FROM messages"#)
+                .fetch_one(&mut **tx)
+                .await?;
+        let graph = Graph::new(&stored, &fresh, first_id);
+        let roots = graph.roots();
+
+        // 3. New messages with their roots, under ids given here: SQLite would give the same
+        //    ones (max + 1, the write lock is held), and knowing them spares a RETURNING.
+        for (k, chunk) in fresh.chunks(1000).enumerate() {
+            let base = stored.len() + k * 1000;
+            // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would
+            // parse and unescape them again. 17 parameters a row stay under SQLite's 32766.
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT INTO messages (id, message_id, derived_id, subject, from_name, from_email, date, list,
+                     in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at) ",
+            );
+            q.push_values(chunk.iter().enumerate(), |mut b, (i, m)| {
+                let gi = base + i;
+                b.push_bind(graph.nodes[gi].id)
+                    .push_bind(m.message_id.as_str())
+                    .push_bind(m.derived_id)
+                    .push_bind(m.subject.as_str())
+                    .push_bind(m.from_name.as_str())
+                    .push_bind(m.from_email.as_str())
+                    .push_bind(m.date.as_deref())
+                    .push_bind(m.list.as_deref())
+                    .push_bind(m.in_reply_to.as_deref())
+                    .push_bind(m.references.join(" "));
+                match &m.body_zstd {
+                    Some(z) => b.push_bind(z.as_slice()),
+                    None => b.push_bind(m.body.as_str()),
+                };
+                b.push_bind(m.has_diff)
+                    .push_bind(m.patch_prefix.as_deref())
+                    .push_bind(m.subject_tag.as_deref())
+                    .push_bind(graph.nodes[roots[gi]].msgid)
+                    .push_bind(m.sha256.as_str())
+                    .push_bind(self.at.as_str());
+            });
+            q.build().execute(&mut **tx).await?;
+        }
+        // Stored messages a new one re-roots (it is their missing parent, or an ancestor's).
+        let mut changed = Vec::new();
+        for (n, r) in graph.nodes[..stored.len()].iter().zip(&roots) {
+            let root = graph.nodes[*r].msgid;
+            if n.old_root != Some(root) {
+                changed.push(json!([n.id, root]));
+                // A message of an earlier chunk of this import whose thread grew a new root.
+                if let Some(mine) = self.roots.get_mut(n.msgid) {
+                    root.clone_into(mine);
+                }
+            }
+        }
+        for chunk in changed.chunks(CHUNK * 4) {
+            let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
+            sqlx::query!(
+                "UPDATE messages SET thread_root = j.value ->> 1 FROM json_each(?1) AS j WHERE messages.id = j.value ->> 0",
+                rows
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
+        let root_of = |msgid: &str| {
+            graph
+                .index
+                .get(msgid)
+                .map(|i| graph.nodes[roots[*i]].msgid)
+                .or_else(|| known.get(msgid).map(|k| k.root.as_str()))
+        };
+        for m in &msgs {
+            if let Some(r) = root_of(&m.message_id) {
+                self.roots.insert(m.message_id.clone(), r.to_owned());
+            }
+        }
+        store_wants(tx, &graph, &known, stored.len(), &waiting).await?;
+
+        // 4. Trailers of new messages, and the patches they are about; stored trailers without
+        //    a patch may have found theirs among the new messages.
+        summary.trailers_new += store_trailers(tx, &graph, &fresh, stored.len()).await?;
+        link_trailers(tx, &graph, stored.len()).await?;
+
+        // 5. Links, for every message of the batch (sites may have come since the last import).
+        let id_of = |msgid: &str| {
+            graph
+                .index
+                .get(msgid)
+                .map(|i| graph.nodes[*i].id)
+                .or_else(|| known.get(msgid).map(|k| k.id))
+        };
+        let mut rows = Vec::new();
+        let mut patches: HashMap<(i64, SiteId), (usize, usize)> = HashMap::new();
+        let mut campaign_of: HashMap<SiteId, CampaignId> = HashMap::new();
+        for (mi, m) in msgs.iter().enumerate() {
+            if m.links.is_empty() {
+                continue;
+            }
+            let Some(mid) = id_of(&m.message_id) else {
+                continue;
+            };
+            for (li, l) in m.links.iter().enumerate() {
+                rows.push(json!([mid, l.site, l.how.as_str(), l.detail]));
+                campaign_of.insert(l.site, l.campaign);
+                if l.how == LinkHow::Patch {
+                    patches.insert((mid, l.site), (mi, li));
+                }
+            }
+        }
+        let mut new_patches = Vec::new();
+        for chunk in rows.chunks(CHUNK * 4) {
+            let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
+            for r in sqlx::query!(
+                r#"INSERT OR IGNORE INTO message_sites (message_id, site_id, how, detail)
+                   SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(?1) AS j
+                   RETURNING message_id AS "message_id!: i64", site_id AS "site_id!: SiteId", how AS "how!: LinkHow""#,
+                rows
+            )
+            .fetch_all(&mut **tx)
+            .await?
+            {
+                summary.links_new += 1;
+                if let Some(c) = campaign_of.get(&r.site_id) {
+                    *self.per_campaign.entry(*c).or_default() += 1;
+                }
+                if r.how == LinkHow::Patch {
+                    if let Some(&p) = patches.get(&(r.message_id, r.site_id)) {
+                        new_patches.push(p);
+                    }
+                }
+            }
+        }
+        new_patches.sort();
+        for (mi, li) in new_patches {
+            let (m, l) = (msgs[mi], &msgs[mi].links[li]);
+            if let Some(loc) = propose_fix(tx, m, l, &self.actor, &self.at).await? {
+                summary.fix_proposed.push(loc);
+            }
+        }
+
+        // Replies (and re-imported messages) may answer questions: checked once all links of
+        // the import are in (see `finish`).
+        self.answer_candidates.extend(
+            msgs.iter()
+                .filter(|m| m.in_reply_to.is_some() || known.contains_key(&m.message_id))
+                .filter_map(|m| id_of(&m.message_id)),
+        );
+        Ok(())
+    }
+
+    /// Answers, cursors and import records; then commit.
+    pub async fn finish(mut self, cursors: &[Cursor]) -> Result<MailSummary> {
+        self.summary.threads = self.roots.values().collect::<HashSet<_>>().len() as u64;
+
+        // 6. Owners' answers to open questions on sites the reply's thread is about. Only replies
+        //    answer: a new message that is none is left out (a stored one is checked by the
+        //    query, against its stored In-Reply-To).
+        for chunk in self.answer_candidates.chunks(CHUNK * 4) {
+            let ids = json_list(chunk)?;
+            let answers = sqlx::query!(
+                r#"INSERT OR IGNORE INTO question_answers (note_id, message_id, email, at)
+                   SELECT DISTINCT n.id, m.id, m.from_email, ?2
+                   FROM messages m
+                   JOIN subsystem_people sp ON sp.email = m.from_email
+                   JOIN notes n ON n.ask_subsystem_id = sp.subsystem_id AND n.question_state = 'open'
+                                AND n.site_id IS NOT NULL
+                   WHERE m.id IN (SELECT value FROM json_each(?1)) AND m.in_reply_to IS NOT NULL
+                     AND EXISTS (SELECT 1 FROM message_sites ms JOIN messages t ON t.id = ms.message_id
+                                 WHERE ms.site_id = n.site_id AND t.thread_root = m.thread_root)
+                   RETURNING note_id AS "note_id!: NoteId", message_id AS "message_id!: i64""#,
+                ids,
+                self.at
+            )
+            .fetch_all(&mut *self.tx)
+            .await?;
+            for a in answers {
+                let r = sqlx::query!(
+                    r#"SELECT n.campaign_id AS "campaign!: CampaignId", n.site_id AS "site: SiteId",
+                              m.message_id, m.from_name, m.from_email
+                       FROM notes n, messages m WHERE n.id = ?1 AND m.id = ?2"#,
+                    a.note_id,
+                    a.message_id
+                )
+                .fetch_one(&mut *self.tx)
+                .await?;
+                let who = if r.from_name.is_empty() {
+                    r.from_email.clone()
+                } else {
+                    format!("{} <{}>", r.from_name, r.from_email)
+                };
+                let reason = format!("answer by {who}, pending review");
+                sqlx::query!(
+                    "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
+                     VALUES (?1, ?2, ?3, ?4, 'import', ?5, 'question', 'open', 'answered_pending_review', ?6)",
+                    r.campaign,
+                    r.site,
+                    self.at,
+                    self.actor,
+                    r.message_id,
+                    reason
+                )
+                .execute(&mut *self.tx)
+                .await?;
+                self.summary.answers_new += 1;
+                *self.per_campaign.entry(r.campaign).or_default() += 0;
+            }
+        }
+
+        // 7. Cursors and import records.
+        for c in cursors {
+            sqlx::query!(
+                "INSERT INTO mail_cursors (inbox, epoch, last_commit, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (inbox, epoch) DO UPDATE SET last_commit = excluded.last_commit, updated_at = excluded.updated_at",
+                c.inbox,
+                c.epoch,
+                c.last_commit,
+                self.at
+            )
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        let mut campaigns: Vec<_> = std::mem::take(&mut self.per_campaign).into_iter().collect();
+        campaigns.sort();
+        for (campaign, links) in campaigns {
+            let (links, proposed) = (links as i64, self.summary.fix_proposed.len() as i64);
+            let id = sqlx::query_scalar!(
+                r#"INSERT INTO imports (campaign_id, source, kind, sha256, at, actor, sites_total, sites_new, sites_changed)
+                   VALUES (?1, ?2, 'mail', '', ?3, ?4, ?5, 0, ?6) RETURNING id AS "id!: ImportId""#,
+                campaign,
+                self.source,
+                self.at,
+                self.actor,
+                links,
+                proposed
+            )
+            .fetch_one(&mut *self.tx)
+            .await?;
+            let what = format!(
+                "{} messages ({} new), {} links, {} fixes proposed, {} answers",
+                self.summary.messages,
+                self.summary.messages_new,
+                links,
+                self.summary.fix_proposed.len(),
+                self.summary.answers_new
+            );
+            sqlx::query!(
+                "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
+                 VALUES (?1, NULL, ?2, ?3, 'import', NULL, 'import', NULL, ?4, ?5)",
+                campaign,
+                self.at,
+                self.actor,
+                self.source,
+                what
+            )
+            .execute(&mut *self.tx)
+            .await?;
+            self.summary.import_ids.push(id);
+        }
+        self.tx.commit().await?;
+        Ok(self.summary)
+    }
+}
+
+/// A new patch link: the site becomes `fix_proposed` (when still open) with the patch as a
+/// reference. Returns the site's `file:line` when its status changed.
+async fn propose_fix(
+    tx: &mut Transaction<'_, Sqlite>,
+    m: &NewMessage,
+    l: &LinkSpec,
+    actor: &str,
+    at: &str,
+) -> Result<Option<String>> {
+    let author = if m.from_name.is_empty() {
+        m.from_email.clone()
+    } else {
+        format!("{} <{}>", m.from_name, m.from_email)
+    };
+    let inserted = sqlx::query!(
+        "INSERT OR IGNORE INTO refs (campaign_id, site_id, kind, target, title, author, date, tag)
+         VALUES (?1, ?2, 'message', ?3, ?4, ?5, ?6, ?7)",
+        l.campaign,
+        l.site,
+        m.message_id,
+        m.subject,
+        author,
+        m.date,
+        m.subject_tag
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        sqlx::query!(
+            "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
+             VALUES (?1, ?2, ?3, ?4, 'import', ?5, 'ref', NULL, ?5, ?6)",
+            l.campaign,
+            l.site,
+            at,
+            actor,
+            m.message_id,
+            m.subject
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    let site = sqlx::query!(
+        r#"SELECT status AS "status: Status", file, line FROM sites WHERE id = ?1"#,
+        l.site
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if !OPEN.contains(&site.status) {
+        return Ok(None);
+    }
+    let reason = format!("patch {}: {}", m.message_id, m.subject);
+    let changed = transition::apply(
+        tx,
+        StatusChange {
+            campaign: l.campaign,
+            site: l.site,
+            from: site.status,
+            to: Status::FixProposed,
+            decided_by: DecidedBy::Site,
+            verdict: None,
+            reason: &reason,
+            by: Authority::Import,
+            actor,
+            source: EventSource::Import,
+            source_ref: Some(&m.message_id),
+            at,
+        },
+    )
+    .await?;
+    Ok(changed.then(|| format!("{}:{}", site.file, site.line)))
+}
+
+/// A stored message found by Message-ID.
+struct Known {
+    id: i64,
+    root: String,
+}
+
+/// The stored messages among `msgids`.
+async fn stored_by_msgid(
+    tx: &mut Transaction<'_, Sqlite>,
+    msgids: HashSet<&str>,
+) -> Result<HashMap<String, Known>> {
+    let msgids = json_list(&msgids.into_iter().collect::<Vec<_>>())?;
+    Ok(sqlx::query!(
+        r#"SELECT id AS "id!: i64", message_id, thread_root FROM messages
+           WHERE message_id IN (SELECT value FROM json_each(?1))"#,
+        msgids
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .map(|r| {
+        (
+            r.message_id,
+            Known {
+                id: r.id,
+                root: r.thread_root,
+            },
+        )
+    })
+    .collect())
+}
+
+/// A stored message waiting for one of the new ones, and its thread.
+struct Waiting {
+    id: i64,
+    root: String,
+}
+
+/// Stored messages whose parent may be among `msgids` (see `message_wants`).
+async fn waiting_for(
+    tx: &mut Transaction<'_, Sqlite>,
+    msgids: impl Iterator<Item = &str>,
+) -> Result<Vec<Waiting>> {
+    let msgids = json_list(&msgids.collect::<Vec<_>>())?;
+    Ok(sqlx::query_as!(
+        Waiting,
+        r#"SELECT DISTINCT m.id AS "id!: i64", m.thread_root AS root
+           FROM message_wants w JOIN messages m ON m.id = w.message_id
+           WHERE w.want IN (SELECT value FROM json_each(?1))"#,
+        msgids
+    )
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Every stored message of the threads `roots`, by id.
+async fn thread_members(
+    tx: &mut Transaction<'_, Sqlite>,
+    roots: HashSet<&str>,
+) -> Result<Vec<StoredNode>> {
+    if roots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let roots = json_list(&roots.into_iter().collect::<Vec<_>>())?;
+    Ok(sqlx::query_as!(
+        StoredNode,
+        r#"SELECT id AS "id!: i64", message_id, thread_root, in_reply_to, refs,
+                  has_diff AS "has_diff: bool", patch_prefix
+           FROM messages WHERE thread_root IN (SELECT value FROM json_each(?1)) ORDER BY id"#,
+        roots
+    )
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Keep `message_wants` up to date: a message whose In-Reply-To is absent wants every absent
+/// Message-ID it refers to (one of them arriving may become its parent). The wants of the
+/// stored messages that waited for a new one are rewritten (they may be settled now), and
+/// the new messages' wants added. A want for a message that is present after all (stored in
+/// a thread not loaded here) is harmless: it can never arrive as new.
+async fn store_wants<'a>(
+    tx: &mut Transaction<'_, Sqlite>,
+    graph: &Graph<'a>,
+    known: &HashMap<String, Known>,
+    stored: usize,
+    waiting: &[Waiting],
+) -> Result<()> {
+    let present = |m: &str| graph.index.contains_key(m) || known.contains_key(m);
+    let mut rows: Vec<(&'a str, i64)> = Vec::new();
+    let wants_of = |i: usize, rows: &mut Vec<(&'a str, i64)>| {
+        let n = &graph.nodes[i];
+        if n.in_reply_to.is_some_and(|p| p != n.msgid && present(p)) {
+            return;
+        }
+        for w in n.in_reply_to.iter().chain(&n.refs) {
+            if *w != n.msgid && !present(w) {
+                rows.push((w, n.id));
+            }
+        }
+    };
+    if !waiting.is_empty() {
+        let ids = json_list(&waiting.iter().map(|w| w.id).collect::<Vec<_>>())?;
+        sqlx::query!(
+            "DELETE FROM message_wants WHERE message_id IN (SELECT value FROM json_each(?1))",
+            ids
+        )
+        .execute(&mut **tx)
+        .await?;
+        for w in waiting {
+            if let Some(i) = graph.stored_index(w.id, stored) {
+                wants_of(i, &mut rows);
+            }
+        }
+    }
+    for i in stored..graph.nodes.len() {
+        wants_of(i, &mut rows);
+    }
+    for chunk in rows.chunks(10_000) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO message_wants (want, message_id) ",
+        );
+        q.push_values(chunk, |mut b, (want, id)| {
+            b.push_bind(*want).push_bind(*id);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Trailers of the new messages (`graph.nodes[stored..]`), under ids given here, and the
+/// patches they are about. Returns how many were stored.
+async fn store_trailers(
+    tx: &mut Transaction<'_, Sqlite>,
+    graph: &Graph<'_>,
+    fresh: &[&NewMessage],
+    stored: usize,
+) -> Result<u64> {
+    if fresh.iter().all(|m| m.trailers.is_empty()) {
+        return Ok(0);
+    }
+    let mut next = sqlx::query_scalar!(
+        r#"SELECT coalesce(max(id), 0) + 1 AS "n!: i64" FROM message_trailers"#
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut rows: Vec<(i64, i64, &TrailerSpec)> = Vec::new();
+    let mut about: Vec<(i64, i64)> = Vec::new();
+    for (k, m) in fresh.iter().enumerate() {
+        let gi = stored + k;
+        let mut patches: Option<Vec<usize>> = None;
+        let mut seen = HashSet::new();
+        for t in &m.trailers {
+            // UNIQUE (message_id, kind, raw): a repeated line is one trailer.
+            if !seen.insert((t.kind, t.raw.as_str())) {
+                continue;
+            }
+            rows.push((next, graph.nodes[gi].id, t));
+            for p in patches.get_or_insert_with(|| graph.patches_for(gi)) {
+                about.push((next, graph.nodes[*p].id));
+            }
+            next += 1;
+        }
+    }
+    // 6 parameters a row.
+    for chunk in rows.chunks(5000) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO message_trailers (id, message_id, kind, name, email, raw) ",
+        );
+        q.push_values(chunk, |mut b, (id, message, t)| {
+            b.push_bind(*id)
+                .push_bind(*message)
+                .push_bind(t.kind.as_str())
+                .push_bind(t.name.as_str())
+                .push_bind(t.email.as_str())
+                .push_bind(t.raw.as_str());
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    insert_trailer_patches(tx, &about).await?;
+    Ok(rows.len() as u64)
+}
+
+async fn insert_trailer_patches(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: &[(i64, i64)],
+) -> Result<()> {
+    for chunk in rows.chunks(10_000) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO trailer_patches (trailer_id, patch_id) ",
+        );
+        q.push_values(chunk, |mut b, (trailer, patch)| {
+            b.push_bind(*trailer).push_bind(*patch);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Point stored trailers that have no patch yet at theirs: only messages of the threads
+/// loaded (`graph.nodes[..stored]`) can have gained an ancestor or a cover letter's patch.
+async fn link_trailers(
+    tx: &mut Transaction<'_, Sqlite>,
+    graph: &Graph<'_>,
+    stored: usize,
+) -> Result<()> {
+    if stored == 0 {
+        return Ok(());
+    }
+    let ids = json_list(
+        &graph.nodes[..stored]
+            .iter()
+            .map(|n| n.id)
+            .collect::<Vec<_>>(),
+    )?;
+    let open = sqlx::query!(
+        r#"SELECT t.id AS "id!: i64", t.message_id AS "message!: i64" FROM message_trailers t
+           WHERE t.message_id IN (SELECT value FROM json_each(?1))
+             AND NOT EXISTS (SELECT 1 FROM trailer_patches p WHERE p.trailer_id = t.id)"#,
+        ids
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut rows = Vec::new();
+    for t in open {
+        if let Some(i) = graph.stored_index(t.message, stored) {
+            for p in graph.patches_for(i) {
+                rows.push((t.id, graph.nodes[p].id));
+            }
+        }
+    }
+    insert_trailer_patches(tx, &rows).await
+}
