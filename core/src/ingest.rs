@@ -94,28 +94,9 @@ impl RefSpec {
     /// The `[vhost]` / `vhost:` tag of a commit subject, if any.
     pub fn tag(&self) -> Option<String> {
         (self.kind == RefKind::Commit)
-            .then(|| subject_tag(&self.title))
+            .then(|| crate::history::subject_tag(&self.title))
             .flatten()
     }
-}
-
-/// The subsystem tag of a commit subject: `[vhost] fix …` → `vhost`, `vhost: fix …` → `vhost`.
-pub fn subject_tag(subject: &str) -> Option<String> {
-    let s = subject.trim();
-    if let Some(rest) = s.strip_prefix('[') {
-        let end = rest.find(']')?;
-        let tag = rest[..end].trim();
-        return (!tag.is_empty() && !tag.contains(char::is_whitespace)).then(|| tag.to_owned());
-    }
-    let (head, _) = s.split_once(": ")?;
-    let reply = ["re", "fwd", "aw", "sv"].contains(&head.to_ascii_lowercase().as_str());
-    (!reply
-        && !head.is_empty()
-        && head.len() <= 40
-        && head
-            .chars()
-            .all(|c| c.is_alphanumeric() || "_-/.,".contains(c)))
-    .then(|| head.to_owned())
 }
 
 /// One call site.
@@ -1432,21 +1413,4 @@ async fn insert_ref(
             .await?;
     }
     Ok(inserted)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn subject_tags() {
-        assert_eq!(
-            subject_tag("[vhost] fix 'direction' argument").as_deref(),
-            Some("vhost")
-        );
-        assert_eq!(subject_tag("vhost: fix it").as_deref(), Some("vhost"));
-        assert_eq!(subject_tag("net/ceph: fix it").as_deref(), Some("net/ceph"));
-        assert_eq!(subject_tag("use less confusing names"), None);
-        assert_eq!(subject_tag("Re: a b: c"), None);
-    }
 }

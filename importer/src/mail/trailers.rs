@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use treewide_core::ingest::subject_tag;
+use treewide_core::history::subject_tag;
 use treewide_core::mail::{TrailerKind, TrailerSpec};
 use treewide_core::model::Person;
 
