@@ -74,9 +74,10 @@ mod tests {
     }
 }
 
-use sqlx::{Sqlite, Transaction};
+use sqlx::SqliteConnection;
 
-use crate::model::{CampaignId, DecidedBy, EventSource, SiteId, VerdictId};
+use crate::events::{self, NewEvent, Stamp};
+use crate::model::{CampaignId, DecidedBy, EventKind, EventSource, SiteId, VerdictId};
 
 /// One status change of one site, with everything its event records.
 #[derive(Debug, Clone)]
@@ -100,7 +101,7 @@ pub struct StatusChange<'a> {
 /// site's version and appends the event, all inside the caller's transaction.
 /// Returns whether the status itself changed (and so an event was logged); a change of only
 /// who decided it (verdict → site…) is written without an event.
-pub async fn apply(tx: &mut Transaction<'_, Sqlite>, c: StatusChange<'_>) -> Result<bool> {
+pub async fn apply(conn: &mut SqliteConnection, c: StatusChange<'_>) -> Result<bool> {
     let changed = check(c.from, c.to, c.by)?;
     let n = sqlx::query!(
         "UPDATE sites SET status = ?3, decided_by = ?4, verdict_id = ?5, reason = ?6,
@@ -114,7 +115,7 @@ pub async fn apply(tx: &mut Transaction<'_, Sqlite>, c: StatusChange<'_>) -> Res
         c.reason,
         c.at
     )
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     if n != 1 {
@@ -124,22 +125,17 @@ pub async fn apply(tx: &mut Transaction<'_, Sqlite>, c: StatusChange<'_>) -> Res
         )));
     }
     if changed {
-        let (old, new) = (c.from.as_str(), c.to.as_str());
-        sqlx::query!(
-            "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'status', ?7, ?8, ?9)",
-            c.campaign,
-            c.site,
-            c.at,
-            c.actor,
-            c.source,
-            c.source_ref,
-            old,
-            new,
-            c.reason
-        )
-        .execute(&mut **tx)
-        .await?;
+        let stamp = Stamp {
+            actor: c.actor,
+            source: c.source,
+            source_ref: c.source_ref,
+            at: c.at,
+        };
+        let event = NewEvent::new(c.campaign, EventKind::Status, stamp)
+            .site(c.site)
+            .change(Some(c.from.as_str()), Some(c.to.as_str()))
+            .reason(c.reason);
+        events::append(&mut *conn, &event).await?;
     }
     Ok(changed)
 }

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::{CommitInfo, HistoryBatch, HistorySummary};
-use crate::model::{now, DecidedBy, EventKind, EventSource, ImportId, SiteId, Status};
+use crate::events::{self, NewEvent, Stamp};
+use crate::model::{now, DecidedBy, EventKind, EventSource, ImportId, Status};
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
 
@@ -16,6 +17,13 @@ use crate::Result;
 pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySummary> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let at = now();
+    // Every event of the import: the importer's, naming the import.
+    let stamp = Stamp {
+        actor: &batch.actor,
+        source: EventSource::Import,
+        source_ref: Some(&batch.name),
+        at: &at,
+    };
     let mut summary = HistorySummary::default();
     let mut writes = 0u64;
 
@@ -119,16 +127,11 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
             .await?;
             let subject = subjects.get(l.commit.as_str()).map(|c| c.subject.as_str());
             let reason = format!("{}: {}", role.as_str(), subject.unwrap_or_default());
-            event(
-                &mut tx,
-                batch,
-                &at,
-                Some(l.site),
-                EventKind::Ref,
-                Some(&l.commit),
-                &reason,
-            )
-            .await?;
+            let event = NewEvent::new(batch.campaign, EventKind::Ref, stamp)
+                .site(l.site)
+                .change(None, Some(&l.commit))
+                .reason(&reason);
+            events::append(&mut *tx, &event).await?;
         }
     }
     writes += summary.commits_new + summary.links_new;
@@ -243,16 +246,10 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
         summary.fixed.len(),
         summary.gone.len()
     );
-    event(
-        &mut tx,
-        batch,
-        &at,
-        None,
-        EventKind::Import,
-        Some(&batch.name),
-        &what,
-    )
-    .await?;
+    let event = NewEvent::new(batch.campaign, EventKind::Import, stamp)
+        .change(None, Some(&batch.name))
+        .reason(&what);
+    events::append(&mut *tx, &event).await?;
     sqlx::query!(
         "UPDATE campaigns SET updated_at = ?2 WHERE id = ?1",
         batch.campaign,
@@ -263,32 +260,6 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
     tx.commit().await?;
     summary.import_id = Some(import_id);
     Ok(summary)
-}
-
-async fn event(
-    tx: &mut Transaction<'_, Sqlite>,
-    batch: &HistoryBatch,
-    at: &str,
-    site: Option<SiteId>,
-    kind: EventKind,
-    new: Option<&str>,
-    reason: &str,
-) -> Result<()> {
-    sqlx::query!(
-        "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
-         VALUES (?1, ?2, ?3, ?4, 'import', ?5, ?6, NULL, ?7, ?8)",
-        batch.campaign,
-        site,
-        at,
-        batch.actor,
-        batch.name,
-        kind,
-        new,
-        reason
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Move sites to where the tip has them. Identities follow (they name the file and the

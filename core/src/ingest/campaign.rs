@@ -8,6 +8,7 @@ use sqlx::{Sqlite, Transaction};
 use super::decide::LoadedVerdict;
 use super::store::{EventCtx, Writes};
 use super::{CampaignSpec, SubsystemSpec, VerdictSpec};
+use crate::events;
 use crate::model::{subsystem_slug, CampaignId, EventKind, SubsystemId};
 use crate::Result;
 
@@ -274,14 +275,11 @@ pub(super) async fn replace_verdicts(
         new.len(),
         ctx.origin.name
     );
-    ctx.event(
-        tx,
-        None,
-        EventKind::Verdicts,
-        Some(&old.len().to_string()),
-        Some(&new.len().to_string()),
-        &summary,
-    )
-    .await?;
+    let (old, new) = (old.len().to_string(), new.len().to_string());
+    let event = ctx
+        .event(EventKind::Verdicts)
+        .change(Some(&old), Some(&new))
+        .reason(&summary);
+    events::append(&mut **tx, &event).await?;
     Ok(true)
 }

@@ -13,6 +13,7 @@ use super::decide::{
 };
 use super::scan::store_scan;
 use super::{Batch, NoteSpec, Origin, RefSpec, SiteSpec, Summary};
+use crate::events::{self, NewEvent, Stamp};
 use crate::model::{
     now, CampaignId, DecidedBy, EventKind, EventSource, ImportId, IterKind, SiteId, Status,
     SubsystemId, VerdictId,
@@ -156,15 +157,11 @@ pub async fn store(pool: &SqlitePool, batch: &Batch) -> Result<Summary> {
         summary.notes_new,
         summary.refs_new
     );
-    ctx.event(
-        &mut tx,
-        None,
-        EventKind::Import,
-        None,
-        Some(&batch.origin.name),
-        &what,
-    )
-    .await?;
+    let event = ctx
+        .event(EventKind::Import)
+        .change(None, Some(&batch.origin.name))
+        .reason(&what);
+    events::append(&mut *tx, &event).await?;
     sqlx::query!(
         "UPDATE campaigns SET updated_at = ?2 WHERE id = ?1",
         campaign,
@@ -185,33 +182,19 @@ pub(super) struct EventCtx<'a> {
 }
 
 impl EventCtx<'_> {
-    /// Append an event of this batch.
-    pub(super) async fn event(
-        &self,
-        tx: &mut Transaction<'_, Sqlite>,
-        site: Option<SiteId>,
-        kind: EventKind,
-        old: Option<&str>,
-        new: Option<&str>,
-        reason: &str,
-    ) -> Result<()> {
-        sqlx::query!(
-            "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            self.campaign,
-            site,
-            self.at,
-            self.origin.actor,
-            self.origin.source,
-            self.origin.name,
-            kind,
-            old,
-            new,
-            reason
-        )
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+    /// Who records this batch's changes: its actor, through its source, naming its input.
+    pub(super) fn stamp(&self) -> Stamp<'_> {
+        Stamp {
+            actor: &self.origin.actor,
+            source: self.origin.source,
+            source_ref: Some(&self.origin.name),
+            at: self.at,
+        }
+    }
+
+    /// An event of this batch, to be filled in and appended.
+    pub(super) fn event(&self, kind: EventKind) -> NewEvent<'_> {
+        NewEvent::new(self.campaign, kind, self.stamp())
     }
 
     /// On whose authority the batch changes statuses.
@@ -583,8 +566,12 @@ async fn insert_note(
             Some(s) => format!("{} asks {s}", n.author),
             None => format!("note by {}", n.author),
         };
-        ctx.event(tx, site, kind, None, Some(&n.text), &what)
-            .await?;
+        let event = ctx
+            .event(kind)
+            .site(site)
+            .change(None, Some(&n.text))
+            .reason(&what);
+        events::append(&mut **tx, &event).await?;
     }
     Ok(inserted)
 }
@@ -619,8 +606,12 @@ async fn insert_ref(
             .await?;
     }
     if inserted {
-        ctx.event(tx, site, EventKind::Ref, None, Some(&r.target), &r.title)
-            .await?;
+        let event = ctx
+            .event(EventKind::Ref)
+            .site(site)
+            .change(None, Some(&r.target))
+            .reason(&r.title);
+        events::append(&mut **tx, &event).await?;
     }
     Ok(inserted)
 }

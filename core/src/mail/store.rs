@@ -10,7 +10,10 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use super::thread::{mentions, Graph, StoredNode};
 use super::{Cursor, LinkHow, LinkSpec, MailBatch, MailSummary, NewMessage, TrailerSpec};
 use crate::db::{json_list, ImportCache};
-use crate::model::{now, CampaignId, DecidedBy, EventSource, ImportId, NoteId, SiteId, Status};
+use crate::events::{self, NewEvent, Stamp};
+use crate::model::{
+    now, CampaignId, DecidedBy, EventKind, EventSource, ImportId, NoteId, SiteId, Status,
+};
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
 
@@ -314,18 +317,12 @@ impl<'c> MailWriter<'c> {
                     format!("{} <{}>", r.from_name, r.from_email)
                 };
                 let reason = format!("answer by {who}, pending review");
-                sqlx::query!(
-                    "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
-                     VALUES (?1, ?2, ?3, ?4, 'import', ?5, 'question', 'open', 'answered_pending_review', ?6)",
-                    r.campaign,
-                    r.site,
-                    self.at,
-                    self.actor,
-                    r.message_id,
-                    reason
-                )
-                .execute(&mut *self.tx)
-                .await?;
+                let stamp = import_stamp(&self.actor, &self.at, Some(&r.message_id));
+                let event = NewEvent::new(r.campaign, EventKind::Question, stamp)
+                    .site(r.site)
+                    .change(Some("open"), Some("answered_pending_review"))
+                    .reason(&reason);
+                events::append(&mut *self.tx, &event).await?;
                 self.summary.answers_new += 1;
                 *self.per_campaign.entry(r.campaign).or_default() += 0;
             }
@@ -368,21 +365,28 @@ impl<'c> MailWriter<'c> {
                 self.summary.fix_proposed.len(),
                 self.summary.answers_new
             );
-            sqlx::query!(
-                "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
-                 VALUES (?1, NULL, ?2, ?3, 'import', NULL, 'import', NULL, ?4, ?5)",
+            let event = NewEvent::new(
                 campaign,
-                self.at,
-                self.actor,
-                self.source,
-                what
+                EventKind::Import,
+                import_stamp(&self.actor, &self.at, None),
             )
-            .execute(&mut *self.tx)
-            .await?;
+            .change(None, Some(&self.source))
+            .reason(&what);
+            events::append(&mut *self.tx, &event).await?;
             self.summary.import_ids.push(id);
         }
         self.tx.commit().await?;
         Ok(self.summary)
+    }
+}
+
+/// Who records a mail import's changes, naming the message (`source_ref`) when there is one.
+fn import_stamp<'s>(actor: &'s str, at: &'s str, source_ref: Option<&'s str>) -> Stamp<'s> {
+    Stamp {
+        actor,
+        source: EventSource::Import,
+        source_ref,
+        at,
     }
 }
 
@@ -416,18 +420,12 @@ async fn propose_fix(
     .rows_affected()
         == 1;
     if inserted {
-        sqlx::query!(
-            "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
-             VALUES (?1, ?2, ?3, ?4, 'import', ?5, 'ref', NULL, ?5, ?6)",
-            l.campaign,
-            l.site,
-            at,
-            actor,
-            m.message_id,
-            m.subject
-        )
-        .execute(&mut **tx)
-        .await?;
+        let stamp = import_stamp(actor, at, Some(&m.message_id));
+        let event = NewEvent::new(l.campaign, EventKind::Ref, stamp)
+            .site(l.site)
+            .change(None, Some(&m.message_id))
+            .reason(&m.subject);
+        events::append(&mut **tx, &event).await?;
     }
     let site = sqlx::query!(
         r#"SELECT status AS "status: Status", file, line FROM sites WHERE id = ?1"#,
