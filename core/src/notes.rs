@@ -7,6 +7,7 @@ use crate::events::{self, NewEvent, Stamp};
 use crate::model::{
     CampaignId, EventKind, EventSource, NoteId, QuestionState, SiteId, SubsystemId,
 };
+use crate::sites;
 use crate::Result;
 
 /// A note, possibly a question to a subsystem's owners.
@@ -158,13 +159,7 @@ pub async fn add(
         .site(site)
         .change(None, Some(body));
     events::append(&mut *tx, &event).await?;
-    sqlx::query!(
-        "UPDATE sites SET version = version + 1, updated_at = ?2 WHERE id = ?1",
-        site,
-        at
-    )
-    .execute(&mut *tx)
-    .await?;
+    sites::bump_version(&mut *tx, site, Some(&at)).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -253,13 +248,7 @@ pub async fn answer(
         .reason(&qid);
     events::append(&mut *tx, &event).await?;
     if let Some(site) = q.site {
-        sqlx::query!(
-            "UPDATE sites SET version = version + 1, updated_at = ?2 WHERE id = ?1",
-            site,
-            at
-        )
-        .execute(&mut *tx)
-        .await?;
+        sites::bump_version(&mut *tx, site, Some(&at)).await?;
     }
     tx.commit().await?;
     Ok(id)

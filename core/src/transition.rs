@@ -78,6 +78,7 @@ use sqlx::SqliteConnection;
 
 use crate::events::{self, NewEvent, Stamp};
 use crate::model::{CampaignId, DecidedBy, EventKind, EventSource, SiteId, VerdictId};
+use crate::sites;
 
 /// One status change of one site, with everything its event records.
 #[derive(Debug, Clone)]
@@ -104,8 +105,7 @@ pub struct StatusChange<'a> {
 pub async fn apply(conn: &mut SqliteConnection, c: StatusChange<'_>) -> Result<bool> {
     let changed = check(c.from, c.to, c.by)?;
     let n = sqlx::query!(
-        "UPDATE sites SET status = ?3, decided_by = ?4, verdict_id = ?5, reason = ?6,
-                version = version + 1, updated_at = ?7
+        "UPDATE sites SET status = ?3, decided_by = ?4, verdict_id = ?5, reason = ?6, updated_at = ?7
          WHERE id = ?1 AND status = ?2",
         c.site,
         c.from,
@@ -124,6 +124,7 @@ pub async fn apply(conn: &mut SqliteConnection, c: StatusChange<'_>) -> Result<b
             c.site, c.from
         )));
     }
+    sites::bump_version(&mut *conn, c.site, None).await?;
     if changed {
         let stamp = Stamp {
             actor: c.actor,

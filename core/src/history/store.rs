@@ -8,6 +8,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 use super::{CommitInfo, HistoryBatch, HistorySummary};
 use crate::events::{self, NewEvent, Stamp};
 use crate::model::{now, DecidedBy, EventKind, EventSource, ImportId, Status};
+use crate::sites;
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
 
@@ -119,12 +120,7 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
             summary.links_new += 1;
             // The site's commits are part of what pages and the API show of it: a client
             // holding its ETag (the version) must see it as changed.
-            sqlx::query!(
-                "UPDATE sites SET version = version + 1 WHERE id = ?1",
-                l.site
-            )
-            .execute(&mut *tx)
-            .await?;
+            sites::bump_version(&mut *tx, l.site, None).await?;
             let subject = subjects.get(l.commit.as_str()).map(|c| c.subject.as_str());
             let reason = format!("{}: {}", role.as_str(), subject.unwrap_or_default());
             let event = NewEvent::new(batch.campaign, EventKind::Ref, stamp)
@@ -327,8 +323,7 @@ async fn store_positions(
         sqlx::query!(
             "UPDATE sites SET identity = ?2, file = ?3, line = ?4, col = ?5, function = ?6, code = ?7,
                     direction = ?8, context = coalesce(?9, context),
-                    context_start = coalesce(?10, context_start),
-                    version = version + 1, updated_at = ?11
+                    context_start = coalesce(?10, context_start), updated_at = ?11
              WHERE id = ?1",
             p.site,
             identity,
@@ -344,6 +339,7 @@ async fn store_positions(
         )
         .execute(&mut **tx)
         .await?;
+        sites::bump_version(&mut **tx, p.site, None).await?;
     }
     Ok(moved.len() as u64)
 }

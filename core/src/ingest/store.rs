@@ -18,6 +18,7 @@ use crate::model::{
     now, CampaignId, DecidedBy, EventKind, EventSource, ImportId, IterKind, SiteId, Status,
     SubsystemId, VerdictId,
 };
+use crate::sites;
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
 
@@ -551,10 +552,8 @@ async fn insert_note(
     .await?
     .rows_affected()
         == 1;
-    if inserted && site.is_some() {
-        sqlx::query!("UPDATE sites SET version = version + 1 WHERE id = ?1", site)
-            .execute(&mut **tx)
-            .await?;
+    if let (true, Some(site)) = (inserted, site) {
+        sites::bump_version(&mut **tx, site, None).await?;
     }
     if inserted {
         let kind = if ask.is_some() {
@@ -600,10 +599,8 @@ async fn insert_ref(
     .await?
     .rows_affected()
         == 1;
-    if inserted && site.is_some() {
-        sqlx::query!("UPDATE sites SET version = version + 1 WHERE id = ?1", site)
-            .execute(&mut **tx)
-            .await?;
+    if let (true, Some(site)) = (inserted, site) {
+        sites::bump_version(&mut **tx, site, None).await?;
     }
     if inserted {
         let event = ctx
