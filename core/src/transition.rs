@@ -98,6 +98,54 @@ pub struct StatusChange<'a> {
     pub at: &'a str,
 }
 
+impl<'a> StatusChange<'a> {
+    /// `site` of `campaign` moves from `from` (as the caller saw it) to `to` for `reason`, on
+    /// `by`'s authority, recorded as `stamp`; the decision is the site's own (no verdict group).
+    pub fn new(
+        campaign: CampaignId,
+        site: SiteId,
+        from: Status,
+        to: Status,
+        reason: &'a str,
+        by: Authority,
+        stamp: Stamp<'a>,
+    ) -> StatusChange<'a> {
+        StatusChange {
+            campaign,
+            site,
+            from,
+            to,
+            decided_by: DecidedBy::Site,
+            verdict: None,
+            reason,
+            by,
+            actor: stamp.actor,
+            source: stamp.source,
+            source_ref: stamp.source_ref,
+            at: stamp.at,
+        }
+    }
+
+    /// Decided by `decided_by` (a verdict group, or nothing yet) rather than for the site alone.
+    pub fn decided_by(self, decided_by: DecidedBy, verdict: Option<VerdictId>) -> StatusChange<'a> {
+        StatusChange {
+            decided_by,
+            verdict,
+            ..self
+        }
+    }
+
+    /// Who records the change, through what and when.
+    fn stamp(&self) -> Stamp<'a> {
+        Stamp {
+            actor: self.actor,
+            source: self.source,
+            source_ref: self.source_ref,
+            at: self.at,
+        }
+    }
+}
+
 /// The one place a site's status is written: checks the rule, writes the state, bumps the
 /// site's version and appends the event, all inside the caller's transaction.
 /// Returns whether the status itself changed (and so an event was logged); a change of only
@@ -126,13 +174,7 @@ pub async fn apply(conn: &mut SqliteConnection, c: StatusChange<'_>) -> Result<b
     }
     sites::bump_version(&mut *conn, c.site, None).await?;
     if changed {
-        let stamp = Stamp {
-            actor: c.actor,
-            source: c.source,
-            source_ref: c.source_ref,
-            at: c.at,
-        };
-        let event = NewEvent::new(c.campaign, EventKind::Status, stamp)
+        let event = NewEvent::new(c.campaign, EventKind::Status, c.stamp())
             .site(c.site)
             .change(Some(c.from.as_str()), Some(c.to.as_str()))
             .reason(c.reason);
@@ -178,24 +220,22 @@ pub async fn change_status(db: &sqlx::SqlitePool, r: StatusRequest<'_>) -> Resul
         }
     }
     let at = crate::model::now();
-    apply(
-        &mut tx,
-        StatusChange {
-            campaign: row.campaign_id,
-            site: r.site,
-            from: row.status,
-            to: r.to,
-            decided_by: DecidedBy::Site,
-            verdict: None,
-            reason: r.reason,
-            by: r.by,
-            actor: r.actor,
-            source: r.source,
-            source_ref: None,
-            at: &at,
-        },
-    )
-    .await?;
+    let stamp = Stamp {
+        actor: r.actor,
+        source: r.source,
+        source_ref: None,
+        at: &at,
+    };
+    let change = StatusChange::new(
+        row.campaign_id,
+        r.site,
+        row.status,
+        r.to,
+        r.reason,
+        r.by,
+        stamp,
+    );
+    apply(&mut tx, change).await?;
     tx.commit().await?;
     Ok(row.version + 1)
 }

@@ -7,7 +7,7 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::{CommitInfo, HistoryBatch, HistorySummary};
 use crate::events::{self, NewEvent, Stamp};
-use crate::model::{now, DecidedBy, EventKind, EventSource, ImportId, Status};
+use crate::model::{now, EventKind, EventSource, ImportId, Status};
 use crate::sites;
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
@@ -168,24 +168,20 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
             continue;
         }
         let source_ref = s.commit.as_ref().map(|c| format!("commit {c}"));
-        transition::apply(
-            &mut tx,
-            StatusChange {
-                campaign: batch.campaign,
-                site: s.site,
-                from: row.status,
-                to: s.to,
-                decided_by: DecidedBy::Site,
-                verdict: None,
-                reason: &s.reason,
-                by: Authority::History,
-                actor: &batch.actor,
-                source: EventSource::Import,
-                source_ref: source_ref.as_deref().or(Some(&batch.name)),
-                at: &at,
-            },
-        )
-        .await?;
+        let stamp = Stamp {
+            source_ref: source_ref.as_deref().or(stamp.source_ref),
+            ..stamp
+        };
+        let change = StatusChange::new(
+            batch.campaign,
+            s.site,
+            row.status,
+            s.to,
+            &s.reason,
+            Authority::History,
+            stamp,
+        );
+        transition::apply(&mut tx, change).await?;
         let place = format!("{}:{}", row.file, row.line);
         match s.to {
             Status::Gone => summary.gone.push(place),

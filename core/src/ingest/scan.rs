@@ -9,7 +9,7 @@ use super::campaign::SubsystemCache;
 use super::decide::{gone_after_scan, identities, Existing};
 use super::store::EventCtx;
 use super::{Batch, ScanInfo, Summary};
-use crate::model::{DecidedBy, SiteId, Status, SubsystemId};
+use crate::model::{SiteId, Status, SubsystemId};
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
 
@@ -55,24 +55,16 @@ async fn mark_gone(
         let Some(e) = unmentioned.remove(key) else {
             continue;
         };
-        transition::apply(
-            tx,
-            StatusChange {
-                campaign: ctx.campaign,
-                site: e.id,
-                from: e.status,
-                to: Status::Gone,
-                decided_by: DecidedBy::Site,
-                verdict: None,
-                reason: &reason,
-                by: Authority::Scan,
-                actor: &ctx.origin.actor,
-                source: ctx.origin.source,
-                source_ref: Some(&ctx.origin.name),
-                at: ctx.at,
-            },
-        )
-        .await?;
+        let change = StatusChange::new(
+            ctx.campaign,
+            e.id,
+            e.status,
+            Status::Gone,
+            &reason,
+            Authority::Scan,
+            ctx.stamp(),
+        );
+        transition::apply(tx, change).await?;
         summary.gone.push(format!("{}:{}", e.file, e.line));
     }
     summary.status_changes += gone.len() as u64;

@@ -215,24 +215,17 @@ impl EventCtx<'_> {
         from: Status,
         d: &Decision,
     ) -> Result<bool> {
-        transition::apply(
-            tx,
-            StatusChange {
-                campaign: self.campaign,
-                site,
-                from,
-                to: d.status,
-                decided_by: d.decided_by,
-                verdict: d.verdict_id,
-                reason: &d.reason,
-                by: self.authority(),
-                actor: &self.origin.actor,
-                source: self.origin.source,
-                source_ref: Some(&self.origin.name),
-                at: self.at,
-            },
+        let change = StatusChange::new(
+            self.campaign,
+            site,
+            from,
+            d.status,
+            &d.reason,
+            self.authority(),
+            self.stamp(),
         )
-        .await
+        .decided_by(d.decided_by, d.verdict_id);
+        transition::apply(tx, change).await
     }
 }
 

@@ -11,9 +11,7 @@ use super::thread::{mentions, Graph, StoredNode};
 use super::{Cursor, LinkHow, LinkSpec, MailBatch, MailSummary, NewMessage, TrailerSpec};
 use crate::db::{json_list, ImportCache};
 use crate::events::{self, NewEvent, Stamp};
-use crate::model::{
-    now, CampaignId, DecidedBy, EventKind, EventSource, ImportId, NoteId, SiteId, Status,
-};
+use crate::model::{now, CampaignId, EventKind, EventSource, ImportId, NoteId, SiteId, Status};
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
 
@@ -437,24 +435,16 @@ async fn propose_fix(
         return Ok(None);
     }
     let reason = format!("patch {}: {}", m.message_id, m.subject);
-    let changed = transition::apply(
-        tx,
-        StatusChange {
-            campaign: l.campaign,
-            site: l.site,
-            from: site.status,
-            to: Status::FixProposed,
-            decided_by: DecidedBy::Site,
-            verdict: None,
-            reason: &reason,
-            by: Authority::Import,
-            actor,
-            source: EventSource::Import,
-            source_ref: Some(&m.message_id),
-            at,
-        },
-    )
-    .await?;
+    let change = StatusChange::new(
+        l.campaign,
+        l.site,
+        site.status,
+        Status::FixProposed,
+        &reason,
+        Authority::Import,
+        import_stamp(actor, at, Some(&m.message_id)),
+    );
+    let changed = transition::apply(tx, change).await?;
     Ok(changed.then(|| format!("{}:{}", site.file, site.line)))
 }
 
