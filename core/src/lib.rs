@@ -8,6 +8,7 @@ mod error;
 pub mod events;
 pub mod history;
 pub mod identity;
+pub mod imports;
 pub mod ingest;
 pub mod mail;
 pub mod matcher;

@@ -15,6 +15,7 @@ mod subject;
 
 use serde::Serialize;
 
+use crate::imports::ImportKind;
 use crate::model::{CampaignId, CommitRole, ImportId, SiteId, Status};
 
 pub use burndown::BurndownPoint;
@@ -118,11 +119,11 @@ pub enum HistorySource {
 }
 
 impl HistorySource {
-    /// The name stored as the import's kind.
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The kind of import reading this source is, for the import log.
+    fn import_kind(self) -> ImportKind {
         match self {
-            HistorySource::Git => "git",
-            HistorySource::GitHub => "github",
+            HistorySource::Git => ImportKind::Git,
+            HistorySource::GitHub => ImportKind::GitHub,
         }
     }
 }

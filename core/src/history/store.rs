@@ -7,7 +7,8 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::{CommitInfo, HistoryBatch, HistorySummary};
 use crate::events::{self, NewEvent, Stamp};
-use crate::model::{now, EventKind, EventSource, ImportId, Status};
+use crate::imports::{self, Import};
+use crate::model::{now, EventKind, EventSource, Status};
 use crate::sites;
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
@@ -27,28 +28,6 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
     };
     let mut summary = HistorySummary::default();
     let mut writes = 0u64;
-
-    let sites_total = batch.positions.len() as i64;
-    let kind = batch.source.as_str();
-    let sha = batch
-        .cursors
-        .iter()
-        .map(|c| c.last_commit.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let import_id = sqlx::query_scalar!(
-        r#"INSERT INTO imports (campaign_id, source, kind, sha256, at, actor, sites_total, sites_new, sites_changed)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0) RETURNING id AS "id!: ImportId""#,
-        batch.campaign,
-        batch.name,
-        kind,
-        sha,
-        at,
-        batch.actor,
-        sites_total,
-    )
-    .fetch_one(&mut *tx)
-    .await?;
 
     let mut commit_ids: HashMap<&str, i64> = HashMap::new();
     for c in &batch.commits {
@@ -222,14 +201,23 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
         .execute(&mut *tx)
         .await?;
     }
-    let changed = summary.moved as i64;
-    sqlx::query!(
-        "UPDATE imports SET sites_changed = ?2 WHERE id = ?1",
-        import_id,
-        changed
+    let cursor = batch
+        .cursors
+        .iter()
+        .map(|c| c.last_commit.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let import = Import::new(
+        batch.source.import_kind(),
+        batch.campaign,
+        &batch.name,
+        &batch.actor,
+        &at,
     )
-    .execute(&mut *tx)
-    .await?;
+    .cursor(&cursor)
+    .sites_total(batch.positions.len() as u64)
+    .sites_changed(summary.moved);
+    let import_id = imports::record(&mut *tx, &import).await?;
     let what = format!(
         "{} commits new, {} site links, {} sites moved, {} fixed, {} gone",
         summary.commits_new,

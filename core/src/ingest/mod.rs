@@ -13,6 +13,7 @@ mod decide;
 mod scan;
 mod store;
 
+use crate::imports::ImportKind;
 use crate::matcher::MatchSpec;
 use crate::model::{EventSource, ImportId, IterKind, Person, RefKind, Slug, SourcePath, Status};
 
@@ -128,9 +129,20 @@ pub struct Origin {
     pub source: EventSource,
     /// File name or URL shown in history.
     pub name: String,
-    /// SHA-256 (hex) of the input.
+    /// SHA-256 (hex) of the file read; empty for a tree scan, which reads no one file.
     pub sha256: String,
     pub actor: String,
+}
+
+impl Origin {
+    /// The kind of import the batch is, for the import log.
+    fn import_kind(&self) -> ImportKind {
+        match self.source {
+            EventSource::Demo => ImportKind::Demo,
+            EventSource::Scan => ImportKind::Scan,
+            _ => ImportKind::Auditor,
+        }
+    }
 }
 
 /// Everything one import stores.

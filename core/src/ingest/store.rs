@@ -14,6 +14,7 @@ use super::decide::{
 use super::scan::store_scan;
 use super::{Batch, NoteSpec, Origin, RefSpec, SiteSpec, Summary};
 use crate::events::{self, NewEvent, Stamp};
+use crate::imports::{self, Import};
 use crate::model::{
     now, CampaignId, DecidedBy, EventKind, EventSource, ImportId, IterKind, SiteId, Status,
     SubsystemId, VerdictId,
@@ -58,25 +59,17 @@ pub async fn store(pool: &SqlitePool, batch: &Batch) -> Result<Summary> {
 
     // The import row exists from the start so new sites can point at it; it is rolled back
     // with everything else when the batch turns out to change nothing.
-    let kind = match batch.origin.source {
-        EventSource::Demo => "demo",
-        EventSource::Scan => "scan",
-        _ => "auditor",
-    };
-    let total = summary.sites_total as i64;
-    let import_id = sqlx::query_scalar!(
-        r#"INSERT INTO imports (campaign_id, source, kind, sha256, at, actor, sites_total, sites_new, sites_changed)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, 0) RETURNING id AS "id!: ImportId""#,
+    let origin = &batch.origin;
+    let import = Import::new(
+        origin.import_kind(),
         campaign,
-        batch.origin.name,
-        kind,
-        batch.origin.sha256,
-        at,
-        batch.origin.actor,
-        total,
+        &origin.name,
+        &origin.actor,
+        &at,
     )
-    .fetch_one(&mut *tx)
-    .await?;
+    .sha256(&origin.sha256)
+    .sites_total(summary.sites_total);
+    let import_id = imports::record(&mut *tx, &import).await?;
 
     let ctx = EventCtx {
         campaign,
@@ -140,14 +133,12 @@ pub async fn store(pool: &SqlitePool, batch: &Batch) -> Result<Summary> {
         tx.rollback().await?;
         return Ok(summary);
     }
-    let (new, changed) = (summary.sites_new as i64, summary.sites_changed as i64);
-    sqlx::query!(
-        "UPDATE imports SET sites_new = ?2, sites_changed = ?3 WHERE id = ?1",
+    imports::set_site_counts(
+        &mut *tx,
         import_id,
-        new,
-        changed
+        summary.sites_new,
+        summary.sites_changed,
     )
-    .execute(&mut *tx)
     .await?;
     let what = format!(
         "{} sites: {} new, {} changed, {} status changes, {} notes, {} refs",

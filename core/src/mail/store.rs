@@ -11,7 +11,8 @@ use super::thread::{mentions, Graph, StoredNode};
 use super::{Cursor, LinkHow, LinkSpec, MailBatch, MailSummary, NewMessage, TrailerSpec};
 use crate::db::{json_list, ImportCache};
 use crate::events::{self, NewEvent, Stamp};
-use crate::model::{now, CampaignId, EventKind, EventSource, ImportId, NoteId, SiteId, Status};
+use crate::imports::{self, Import, ImportKind};
+use crate::model::{now, CampaignId, EventKind, EventSource, NoteId, SiteId, Status};
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
 
@@ -342,19 +343,16 @@ impl<'c> MailWriter<'c> {
         let mut campaigns: Vec<_> = std::mem::take(&mut self.per_campaign).into_iter().collect();
         campaigns.sort();
         for (campaign, links) in campaigns {
-            let (links, proposed) = (links as i64, self.summary.fix_proposed.len() as i64);
-            let id = sqlx::query_scalar!(
-                r#"INSERT INTO imports (campaign_id, source, kind, sha256, at, actor, sites_total, sites_new, sites_changed)
-                   VALUES (?1, ?2, 'mail', '', ?3, ?4, ?5, 0, ?6) RETURNING id AS "id!: ImportId""#,
+            let import = Import::new(
+                ImportKind::Mail,
                 campaign,
-                self.source,
-                self.at,
-                self.actor,
-                links,
-                proposed
+                &self.source,
+                &self.actor,
+                &self.at,
             )
-            .fetch_one(&mut *self.tx)
-            .await?;
+            .links_new(links)
+            .sites_changed(self.summary.fix_proposed.len() as u64);
+            let id = imports::record(&mut *self.tx, &import).await?;
             let what = format!(
                 "{} messages ({} new), {} links, {} fixes proposed, {} answers",
                 self.summary.messages,
