@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::SiteSpec;
 use crate::identity::{normalise_code, site_identity};
-use crate::matcher::{Matcher, SiteFacts};
+use crate::matcher::{MatchFacts, Matcher};
 use crate::model::{DecidedBy, IterKind, SiteId, Status, SubsystemId, VerdictId};
 
 /// A stored site as the rules compare it with the batch.
@@ -33,8 +33,8 @@ pub(super) struct Existing {
 
 impl Existing {
     /// What verdict groups match on.
-    pub(super) fn facts(&self) -> SiteFacts<'_> {
-        SiteFacts {
+    pub(super) fn facts(&self) -> MatchFacts<'_> {
+        MatchFacts {
             file: &self.file,
             function: self.function.as_deref(),
             callee: &self.callee,
@@ -56,8 +56,8 @@ impl Existing {
 
 impl SiteSpec {
     /// What verdict groups match on.
-    pub(super) fn facts(&self) -> SiteFacts<'_> {
-        SiteFacts {
+    pub(super) fn facts(&self) -> MatchFacts<'_> {
+        MatchFacts {
             file: self.file.as_str(),
             function: self.function.as_deref(),
             callee: &self.callee,
@@ -89,7 +89,7 @@ pub(super) struct LoadedVerdict {
 pub(super) fn decide(
     explicit: Option<Status>,
     reason: Option<&str>,
-    facts: &SiteFacts<'_>,
+    facts: &MatchFacts<'_>,
     verdicts: &[LoadedVerdict],
 ) -> Decision {
     if let Some(status) = explicit.filter(|s| *s != Status::Unreviewed) {
@@ -311,7 +311,7 @@ pub(super) fn nearby_matches(
 pub(super) fn scan_decision(
     old: &Existing,
     s: &SiteSpec,
-    facts: &SiteFacts<'_>,
+    facts: &MatchFacts<'_>,
     verdicts: &[LoadedVerdict],
 ) -> Option<Decision> {
     let reason = s.reason.as_deref();

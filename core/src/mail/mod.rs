@@ -165,9 +165,9 @@ impl MailSummary {
     }
 }
 
-/// A site as linking needs it.
+/// A site mail may link to, with what linking matches on (file, line, function, callee).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SiteFacts {
+pub struct LinkCandidate {
     pub id: SiteId,
     pub campaign: CampaignId,
     pub file: String,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 
 use super::thread::{parent_of, thread_order};
-use super::{lore_url, unpack_body, LinkHow, SiteFacts, TrailerKind};
+use super::{lore_url, unpack_body, LinkCandidate, LinkHow, TrailerKind};
 use crate::db::json_list;
 use crate::model::{CampaignId, NoteId, SiteId, Status, SubsystemId};
 use crate::{Error, Result};
@@ -16,9 +16,9 @@ use crate::{Error, Result};
 pub async fn link_candidates(
     db: &SqlitePool,
     campaign: Option<CampaignId>,
-) -> Result<Vec<SiteFacts>> {
+) -> Result<Vec<LinkCandidate>> {
     Ok(sqlx::query_as!(
-        SiteFacts,
+        LinkCandidate,
         r#"SELECT id AS "id!: SiteId", campaign_id AS "campaign!: CampaignId", file, line, function, callee
            FROM sites WHERE (?1 IS NULL OR campaign_id = ?1) AND status <> 'gone' ORDER BY file, line, id"#,
         campaign
