@@ -189,6 +189,15 @@ impl EventCtx<'_> {
         NewEvent::new(self.campaign, kind, self.stamp())
     }
 
+    /// A note or reference was added to `event`'s site (or to the campaign): the site's
+    /// version moves on and the event is logged.
+    async fn added(&self, tx: &mut Transaction<'_, Sqlite>, event: &NewEvent<'_>) -> Result<()> {
+        if let Some(site) = event.site {
+            sites::bump_version(&mut **tx, site, None).await?;
+        }
+        events::append(&mut **tx, event).await
+    }
+
     /// On whose authority the batch changes statuses.
     fn authority(&self) -> Authority {
         match self.origin.source {
@@ -536,9 +545,6 @@ async fn insert_note(
     .await?
     .rows_affected()
         == 1;
-    if let (true, Some(site)) = (inserted, site) {
-        sites::bump_version(&mut **tx, site, None).await?;
-    }
     if inserted {
         let kind = if ask.is_some() {
             EventKind::Question
@@ -554,7 +560,7 @@ async fn insert_note(
             .site(site)
             .change(None, Some(&n.text))
             .reason(&what);
-        events::append(&mut **tx, &event).await?;
+        ctx.added(tx, &event).await?;
     }
     Ok(inserted)
 }
@@ -583,16 +589,13 @@ async fn insert_ref(
     .await?
     .rows_affected()
         == 1;
-    if let (true, Some(site)) = (inserted, site) {
-        sites::bump_version(&mut **tx, site, None).await?;
-    }
     if inserted {
         let event = ctx
             .event(EventKind::Ref)
             .site(site)
             .change(None, Some(&r.target))
             .reason(&r.title);
-        events::append(&mut **tx, &event).await?;
+        ctx.added(tx, &event).await?;
     }
     Ok(inserted)
 }

@@ -563,16 +563,12 @@ async fn store_wants<'a>(
     for i in stored..graph.nodes.len() {
         wants_of(i, &mut rows);
     }
-    for chunk in rows.chunks(10_000) {
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO message_wants (want, message_id) ",
-        );
-        q.push_values(chunk, |mut b, (want, id)| {
-            b.push_bind(*want).push_bind(*id);
-        });
-        q.build().execute(&mut **tx).await?;
-    }
-    Ok(())
+    insert_pairs(
+        tx,
+        "INSERT OR IGNORE INTO message_wants (want, message_id) ",
+        &rows,
+    )
+    .await
 }
 
 /// Trailers of the new messages (`graph.nodes[stored..]`), under ids given here, and the
@@ -628,16 +624,34 @@ async fn store_trailers(
     Ok(rows.len() as u64)
 }
 
+/// Point trailers at the patches they are about: (trailer id, patch message id).
 async fn insert_trailer_patches(
     tx: &mut Transaction<'_, Sqlite>,
     rows: &[(i64, i64)],
 ) -> Result<()> {
+    insert_pairs(
+        tx,
+        "INSERT OR IGNORE INTO trailer_patches (trailer_id, patch_id) ",
+        rows,
+    )
+    .await
+}
+
+/// Insert two-column `rows` with `insert` (`INSERT … (a, b) `), 10,000 rows a statement
+/// (20,000 parameters, under SQLite's 32,766).
+async fn insert_pairs<'q, A, B>(
+    tx: &mut Transaction<'_, Sqlite>,
+    insert: &str,
+    rows: &'q [(A, B)],
+) -> Result<()>
+where
+    A: Copy + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + 'q,
+    B: Copy + sqlx::Encode<'q, Sqlite> + sqlx::Type<Sqlite> + 'q,
+{
     for chunk in rows.chunks(10_000) {
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO trailer_patches (trailer_id, patch_id) ",
-        );
-        q.push_values(chunk, |mut b, (trailer, patch)| {
-            b.push_bind(*trailer).push_bind(*patch);
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(insert);
+        q.push_values(chunk, |mut b, (x, y)| {
+            b.push_bind(*x).push_bind(*y);
         });
         q.build().execute(&mut **tx).await?;
     }
