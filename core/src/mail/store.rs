@@ -133,62 +133,17 @@ impl<'c> MailWriter<'c> {
         let graph = Graph::new(&stored, &fresh, first_id);
         let roots = graph.roots();
 
-        // 3. New messages with their roots, under ids given here: SQLite would give the same
-        //    ones (max + 1, the write lock is held), and knowing them spares a RETURNING.
-        for (k, chunk) in fresh.chunks(1000).enumerate() {
-            let base = stored.len() + k * 1000;
-            // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would
-            // parse and unescape them again. 17 parameters a row stay under SQLite's 32766.
-            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-                "INSERT INTO messages (id, message_id, derived_id, subject, from_name, from_email, date, list,
-                     in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at) ",
-            );
-            q.push_values(chunk.iter().enumerate(), |mut b, (i, m)| {
-                let gi = base + i;
-                b.push_bind(graph.nodes[gi].id)
-                    .push_bind(m.message_id.as_str())
-                    .push_bind(m.derived_id)
-                    .push_bind(m.subject.as_str())
-                    .push_bind(m.from_name.as_str())
-                    .push_bind(m.from_email.as_str())
-                    .push_bind(m.date.as_deref())
-                    .push_bind(m.list.as_deref())
-                    .push_bind(m.in_reply_to.as_deref())
-                    .push_bind(m.references.join(" "));
-                match &m.body_zstd {
-                    Some(z) => b.push_bind(z.as_slice()),
-                    None => b.push_bind(m.body.as_str()),
-                };
-                b.push_bind(m.has_diff)
-                    .push_bind(m.patch_prefix.as_deref())
-                    .push_bind(m.subject_tag.as_deref())
-                    .push_bind(graph.nodes[roots[gi]].msgid)
-                    .push_bind(m.sha256.as_str())
-                    .push_bind(self.at.as_str());
-            });
-            q.build().execute(&mut **tx).await?;
-        }
-        // Stored messages a new one re-roots (it is their missing parent, or an ancestor's).
-        let mut changed = Vec::new();
-        for (n, r) in graph.nodes[..stored.len()].iter().zip(&roots) {
-            let root = graph.nodes[*r].msgid;
-            if n.old_root != Some(root) {
-                changed.push(json!([n.id, root]));
-                // A message of an earlier chunk of this import whose thread grew a new root.
-                if let Some(mine) = self.roots.get_mut(n.msgid) {
-                    root.clone_into(mine);
-                }
+        // 3. New messages with their roots, and stored messages a new one re-roots (it is
+        //    their missing parent, or an ancestor's).
+        insert_messages(tx, &graph, &roots, &fresh, stored.len(), &self.at).await?;
+        let rerooted = graph.rerooted(&roots, stored.len());
+        for (_, msgid, root) in &rerooted {
+            // A message of an earlier chunk of this import whose thread grew a new root.
+            if let Some(mine) = self.roots.get_mut(*msgid) {
+                (*root).clone_into(mine);
             }
         }
-        for chunk in changed.chunks(CHUNK * 4) {
-            let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
-            sqlx::query!(
-                "UPDATE messages SET thread_root = j.value ->> 1 FROM json_each(?1) AS j WHERE messages.id = j.value ->> 0",
-                rows
-            )
-            .execute(&mut **tx)
-            .await?;
-        }
+        store_roots(tx, &rerooted).await?;
         let root_of = |msgid: &str| {
             graph
                 .index
@@ -216,47 +171,9 @@ impl<'c> MailWriter<'c> {
                 .map(|i| graph.nodes[*i].id)
                 .or_else(|| known.get(msgid).map(|k| k.id))
         };
-        let mut rows = Vec::new();
-        let mut patches: HashMap<(i64, SiteId), (usize, usize)> = HashMap::new();
-        let mut campaign_of: HashMap<SiteId, CampaignId> = HashMap::new();
-        for (mi, m) in msgs.iter().enumerate() {
-            if m.links.is_empty() {
-                continue;
-            }
-            let Some(mid) = id_of(&m.message_id) else {
-                continue;
-            };
-            for (li, l) in m.links.iter().enumerate() {
-                rows.push(json!([mid, l.site, l.how.as_str(), l.detail]));
-                campaign_of.insert(l.site, l.campaign);
-                if l.how == LinkHow::Patch {
-                    patches.insert((mid, l.site), (mi, li));
-                }
-            }
-        }
-        let mut new_patches = Vec::new();
-        for chunk in rows.chunks(CHUNK * 4) {
-            let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
-            for r in sqlx::query!(
-                r#"INSERT OR IGNORE INTO message_sites (message_id, site_id, how, detail)
-                   SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(?1) AS j
-                   RETURNING message_id AS "message_id!: i64", site_id AS "site_id!: SiteId", how AS "how!: LinkHow""#,
-                rows
-            )
-            .fetch_all(&mut **tx)
-            .await?
-            {
-                summary.links_new += 1;
-                if let Some(c) = campaign_of.get(&r.site_id) {
-                    *self.per_campaign.entry(*c).or_default() += 1;
-                }
-                if r.how == LinkHow::Patch {
-                    if let Some(&p) = patches.get(&(r.message_id, r.site_id)) {
-                        new_patches.push(p);
-                    }
-                }
-            }
-        }
+        let (links_new, mut new_patches) =
+            store_links(tx, &msgs, id_of, &mut self.per_campaign).await?;
+        summary.links_new += links_new;
         new_patches.sort();
         for (mi, li) in new_patches {
             let (m, l) = (msgs[mi], &msgs[mi].links[li]);
@@ -374,6 +291,127 @@ impl<'c> MailWriter<'c> {
         self.tx.commit().await?;
         Ok(self.summary)
     }
+}
+
+/// Insert the new messages (`graph.nodes[stored..]`) with their roots, under the ids the graph
+/// gave them: SQLite would give the same ones (max + 1, the write lock is held), and knowing
+/// them spares a RETURNING.
+async fn insert_messages(
+    tx: &mut Transaction<'_, Sqlite>,
+    graph: &Graph<'_>,
+    roots: &[usize],
+    fresh: &[&NewMessage],
+    stored: usize,
+    at: &str,
+) -> Result<()> {
+    for (k, chunk) in fresh.chunks(1000).enumerate() {
+        let base = stored + k * 1000;
+        // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would
+        // parse and unescape them again. 17 parameters a row stay under SQLite's 32766.
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO messages (id, message_id, derived_id, subject, from_name, from_email, date, list,
+                 in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at) ",
+        );
+        q.push_values(chunk.iter().enumerate(), |mut b, (i, m)| {
+            let gi = base + i;
+            b.push_bind(graph.nodes[gi].id)
+                .push_bind(m.message_id.as_str())
+                .push_bind(m.derived_id)
+                .push_bind(m.subject.as_str())
+                .push_bind(m.from_name.as_str())
+                .push_bind(m.from_email.as_str())
+                .push_bind(m.date.as_deref())
+                .push_bind(m.list.as_deref())
+                .push_bind(m.in_reply_to.as_deref())
+                .push_bind(m.references.join(" "));
+            match &m.body_zstd {
+                Some(z) => b.push_bind(z.as_slice()),
+                None => b.push_bind(m.body.as_str()),
+            };
+            b.push_bind(m.has_diff)
+                .push_bind(m.patch_prefix.as_deref())
+                .push_bind(m.subject_tag.as_deref())
+                .push_bind(graph.nodes[roots[gi]].msgid)
+                .push_bind(m.sha256.as_str())
+                .push_bind(at);
+        });
+        q.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Write the new roots of stored messages (id, Message-ID, new root), many a statement.
+async fn store_roots(
+    tx: &mut Transaction<'_, Sqlite>,
+    rerooted: &[(i64, &str, &str)],
+) -> Result<()> {
+    let rows: Vec<_> = rerooted
+        .iter()
+        .map(|(id, _, root)| json!([id, root]))
+        .collect();
+    for chunk in rows.chunks(CHUNK * 4) {
+        let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
+        sqlx::query!(
+            "UPDATE messages SET thread_root = j.value ->> 1 FROM json_each(?1) AS j WHERE messages.id = j.value ->> 0",
+            rows
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Link the chunk's messages to sites (`id_of` gives a message's database id). Counts new
+/// links per campaign in `per_campaign`; returns how many links are new and the new patch
+/// links, as (message, link) indexes into `msgs`.
+async fn store_links(
+    tx: &mut Transaction<'_, Sqlite>,
+    msgs: &[&NewMessage],
+    id_of: impl Fn(&str) -> Option<i64>,
+    per_campaign: &mut HashMap<CampaignId, u64>,
+) -> Result<(u64, Vec<(usize, usize)>)> {
+    let mut rows = Vec::new();
+    let mut patches: HashMap<(i64, SiteId), (usize, usize)> = HashMap::new();
+    let mut campaign_of: HashMap<SiteId, CampaignId> = HashMap::new();
+    for (mi, m) in msgs.iter().enumerate() {
+        if m.links.is_empty() {
+            continue;
+        }
+        let Some(mid) = id_of(&m.message_id) else {
+            continue;
+        };
+        for (li, l) in m.links.iter().enumerate() {
+            rows.push(json!([mid, l.site, l.how.as_str(), l.detail]));
+            campaign_of.insert(l.site, l.campaign);
+            if l.how == LinkHow::Patch {
+                patches.insert((mid, l.site), (mi, li));
+            }
+        }
+    }
+    let (mut links_new, mut new_patches) = (0, Vec::new());
+    for chunk in rows.chunks(CHUNK * 4) {
+        let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
+        for r in sqlx::query!(
+            r#"INSERT OR IGNORE INTO message_sites (message_id, site_id, how, detail)
+                   SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(?1) AS j
+                   RETURNING message_id AS "message_id!: i64", site_id AS "site_id!: SiteId", how AS "how!: LinkHow""#,
+            rows
+        )
+        .fetch_all(&mut **tx)
+        .await?
+        {
+            links_new += 1;
+            if let Some(c) = campaign_of.get(&r.site_id) {
+                *per_campaign.entry(*c).or_default() += 1;
+            }
+            if r.how == LinkHow::Patch {
+                if let Some(&p) = patches.get(&(r.message_id, r.site_id)) {
+                    new_patches.push(p);
+                }
+            }
+        }
+    }
+    Ok((links_new, new_patches))
 }
 
 /// Who records a mail import's changes, naming the message (`source_ref`) when there is one.

@@ -154,6 +154,19 @@ impl<'a> Graph<'a> {
             .collect()
     }
 
+    /// The stored messages (`nodes[..stored]`) whose root `roots` changes: (id, Message-ID,
+    /// new root), in id order.
+    pub(super) fn rerooted(&self, roots: &[usize], stored: usize) -> Vec<(i64, &'a str, &'a str)> {
+        self.nodes[..stored]
+            .iter()
+            .zip(roots)
+            .filter_map(|(n, r)| {
+                let root = self.nodes[*r].msgid;
+                (n.old_root != Some(root)).then_some((n.id, n.msgid, root))
+            })
+            .collect()
+    }
+
     /// The patches a trailer in message `i` is about.
     pub(super) fn patches_for(&self, i: usize) -> Vec<usize> {
         if self.nodes[i].has_diff {
@@ -276,5 +289,56 @@ mod tests {
         assert!(is_cover_prefix("PATCH v3 0/7"));
         assert!(is_cover_prefix("PATCH 00/12"));
         assert!(!is_cover_prefix("PATCH v3 1/7"));
+    }
+
+    fn new_message(id: &str, irt: Option<&str>, prefix: Option<&str>, diff: bool) -> NewMessage {
+        NewMessage {
+            message_id: id.into(),
+            derived_id: false,
+            subject: String::new(),
+            from_name: String::new(),
+            from_email: String::new(),
+            date: None,
+            list: None,
+            in_reply_to: irt.map(Into::into),
+            references: irt.into_iter().map(Into::into).collect(),
+            body: String::new(),
+            body_zstd: None,
+            has_diff: diff,
+            patch_prefix: prefix.map(Into::into),
+            subject_tag: None,
+            sha256: String::new(),
+            trailers: Vec::new(),
+            links: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_missing_parent_that_arrives_re_roots_the_stored_reply() {
+        let stored = vec![StoredNode {
+            id: 1,
+            message_id: "reply".into(),
+            thread_root: "reply".into(),
+            in_reply_to: Some("patch".into()),
+            refs: "patch".into(),
+            has_diff: false,
+            patch_prefix: None,
+        }];
+        let patch = new_message("patch", None, Some("PATCH"), true);
+        let graph = Graph::new(&stored, &[&patch], 2);
+        let roots = graph.roots();
+        assert_eq!(graph.nodes[roots[0]].msgid, "patch");
+        assert_eq!(graph.rerooted(&roots, 1), vec![(1, "reply", "patch")]);
+    }
+
+    #[test]
+    fn a_trailer_on_a_cover_letter_is_about_every_patch_of_the_series() {
+        let cover = new_message("cover", None, Some("PATCH 0/2"), false);
+        let p1 = new_message("p1", Some("cover"), Some("PATCH 1/2"), true);
+        let p2 = new_message("p2", Some("cover"), Some("PATCH 2/2"), true);
+        let ack = new_message("ack", Some("cover"), None, false);
+        let graph = Graph::new(&[], &[&cover, &p1, &p2, &ack], 1);
+        assert_eq!(graph.patches_for(3), vec![1, 2]);
+        assert_eq!(graph.patches_for(1), vec![1]);
     }
 }
