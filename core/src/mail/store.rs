@@ -1,14 +1,22 @@
 //! Writing a mail import: [`MailWriter`] stores messages chunk by chunk in one transaction,
-//! with their threads, trailers, links to sites, the fixes new patches propose and owners'
-//! answers.
+//! with their threads (`threads`), trailers (`trailers`), links to sites, the fixes new
+//! patches propose and owners' answers.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use super::thread::{mentions, Graph, StoredNode};
-use super::{Cursor, LinkHow, LinkSpec, MailBatch, MailSummary, NewMessage, TrailerSpec};
+mod threads;
+mod trailers;
+
+use threads::{
+    insert_messages, store_roots, store_wants, stored_by_msgid, thread_members, waiting_for,
+};
+use trailers::{link_trailers, store_trailers};
+
+use super::thread::{mentions, Graph};
+use super::{Cursor, LinkHow, LinkSpec, MailBatch, MailSummary, NewMessage};
 use crate::db::{json_list, ImportCache};
 use crate::events::{self, NewEvent, Stamp};
 use crate::imports::{self, Import, ImportKind};
@@ -293,74 +301,6 @@ impl<'c> MailWriter<'c> {
     }
 }
 
-/// Insert the new messages (`graph.nodes[stored..]`) with their roots, under the ids the graph
-/// gave them: SQLite would give the same ones (max + 1, the write lock is held), and knowing
-/// them spares a RETURNING.
-async fn insert_messages(
-    tx: &mut Transaction<'_, Sqlite>,
-    graph: &Graph<'_>,
-    roots: &[usize],
-    fresh: &[&NewMessage],
-    stored: usize,
-    at: &str,
-) -> Result<()> {
-    for (k, chunk) in fresh.chunks(1000).enumerate() {
-        let base = stored + k * 1000;
-        // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would
-        // parse and unescape them again. 17 parameters a row stay under SQLite's 32766.
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO messages (id, message_id, derived_id, subject, from_name, from_email, date, list,
-                 in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at) ",
-        );
-        q.push_values(chunk.iter().enumerate(), |mut b, (i, m)| {
-            let gi = base + i;
-            b.push_bind(graph.nodes[gi].id)
-                .push_bind(m.message_id.as_str())
-                .push_bind(m.derived_id)
-                .push_bind(m.subject.as_str())
-                .push_bind(m.from_name.as_str())
-                .push_bind(m.from_email.as_str())
-                .push_bind(m.date.as_deref())
-                .push_bind(m.list.as_deref())
-                .push_bind(m.in_reply_to.as_deref())
-                .push_bind(m.references.join(" "));
-            match &m.body_zstd {
-                Some(z) => b.push_bind(z.as_slice()),
-                None => b.push_bind(m.body.as_str()),
-            };
-            b.push_bind(m.has_diff)
-                .push_bind(m.patch_prefix.as_deref())
-                .push_bind(m.subject_tag.as_deref())
-                .push_bind(graph.nodes[roots[gi]].msgid)
-                .push_bind(m.sha256.as_str())
-                .push_bind(at);
-        });
-        q.build().execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-/// Write the new roots of stored messages (id, Message-ID, new root), many a statement.
-async fn store_roots(
-    tx: &mut Transaction<'_, Sqlite>,
-    rerooted: &[(i64, &str, &str)],
-) -> Result<()> {
-    let rows: Vec<_> = rerooted
-        .iter()
-        .map(|(id, _, root)| json!([id, root]))
-        .collect();
-    for chunk in rows.chunks(CHUNK * 4) {
-        let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
-        sqlx::query!(
-            "UPDATE messages SET thread_root = j.value ->> 1 FROM json_each(?1) AS j WHERE messages.id = j.value ->> 0",
-            rows
-        )
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
 /// Link the chunk's messages to sites (`id_of` gives a message's database id). Counts new
 /// links per campaign in `per_campaign`; returns how many links are new and the new patch
 /// links, as (message, link) indexes into `msgs`.
@@ -484,197 +424,6 @@ async fn propose_fix(
     Ok(changed.then(|| format!("{}:{}", site.file, site.line)))
 }
 
-/// A stored message found by Message-ID.
-struct Known {
-    id: i64,
-    root: String,
-}
-
-/// The stored messages among `msgids`.
-async fn stored_by_msgid(
-    tx: &mut Transaction<'_, Sqlite>,
-    msgids: HashSet<&str>,
-) -> Result<HashMap<String, Known>> {
-    let msgids = json_list(&msgids.into_iter().collect::<Vec<_>>())?;
-    Ok(sqlx::query!(
-        r#"SELECT id AS "id!: i64", message_id, thread_root FROM messages
-           WHERE message_id IN (SELECT value FROM json_each(?1))"#,
-        msgids
-    )
-    .fetch_all(&mut **tx)
-    .await?
-    .into_iter()
-    .map(|r| {
-        (
-            r.message_id,
-            Known {
-                id: r.id,
-                root: r.thread_root,
-            },
-        )
-    })
-    .collect())
-}
-
-/// A stored message waiting for one of the new ones, and its thread.
-struct Waiting {
-    id: i64,
-    root: String,
-}
-
-/// Stored messages whose parent may be among `msgids` (see `message_wants`).
-async fn waiting_for(
-    tx: &mut Transaction<'_, Sqlite>,
-    msgids: impl Iterator<Item = &str>,
-) -> Result<Vec<Waiting>> {
-    let msgids = json_list(&msgids.collect::<Vec<_>>())?;
-    Ok(sqlx::query_as!(
-        Waiting,
-        r#"SELECT DISTINCT m.id AS "id!: i64", m.thread_root AS root
-           FROM message_wants w JOIN messages m ON m.id = w.message_id
-           WHERE w.want IN (SELECT value FROM json_each(?1))"#,
-        msgids
-    )
-    .fetch_all(&mut **tx)
-    .await?)
-}
-
-/// Every stored message of the threads `roots`, by id.
-async fn thread_members(
-    tx: &mut Transaction<'_, Sqlite>,
-    roots: HashSet<&str>,
-) -> Result<Vec<StoredNode>> {
-    if roots.is_empty() {
-        return Ok(Vec::new());
-    }
-    let roots = json_list(&roots.into_iter().collect::<Vec<_>>())?;
-    Ok(sqlx::query_as!(
-        StoredNode,
-        r#"SELECT id AS "id!: i64", message_id, thread_root, in_reply_to, refs,
-                  has_diff AS "has_diff: bool", patch_prefix
-           FROM messages WHERE thread_root IN (SELECT value FROM json_each(?1)) ORDER BY id"#,
-        roots
-    )
-    .fetch_all(&mut **tx)
-    .await?)
-}
-
-/// Keep `message_wants` up to date: a message whose In-Reply-To is absent wants every absent
-/// Message-ID it refers to (one of them arriving may become its parent). The wants of the
-/// stored messages that waited for a new one are rewritten (they may be settled now), and
-/// the new messages' wants added. A want for a message that is present after all (stored in
-/// a thread not loaded here) is harmless: it can never arrive as new.
-async fn store_wants<'a>(
-    tx: &mut Transaction<'_, Sqlite>,
-    graph: &Graph<'a>,
-    known: &HashMap<String, Known>,
-    stored: usize,
-    waiting: &[Waiting],
-) -> Result<()> {
-    let present = |m: &str| graph.index.contains_key(m) || known.contains_key(m);
-    let mut rows: Vec<(&'a str, i64)> = Vec::new();
-    let wants_of = |i: usize, rows: &mut Vec<(&'a str, i64)>| {
-        let n = &graph.nodes[i];
-        if n.in_reply_to.is_some_and(|p| p != n.msgid && present(p)) {
-            return;
-        }
-        for w in n.in_reply_to.iter().chain(&n.refs) {
-            if *w != n.msgid && !present(w) {
-                rows.push((w, n.id));
-            }
-        }
-    };
-    if !waiting.is_empty() {
-        let ids = json_list(&waiting.iter().map(|w| w.id).collect::<Vec<_>>())?;
-        sqlx::query!(
-            "DELETE FROM message_wants WHERE message_id IN (SELECT value FROM json_each(?1))",
-            ids
-        )
-        .execute(&mut **tx)
-        .await?;
-        for w in waiting {
-            if let Some(i) = graph.stored_index(w.id, stored) {
-                wants_of(i, &mut rows);
-            }
-        }
-    }
-    for i in stored..graph.nodes.len() {
-        wants_of(i, &mut rows);
-    }
-    insert_pairs(
-        tx,
-        "INSERT OR IGNORE INTO message_wants (want, message_id) ",
-        &rows,
-    )
-    .await
-}
-
-/// Trailers of the new messages (`graph.nodes[stored..]`), under ids given here, and the
-/// patches they are about. Returns how many were stored.
-async fn store_trailers(
-    tx: &mut Transaction<'_, Sqlite>,
-    graph: &Graph<'_>,
-    fresh: &[&NewMessage],
-    stored: usize,
-) -> Result<u64> {
-    if fresh.iter().all(|m| m.trailers.is_empty()) {
-        return Ok(0);
-    }
-    let mut next = sqlx::query_scalar!(
-        r#"SELECT coalesce(max(id), 0) + 1 AS "n!: i64" FROM message_trailers"#
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    let mut rows: Vec<(i64, i64, &TrailerSpec)> = Vec::new();
-    let mut about: Vec<(i64, i64)> = Vec::new();
-    for (k, m) in fresh.iter().enumerate() {
-        let gi = stored + k;
-        let mut patches: Option<Vec<usize>> = None;
-        let mut seen = HashSet::new();
-        for t in &m.trailers {
-            // UNIQUE (message_id, kind, raw): a repeated line is one trailer.
-            if !seen.insert((t.kind, t.raw.as_str())) {
-                continue;
-            }
-            rows.push((next, graph.nodes[gi].id, t));
-            for p in patches.get_or_insert_with(|| graph.patches_for(gi)) {
-                about.push((next, graph.nodes[*p].id));
-            }
-            next += 1;
-        }
-    }
-    // 6 parameters a row.
-    for chunk in rows.chunks(5000) {
-        let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO message_trailers (id, message_id, kind, name, email, raw) ",
-        );
-        q.push_values(chunk, |mut b, (id, message, t)| {
-            b.push_bind(*id)
-                .push_bind(*message)
-                .push_bind(t.kind.as_str())
-                .push_bind(t.name.as_str())
-                .push_bind(t.email.as_str())
-                .push_bind(t.raw.as_str());
-        });
-        q.build().execute(&mut **tx).await?;
-    }
-    insert_trailer_patches(tx, &about).await?;
-    Ok(rows.len() as u64)
-}
-
-/// Point trailers at the patches they are about: (trailer id, patch message id).
-async fn insert_trailer_patches(
-    tx: &mut Transaction<'_, Sqlite>,
-    rows: &[(i64, i64)],
-) -> Result<()> {
-    insert_pairs(
-        tx,
-        "INSERT OR IGNORE INTO trailer_patches (trailer_id, patch_id) ",
-        rows,
-    )
-    .await
-}
-
 /// Insert two-column `rows` with `insert` (`INSERT … (a, b) `), 10,000 rows a statement
 /// (20,000 parameters, under SQLite's 32,766).
 async fn insert_pairs<'q, A, B>(
@@ -694,39 +443,4 @@ where
         q.build().execute(&mut **tx).await?;
     }
     Ok(())
-}
-
-/// Point stored trailers that have no patch yet at theirs: only messages of the threads
-/// loaded (`graph.nodes[..stored]`) can have gained an ancestor or a cover letter's patch.
-async fn link_trailers(
-    tx: &mut Transaction<'_, Sqlite>,
-    graph: &Graph<'_>,
-    stored: usize,
-) -> Result<()> {
-    if stored == 0 {
-        return Ok(());
-    }
-    let ids = json_list(
-        &graph.nodes[..stored]
-            .iter()
-            .map(|n| n.id)
-            .collect::<Vec<_>>(),
-    )?;
-    let open = sqlx::query!(
-        r#"SELECT t.id AS "id!: i64", t.message_id AS "message!: i64" FROM message_trailers t
-           WHERE t.message_id IN (SELECT value FROM json_each(?1))
-             AND NOT EXISTS (SELECT 1 FROM trailer_patches p WHERE p.trailer_id = t.id)"#,
-        ids
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut rows = Vec::new();
-    for t in open {
-        if let Some(i) = graph.stored_index(t.message, stored) {
-            for p in graph.patches_for(i) {
-                rows.push((t.id, graph.nodes[p].id));
-            }
-        }
-    }
-    insert_trailer_patches(tx, &rows).await
 }
