@@ -92,6 +92,35 @@ pub struct Position {
     pub context: Option<(String, u32)>,
 }
 
+impl Position {
+    /// Whether the site is stored where this position puts it (a position without context
+    /// leaves the stored context alone).
+    fn is_at(&self, stored: &StoredPlace) -> bool {
+        stored.file == self.file
+            && stored.line == i64::from(self.line)
+            && stored.col == self.col.map(i64::from)
+            && stored.function == self.function
+            && stored.code == self.code
+            && stored.direction == self.direction
+            && self.context.as_ref().is_none_or(|(c, s)| {
+                stored.context.as_deref() == Some(c) && stored.context_start == Some(i64::from(*s))
+            })
+    }
+}
+
+/// Where a site is stored, as a position is compared with it.
+struct StoredPlace {
+    identity: String,
+    file: String,
+    line: i64,
+    col: Option<i64>,
+    function: Option<String>,
+    code: String,
+    direction: Option<String>,
+    context: Option<String>,
+    context_start: Option<i64>,
+}
+
 /// A status the history establishes: fixed by a commit, or gone with one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusFromHistory {
@@ -206,4 +235,38 @@ pub struct SiteCommit {
     pub backports: Vec<CommitInfo>,
     /// For a backport whose mainline commit was not imported: that commit's id.
     pub upstream_missing: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_position_without_context_keeps_the_stored_one_and_a_new_line_moves_the_site() {
+        let p = Position {
+            site: SiteId(1),
+            identity: "i".into(),
+            file: "fs/a.c".into(),
+            line: 10,
+            col: None,
+            function: Some("f".into()),
+            code: "iov_iter_kvec(&i, READ, v, 1, n)".into(),
+            direction: Some("READ".into()),
+            context: None,
+        };
+        let stored = StoredPlace {
+            identity: "i".into(),
+            file: "fs/a.c".into(),
+            line: 10,
+            col: None,
+            function: Some("f".into()),
+            code: p.code.clone(),
+            direction: p.direction.clone(),
+            context: Some("ctx".into()),
+            context_start: Some(8),
+        };
+        assert!(p.is_at(&stored));
+        let later = Position { line: 11, ..p };
+        assert!(!later.is_at(&stored));
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use super::{CommitInfo, HistoryBatch, HistorySummary};
+use super::{CommitInfo, HistoryBatch, HistorySummary, StoredPlace};
 use crate::events::{self, NewEvent, Stamp};
 use crate::imports::{self, Import};
 use crate::model::{now, EventKind, EventSource, Status};
@@ -252,7 +252,8 @@ async fn store_positions(
 ) -> Result<u64> {
     let mut moved = Vec::new();
     for p in &batch.positions {
-        let Some(row) = sqlx::query!(
+        let Some(row) = sqlx::query_as!(
+            StoredPlace,
             "SELECT identity, file, line, col, function, code, direction, context, context_start
              FROM sites WHERE id = ?1 AND campaign_id = ?2",
             p.site,
@@ -263,16 +264,7 @@ async fn store_positions(
         else {
             continue;
         };
-        let same = row.file == p.file
-            && row.line == i64::from(p.line)
-            && row.col == p.col.map(i64::from)
-            && row.function == p.function
-            && row.code == p.code
-            && row.direction == p.direction
-            && p.context.as_ref().is_none_or(|(c, s)| {
-                row.context.as_deref() == Some(c) && row.context_start == Some(i64::from(*s))
-            });
-        if !same {
+        if !p.is_at(&row) {
             moved.push((p, row.identity));
         }
     }
