@@ -24,7 +24,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use treewide_core::messages::NewMessage;
+use treewide_core::mail::NewMessage;
 
 // The allocator the `treewide` binary uses (src/main.rs), for the import and the baseline.
 #[global_allocator]

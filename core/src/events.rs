@@ -1,10 +1,86 @@
-//! The append-only event log.
+//! The append-only event log: [`append`] is the one writer, the rest reads it.
 
 use serde::Serialize;
-use sqlx::SqlitePool;
+use sqlx::{SqliteExecutor, SqlitePool};
 
-use crate::model::{EventId, EventKind, EventSource, SiteId};
+use crate::model::{CampaignId, EventId, EventKind, EventSource, SiteId};
 use crate::Result;
+
+/// Who records a change, through what and when: what every event of one action shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamp<'a> {
+    pub actor: &'a str,
+    pub source: EventSource,
+    /// What the change came with (a file, a Message-ID, a commit); `None` when nothing.
+    pub source_ref: Option<&'a str>,
+    pub at: &'a str,
+}
+
+/// An event to append: start from [`NewEvent::new`] and add what it has.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    pub campaign: CampaignId,
+    pub site: Option<SiteId>,
+    pub kind: EventKind,
+    pub old: Option<&'a str>,
+    pub new: Option<&'a str>,
+    pub reason: &'a str,
+    pub stamp: Stamp<'a>,
+}
+
+impl<'a> NewEvent<'a> {
+    /// A `kind` event of `campaign`, about no site, with no values and an empty reason.
+    pub fn new(campaign: CampaignId, kind: EventKind, stamp: Stamp<'a>) -> NewEvent<'a> {
+        NewEvent {
+            campaign,
+            site: None,
+            kind,
+            old: None,
+            new: None,
+            reason: "",
+            stamp,
+        }
+    }
+
+    /// About `site` (`None`: about the campaign).
+    pub fn site(self, site: impl Into<Option<SiteId>>) -> NewEvent<'a> {
+        NewEvent {
+            site: site.into(),
+            ..self
+        }
+    }
+
+    /// What changed: the value before and after.
+    pub fn change(self, old: Option<&'a str>, new: Option<&'a str>) -> NewEvent<'a> {
+        NewEvent { old, new, ..self }
+    }
+
+    /// Why, in words.
+    pub fn reason(self, reason: &'a str) -> NewEvent<'a> {
+        NewEvent { reason, ..self }
+    }
+}
+
+/// Append `e` to the log, on a pool or inside the caller's transaction.
+pub async fn append(db: impl SqliteExecutor<'_>, e: &NewEvent<'_>) -> Result<()> {
+    sqlx::query!(
+        "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        e.campaign,
+        e.site,
+        e.stamp.at,
+        e.stamp.actor,
+        e.stamp.source,
+        e.stamp.source_ref,
+        e.kind,
+        e.old,
+        e.new,
+        e.reason
+    )
+    .execute(db)
+    .await?;
+    Ok(())
+}
 
 /// One logged change.
 #[derive(Debug, Clone, Serialize)]
@@ -43,12 +119,49 @@ pub async fn count(db: &SqlitePool) -> Result<i64> {
     )
 }
 
-/// Events after `since` (an event id), oldest first: the feed bots poll.
+/// An event with one more column of the row it was read from (its campaign, its site).
+struct EventWith<T> {
+    id: EventId,
+    site_id: Option<SiteId>,
+    at: String,
+    actor: String,
+    source: EventSource,
+    source_ref: Option<String>,
+    kind: EventKind,
+    old: Option<String>,
+    new: Option<String>,
+    reason: String,
+    extra: T,
+}
+
+impl<T> EventWith<T> {
+    /// The event and the extra column.
+    fn split(self) -> (Event, T) {
+        let event = Event {
+            id: self.id,
+            site_id: self.site_id,
+            at: self.at,
+            actor: self.actor,
+            source: self.source,
+            source_ref: self.source_ref,
+            kind: self.kind,
+            old: self.old,
+            new: self.new,
+            reason: self.reason,
+        };
+        (event, self.extra)
+    }
+}
+
+/// Events after `since` (an event id), oldest first, with their campaign's slug: the feed
+/// bots poll.
 pub async fn since(db: &SqlitePool, since: i64, limit: u32) -> Result<Vec<(String, Event)>> {
     let limit = i64::from(limit);
-    Ok(sqlx::query!(
-        r#"SELECT e.id AS "id!: EventId", c.slug AS campaign, e.site_id AS "site_id: SiteId", e.at, e.actor,
-                  e.source AS "source: EventSource", e.source_ref, e.kind AS "kind: EventKind", e.old, e.new, e.reason
+    Ok(sqlx::query_as!(
+        EventWith,
+        r#"SELECT e.id AS "id!: EventId", e.site_id AS "site_id: SiteId", e.at, e.actor,
+                  e.source AS "source: EventSource", e.source_ref, e.kind AS "kind: EventKind", e.old, e.new,
+                  e.reason, c.slug AS extra
            FROM events e JOIN campaigns c ON c.id = e.campaign_id
            WHERE e.id > ?1 ORDER BY e.id LIMIT ?2"#,
         since,
@@ -58,37 +171,26 @@ pub async fn since(db: &SqlitePool, since: i64, limit: u32) -> Result<Vec<(Strin
     .await?
     .into_iter()
     .map(|r| {
-        (
-            r.campaign,
-            Event {
-                id: r.id,
-                site_id: r.site_id,
-                at: r.at,
-                actor: r.actor,
-                source: r.source,
-                source_ref: r.source_ref,
-                kind: r.kind,
-                old: r.old,
-                new: r.new,
-                reason: r.reason,
-            },
-        )
+        let (event, campaign) = r.split();
+        (campaign, event)
     })
     .collect())
 }
 
-/// A campaign's (or one subsystem's) latest events, newest first (Atom feeds).
+/// A campaign's (or one subsystem's) latest events, newest first, with their site's
+/// `file:line` (Atom feeds).
 pub async fn latest(
     db: &SqlitePool,
-    campaign: crate::model::CampaignId,
+    campaign: CampaignId,
     subsystem: Option<crate::model::SubsystemId>,
     limit: u32,
 ) -> Result<Vec<(Event, Option<String>)>> {
     let (sub, limit) = (subsystem.map(|s| s.0), i64::from(limit));
-    Ok(sqlx::query!(
+    Ok(sqlx::query_as!(
+        EventWith,
         r#"SELECT e.id AS "id!: EventId", e.site_id AS "site_id: SiteId", e.at, e.actor,
                   e.source AS "source: EventSource", e.source_ref, e.kind AS "kind: EventKind", e.old, e.new,
-                  e.reason, s.file || ':' || s.line AS "site_label?: String"
+                  e.reason, s.file || ':' || s.line AS "extra?: String"
            FROM events e LEFT JOIN sites s ON s.id = e.site_id
            WHERE e.campaign_id = ?1 AND (?2 IS NULL OR s.subsystem_id = ?2)
            ORDER BY e.id DESC LIMIT ?3"#,
@@ -99,22 +201,6 @@ pub async fn latest(
     .fetch_all(db)
     .await?
     .into_iter()
-    .map(|r| {
-        (
-            Event {
-                id: r.id,
-                site_id: r.site_id,
-                at: r.at,
-                actor: r.actor,
-                source: r.source,
-                source_ref: r.source_ref,
-                kind: r.kind,
-                old: r.old,
-                new: r.new,
-                reason: r.reason,
-            },
-            r.site_label,
-        )
-    })
+    .map(EventWith::split)
     .collect())
 }

@@ -8,7 +8,7 @@ use crate::{Error, Result};
 
 /// The facts of a site a verdict can match on.
 #[derive(Debug, Clone, Copy)]
-pub struct SiteFacts<'a> {
+pub struct MatchFacts<'a> {
     pub file: &'a str,
     pub function: Option<&'a str>,
     pub callee: &'a str,
@@ -98,7 +98,7 @@ pub struct Matcher {
 
 impl Matcher {
     /// Does the site satisfy every key?
-    pub fn matches(&self, s: &SiteFacts<'_>) -> bool {
+    pub fn matches(&self, s: &MatchFacts<'_>) -> bool {
         self.callee.as_ref().is_none_or(|g| g.is_match(s.callee))
             && self.iter_kind.is_none_or(|k| k == s.iter_kind)
             && self
@@ -117,8 +117,13 @@ impl Matcher {
 mod tests {
     use super::*;
 
-    fn facts<'a>(file: &'a str, function: &'a str, callee: &'a str, dir: &'a str) -> SiteFacts<'a> {
-        SiteFacts {
+    fn facts<'a>(
+        file: &'a str,
+        function: &'a str,
+        callee: &'a str,
+        dir: &'a str,
+    ) -> MatchFacts<'a> {
+        MatchFacts {
             file,
             function: Some(function),
             callee,

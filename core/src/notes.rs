@@ -3,7 +3,11 @@
 use serde::Serialize;
 use sqlx::SqlitePool;
 
-use crate::model::{CampaignId, NoteId, QuestionState, SiteId, SubsystemId};
+use crate::events::{self, NewEvent, Stamp};
+use crate::model::{
+    CampaignId, EventKind, EventSource, NoteId, QuestionState, SiteId, SubsystemId,
+};
+use crate::sites;
 use crate::Result;
 
 /// A note, possibly a question to a subsystem's owners.
@@ -107,7 +111,7 @@ pub async fn add(
     author: &str,
     body: &str,
     ask: Option<SubsystemId>,
-    source: crate::model::EventSource,
+    source: EventSource,
 ) -> Result<NoteId> {
     let body = body.trim();
     if body.is_empty() || body.len() > 64 * 1024 {
@@ -140,27 +144,22 @@ pub async fn add(
     )
     .fetch_one(&mut *tx)
     .await?;
-    let kind = if ask.is_some() { "question" } else { "note" };
-    sqlx::query!(
-        "INSERT INTO events (campaign_id, site_id, at, actor, source, kind, new, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '')",
-        campaign,
-        site,
-        at,
-        author,
+    let kind = if ask.is_some() {
+        EventKind::Question
+    } else {
+        EventKind::Note
+    };
+    let stamp = Stamp {
+        actor: author,
         source,
-        kind,
-        body
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "UPDATE sites SET version = version + 1, updated_at = ?2 WHERE id = ?1",
-        site,
-        at
-    )
-    .execute(&mut *tx)
-    .await?;
+        source_ref: None,
+        at: &at,
+    };
+    let event = NewEvent::new(campaign, kind, stamp)
+        .site(site)
+        .change(None, Some(body));
+    events::append(&mut *tx, &event).await?;
+    sites::bump_version(&mut *tx, site, Some(&at)).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -202,7 +201,7 @@ pub async fn answer(
     q: &Question,
     author: &str,
     body: &str,
-    source: crate::model::EventSource,
+    source: EventSource,
 ) -> Result<NoteId> {
     let body = body.trim();
     if body.is_empty() {
@@ -237,26 +236,19 @@ pub async fn answer(
     .fetch_one(&mut *tx)
     .await?;
     let qid = q.id.0.to_string();
-    sqlx::query!(
-        "INSERT INTO events (campaign_id, site_id, at, actor, source, kind, old, new, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'question', 'open', 'answered', ?6)",
-        q.campaign,
-        q.site,
-        at,
-        author,
+    let stamp = Stamp {
+        actor: author,
         source,
-        qid
-    )
-    .execute(&mut *tx)
-    .await?;
+        source_ref: None,
+        at: &at,
+    };
+    let event = NewEvent::new(q.campaign, EventKind::Question, stamp)
+        .site(q.site)
+        .change(Some("open"), Some("answered"))
+        .reason(&qid);
+    events::append(&mut *tx, &event).await?;
     if let Some(site) = q.site {
-        sqlx::query!(
-            "UPDATE sites SET version = version + 1, updated_at = ?2 WHERE id = ?1",
-            site,
-            at
-        )
-        .execute(&mut *tx)
-        .await?;
+        sites::bump_version(&mut *tx, site, Some(&at)).await?;
     }
     tx.commit().await?;
     Ok(id)

@@ -22,7 +22,7 @@ impl Reference {
     pub fn url(&self) -> String {
         match self.kind {
             RefKind::Commit => format!("https://git.kernel.org/torvalds/c/{}", self.target),
-            RefKind::Message => format!("https://lore.kernel.org/r/{}", self.target),
+            RefKind::Message => crate::mail::lore_url(&self.target),
             RefKind::Url => self.target.clone(),
         }
     }
@@ -71,4 +71,25 @@ pub async fn all_site_refs(
         )
     })
     .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_reference_links_to_lore_like_the_mail_pages() {
+        let r = Reference {
+            kind: RefKind::Message,
+            target: "YJQkqP19pj3C/75N@zeniv-ca.linux.org.uk".into(),
+            title: String::new(),
+            author: None,
+            date: None,
+            tag: None,
+        };
+        assert_eq!(r.url(), crate::mail::lore_url(&r.target));
+        assert!(r
+            .url()
+            .ends_with("YJQkqP19pj3C%2F75N@zeniv-ca.linux.org.uk"));
+    }
 }

@@ -1,7 +1,7 @@
-//! Call sites: listing, filtering and one site's detail.
+//! Call sites: listing, filtering and one site's detail, and the site's version (its ETag).
 
 use serde::Serialize;
-use sqlx::SqlitePool;
+use sqlx::{SqliteExecutor, SqlitePool};
 
 use crate::model::{CampaignId, DecidedBy, IterKind, SiteId, Status};
 use crate::subsystems::SubsystemFilter;
@@ -223,4 +223,22 @@ pub async fn decided_by_verdict(
     )
     .fetch_all(db)
     .await?)
+}
+
+/// Move a site's version on: whatever pages and the API show of it changed, so a client
+/// holding its ETag must see it as stale. The one writer of `version`; `at` also becomes the
+/// site's `updated_at` (`None` leaves it as it is).
+pub async fn bump_version(
+    db: impl SqliteExecutor<'_>,
+    site: SiteId,
+    at: Option<&str>,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE sites SET version = version + 1, updated_at = coalesce(?2, updated_at) WHERE id = ?1",
+        site,
+        at
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }

@@ -74,9 +74,11 @@ mod tests {
     }
 }
 
-use sqlx::{Sqlite, Transaction};
+use sqlx::SqliteConnection;
 
-use crate::model::{CampaignId, DecidedBy, EventSource, SiteId, VerdictId};
+use crate::events::{self, NewEvent, Stamp};
+use crate::model::{CampaignId, DecidedBy, EventKind, EventSource, SiteId, VerdictId};
+use crate::sites;
 
 /// One status change of one site, with everything its event records.
 #[derive(Debug, Clone)]
@@ -96,15 +98,62 @@ pub struct StatusChange<'a> {
     pub at: &'a str,
 }
 
+impl<'a> StatusChange<'a> {
+    /// `site` of `campaign` moves from `from` (as the caller saw it) to `to` for `reason`, on
+    /// `by`'s authority, recorded as `stamp`; the decision is the site's own (no verdict group).
+    pub fn new(
+        campaign: CampaignId,
+        site: SiteId,
+        from: Status,
+        to: Status,
+        reason: &'a str,
+        by: Authority,
+        stamp: Stamp<'a>,
+    ) -> StatusChange<'a> {
+        StatusChange {
+            campaign,
+            site,
+            from,
+            to,
+            decided_by: DecidedBy::Site,
+            verdict: None,
+            reason,
+            by,
+            actor: stamp.actor,
+            source: stamp.source,
+            source_ref: stamp.source_ref,
+            at: stamp.at,
+        }
+    }
+
+    /// Decided by `decided_by` (a verdict group, or nothing yet) rather than for the site alone.
+    pub fn decided_by(self, decided_by: DecidedBy, verdict: Option<VerdictId>) -> StatusChange<'a> {
+        StatusChange {
+            decided_by,
+            verdict,
+            ..self
+        }
+    }
+
+    /// Who records the change, through what and when.
+    fn stamp(&self) -> Stamp<'a> {
+        Stamp {
+            actor: self.actor,
+            source: self.source,
+            source_ref: self.source_ref,
+            at: self.at,
+        }
+    }
+}
+
 /// The one place a site's status is written: checks the rule, writes the state, bumps the
 /// site's version and appends the event, all inside the caller's transaction.
 /// Returns whether the status itself changed (and so an event was logged); a change of only
 /// who decided it (verdict → site…) is written without an event.
-pub async fn apply(tx: &mut Transaction<'_, Sqlite>, c: StatusChange<'_>) -> Result<bool> {
+pub async fn apply(conn: &mut SqliteConnection, c: StatusChange<'_>) -> Result<bool> {
     let changed = check(c.from, c.to, c.by)?;
     let n = sqlx::query!(
-        "UPDATE sites SET status = ?3, decided_by = ?4, verdict_id = ?5, reason = ?6,
-                version = version + 1, updated_at = ?7
+        "UPDATE sites SET status = ?3, decided_by = ?4, verdict_id = ?5, reason = ?6, updated_at = ?7
          WHERE id = ?1 AND status = ?2",
         c.site,
         c.from,
@@ -114,7 +163,7 @@ pub async fn apply(tx: &mut Transaction<'_, Sqlite>, c: StatusChange<'_>) -> Res
         c.reason,
         c.at
     )
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     if n != 1 {
@@ -123,23 +172,13 @@ pub async fn apply(tx: &mut Transaction<'_, Sqlite>, c: StatusChange<'_>) -> Res
             c.site, c.from
         )));
     }
+    sites::bump_version(&mut *conn, c.site, None).await?;
     if changed {
-        let (old, new) = (c.from.as_str(), c.to.as_str());
-        sqlx::query!(
-            "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'status', ?7, ?8, ?9)",
-            c.campaign,
-            c.site,
-            c.at,
-            c.actor,
-            c.source,
-            c.source_ref,
-            old,
-            new,
-            c.reason
-        )
-        .execute(&mut **tx)
-        .await?;
+        let event = NewEvent::new(c.campaign, EventKind::Status, c.stamp())
+            .site(c.site)
+            .change(Some(c.from.as_str()), Some(c.to.as_str()))
+            .reason(c.reason);
+        events::append(&mut *conn, &event).await?;
     }
     Ok(changed)
 }
@@ -170,16 +209,13 @@ pub async fn change_status(db: &sqlx::SqlitePool, r: StatusRequest<'_>) -> Resul
 
 /// [`change_status`] inside the caller's transaction, for changes that stand or fall together
 /// (a bulk sign-off). Returns the site's new version.
-pub async fn change_status_in(
-    tx: &mut Transaction<'_, Sqlite>,
-    r: StatusRequest<'_>,
-) -> Result<i64> {
+pub async fn change_status_in(conn: &mut SqliteConnection, r: StatusRequest<'_>) -> Result<i64> {
     let row = sqlx::query!(
         r#"SELECT campaign_id AS "campaign_id!: CampaignId", status AS "status: Status", version
            FROM sites WHERE id = ?1"#,
         r.site
     )
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| Error::NotFound(format!("site {}", r.site)))?;
     if let Some(v) = r.expected_version {
@@ -192,23 +228,21 @@ pub async fn change_status_in(
         }
     }
     let at = crate::model::now();
-    apply(
-        tx,
-        StatusChange {
-            campaign: row.campaign_id,
-            site: r.site,
-            from: row.status,
-            to: r.to,
-            decided_by: DecidedBy::Site,
-            verdict: None,
-            reason: r.reason,
-            by: r.by,
-            actor: r.actor,
-            source: r.source,
-            source_ref: None,
-            at: &at,
-        },
-    )
-    .await?;
+    let stamp = Stamp {
+        actor: r.actor,
+        source: r.source,
+        source_ref: None,
+        at: &at,
+    };
+    let change = StatusChange::new(
+        row.campaign_id,
+        r.site,
+        row.status,
+        r.to,
+        r.reason,
+        r.by,
+        stamp,
+    );
+    apply(conn, change).await?;
     Ok(row.version + 1)
 }

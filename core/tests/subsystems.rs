@@ -1,6 +1,6 @@
 //! Finding the subsystem a person names: by URL slug or by MAINTAINERS name.
 
-use treewide_core::subsystems::{resolve, filter, SubsystemFilter, UNASSIGNED_SLUG};
+use treewide_core::subsystems::{filter, resolve, SubsystemFilter, UNASSIGNED_SLUG};
 use treewide_core::{db, SqlitePool};
 
 /// NVME's name folds to its slug; the second name folds to the same slug, so it got a suffix.
@@ -37,9 +37,7 @@ async fn a_subsystem_is_found_by_slug_or_by_maintainers_name() {
 #[tokio::test]
 async fn a_filter_takes_a_name_a_slug_or_the_unassigned() {
     let (pool, _d) = fresh().await;
-    let (f, s) = filter(&pool, "NVM EXPRESS TARGET DRIVER")
-        .await
-        .unwrap();
+    let (f, s) = filter(&pool, "NVM EXPRESS TARGET DRIVER").await.unwrap();
     assert_eq!(f.sql(), 1);
     assert_eq!(s.unwrap().slug, "nvm-express-target-driver");
     let (f, s) = filter(&pool, UNASSIGNED_SLUG).await.unwrap();

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use treewide_core::messages::{self, LinkHow, TrailerKind};
+use treewide_core::mail::{self as core_mail, LinkHow, TrailerKind};
 use treewide_core::model::{SiteId, Status};
 use treewide_core::{db, ingest, sites, SqlitePool};
 use treewide_importer::{auditor, mail};
@@ -82,7 +82,7 @@ async fn real_threads_import_every_message_with_threads_and_trailers() {
             "{name}"
         );
     }
-    assert_eq!(messages::count(&db).await.unwrap(), total);
+    assert_eq!(core_mail::count(&db).await.unwrap(), total);
 
     // A whole thread has one root; the partial ones have replies whose parents are absent.
     let ovl_roots: i64 = sqlx::query_scalar(
@@ -92,7 +92,7 @@ async fn real_threads_import_every_message_with_threads_and_trailers() {
     .await
     .unwrap();
     assert_eq!(ovl_roots, 1);
-    let t = messages::get(&db, "<20210401071807.3328235-1-yangerkun@huawei.com>")
+    let t = core_mail::get(&db, "<20210401071807.3328235-1-yangerkun@huawei.com>")
         .await
         .unwrap();
     assert_eq!(t.thread.size, 18);
@@ -120,7 +120,7 @@ async fn real_threads_import_every_message_with_threads_and_trailers() {
         let r = import_file(&db, &data(&format!("threads/{name}.mbox.gz"))).await;
         assert!(r.summary.is_noop(), "{name}: {:?}", r.summary);
     }
-    assert_eq!(messages::count(&db).await.unwrap(), total);
+    assert_eq!(core_mail::count(&db).await.unwrap(), total);
 }
 
 #[tokio::test]
@@ -156,7 +156,7 @@ async fn public_inbox_commit_without_m_is_reported_and_skipped() {
     assert_eq!(r.skipped.len(), 1);
     assert!(r.skipped[0].position.starts_with("epoch 0 commit 1f4b81b"));
     assert!(r.skipped[0].reason.contains("no blob m"));
-    let reply = messages::get(&db, "pi-3@example.org").await.unwrap();
+    let reply = core_mail::get(&db, "pi-3@example.org").await.unwrap();
     assert_eq!(reply.thread.parent.as_deref(), Some("pi-1@example.org"));
 }
 
@@ -185,7 +185,7 @@ async fn patch_proposes_fix_and_trailers_sign_off_for_the_sites_subsystem() {
     assert!(ev.iter().any(|e| e.new.as_deref() == Some("fix_proposed")
         && e.source_ref.as_deref() == Some("20220921100000.ceph-pin-1@zeniv.linux.org.uk")));
 
-    let patch = messages::get(&db, "20220921100000.ceph-pin-1@zeniv.linux.org.uk")
+    let patch = core_mail::get(&db, "20220921100000.ceph-pin-1@zeniv.linux.org.uk")
         .await
         .unwrap();
     assert!(patch.head.has_diff);
@@ -193,7 +193,7 @@ async fn patch_proposes_fix_and_trailers_sign_off_for_the_sites_subsystem() {
     assert_eq!(patch.head.subject_tag.as_deref(), Some("ceph"));
     let hows: Vec<LinkHow> = patch.sites.iter().map(|l| l.how).collect();
     assert!(hows.contains(&LinkHow::Patch));
-    let trailers = messages::trailers_for_site(&db, site).await.unwrap();
+    let trailers = core_mail::trailers_for_site(&db, site).await.unwrap();
     assert_eq!(trailers.len(), 2);
     let review = trailers
         .iter()
@@ -221,14 +221,14 @@ async fn patch_proposes_fix_and_trailers_sign_off_for_the_sites_subsystem() {
     );
 
     // The drifted file:line mention links to the site; a quoted function name does not.
-    let mention = messages::get(&db, "ceph-mention@example.org")
+    let mention = core_mail::get(&db, "ceph-mention@example.org")
         .await
         .unwrap();
     let hows: Vec<LinkHow> = mention.sites.iter().map(|l| l.how).collect();
     assert_eq!(hows, vec![LinkHow::FileLine]);
 
     // The site's threads: the patch and its replies, nested.
-    let t = messages::threads_for_site(&db, site).await.unwrap();
+    let t = core_mail::threads_for_site(&db, site).await.unwrap();
     let depths: Vec<u32> = t.iter().map(|e| e.depth).collect();
     assert_eq!(depths, vec![0, 1, 2, 0]);
 
@@ -236,7 +236,7 @@ async fn patch_proposes_fix_and_trailers_sign_off_for_the_sites_subsystem() {
     let c = treewide_core::campaigns::get(&db, "mail-fixture")
         .await
         .unwrap();
-    let answers = messages::pending_answers(&db, c.id, Some(site), None)
+    let answers = core_mail::pending_answers(&db, c.id, Some(site), None)
         .await
         .unwrap();
     let from: Vec<&str> = answers.iter().map(|a| a.from.as_str()).collect();
@@ -297,14 +297,14 @@ async fn hostile_messages_are_data_not_failures() {
         r.skipped[0]
     );
 
-    let big = messages::get(&db, "big@example.org").await.unwrap();
+    let big = core_mail::get(&db, "big@example.org").await.unwrap();
     assert!(big.body.len() <= mail::MAX_BODY + 100);
     assert!(big.body.contains("cut by treewide"));
-    let inj = messages::get(&db, "inject@example.org").await.unwrap();
+    let inj = core_mail::get(&db, "inject@example.org").await.unwrap();
     assert!(!inj.head.subject.contains('\n') && !inj.head.subject.contains('\r'));
-    let s = messages::get(&db, "script@example.org").await.unwrap();
+    let s = core_mail::get(&db, "script@example.org").await.unwrap();
     assert_eq!(s.head.subject, "<script>alert(1)</script>");
-    let html = messages::get(&db, "html@example.org").await.unwrap();
+    let html = core_mail::get(&db, "html@example.org").await.unwrap();
     assert!(html.body.contains("fs/x.c:1"));
     let derived: Vec<String> =
         sqlx::query_scalar("SELECT message_id FROM messages WHERE derived_id = 1")
@@ -384,14 +384,14 @@ async fn a_later_import_reroots_stored_replies_whose_parent_arrives() {
         "From: D <d@example.org>\nSubject: Re: x\nMessage-ID: <d@x>\nIn-Reply-To: <c@x>\n\nd\n",
     );
     import_file(&db, &d).await;
-    assert_eq!(messages::get(&db, "d@x").await.unwrap().thread.root, "c@x");
+    assert_eq!(core_mail::get(&db, "d@x").await.unwrap().thread.root, "c@x");
     // a arrives: c's nearest present reference, so c and d move under a.
     let a = mbox(
         "a.mbox",
         "From: A <a@example.org>\nSubject: x\nMessage-ID: <a@x>\n\na\n",
     );
     import_file(&db, &a).await;
-    let t = messages::get(&db, "d@x").await.unwrap();
+    let t = core_mail::get(&db, "d@x").await.unwrap();
     assert_eq!((t.thread.root.as_str(), t.thread.size), ("a@x", 3));
     // b arrives: c's In-Reply-To; the thread stays a's, with b between a and c.
     let b = mbox(
@@ -399,9 +399,9 @@ async fn a_later_import_reroots_stored_replies_whose_parent_arrives() {
         "From: B <b@example.org>\nSubject: Re: x\nMessage-ID: <b@x>\nIn-Reply-To: <a@x>\n\nb\n",
     );
     import_file(&db, &b).await;
-    let c = messages::get(&db, "c@x").await.unwrap();
+    let c = core_mail::get(&db, "c@x").await.unwrap();
     assert_eq!(c.thread.parent.as_deref(), Some("b@x"));
-    let t = messages::get(&db, "d@x").await.unwrap();
+    let t = core_mail::get(&db, "d@x").await.unwrap();
     assert_eq!(
         (t.thread.root.as_str(), t.thread.size, t.thread.depth),
         ("a@x", 4, 3)
@@ -454,23 +454,23 @@ async fn chunked_import_in_any_order_stores_what_one_batch_stores() {
         raw.extend(mail::read_mbox(bytes, f).unwrap().messages);
     }
     let one = fixture_db().await;
-    let sites = mail::link::SiteIndex::new(messages::link_candidates(&one, None).await.unwrap());
+    let sites = mail::link::SiteIndex::new(core_mail::link_candidates(&one, None).await.unwrap());
     let (parsed, skipped) = mail::parse_all(raw, &sites);
     assert!(skipped.is_empty());
-    let batch = messages::MailBatch {
+    let batch = core_mail::MailBatch {
         source: "test".into(),
         actor: "test".into(),
         messages: parsed.clone(),
         cursors: Vec::new(),
     };
-    let whole = messages::store(&one, &batch).await.unwrap();
+    let whole = core_mail::store(&one, &batch).await.unwrap();
     assert_eq!(whole.fix_proposed, vec!["fs/ceph/file.c:98"]);
     assert!(whole.answers_new >= 1 && whole.links_new >= 2 && whole.trailers_new >= 40);
 
     // The same messages one per chunk, replies before what they answer.
     let chunked = fixture_db().await;
     let mut conn = chunked.acquire().await.unwrap();
-    let mut w = messages::MailWriter::begin(&mut conn, "test", "test")
+    let mut w = core_mail::MailWriter::begin(&mut conn, "test", "test")
         .await
         .unwrap();
     for m in parsed.iter().rev() {
@@ -496,9 +496,9 @@ async fn stored_bodies_read_back_as_parsed_packed_or_not() {
     let (mut packed, mut plain) = (0, 0);
     for r in read.messages {
         let (m, text, _) = mail::parse_message(&r.data).unwrap();
-        let stored = messages::get(&db, &m.message_id).await.unwrap();
+        let stored = core_mail::get(&db, &m.message_id).await.unwrap();
         assert_eq!(stored.body, text, "{}", m.message_id);
-        if messages::pack_body(&text).is_some() {
+        if core_mail::pack_body(&text).is_some() {
             packed += 1;
         } else {
             plain += 1;
@@ -526,7 +526,7 @@ async fn a_truncated_gzip_fails_the_import_naming_the_file_and_stores_nothing() 
         .unwrap_err();
     let text = format!("{err:#}");
     assert!(text.contains("cut.mbox.gz"), "{text}");
-    assert_eq!(messages::count(&db).await.unwrap(), 0, "{text}");
+    assert_eq!(core_mail::count(&db).await.unwrap(), 0, "{text}");
     // A missing file is named too.
     let missing = dir.path().join("missing.mbox");
     let err = mail::import(&db, &mail::Source::Mbox(missing), &opts())

@@ -402,7 +402,7 @@ fn commit_info(repo: &gix::Repository, id: ObjectId, branch: &str) -> anyhow::Re
             author_email: author.email.to_string().trim().to_owned(),
             author_date: rfc3339(author.seconds()),
             commit_date: rfc3339(time),
-            subject_tag: treewide_core::ingest::subject_tag(&subject),
+            subject_tag: treewide_core::history::subject_tag(&subject),
             upstream_oid: upstream_of(&message),
             subject,
             branch: Some(branch.to_owned()),

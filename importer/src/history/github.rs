@@ -519,7 +519,7 @@ fn source_commit(sha: &str, c: &ApiCommit, branch: &str) -> SourceCommit {
             author_email: text(author, |p| &p.email),
             author_date: normalise_date(&author_date),
             commit_date: normalise_date(&commit_date),
-            subject_tag: treewide_core::ingest::subject_tag(&subject),
+            subject_tag: treewide_core::history::subject_tag(&subject),
             upstream_oid: upstream_of(message),
             subject,
             branch: Some(branch.to_owned()),

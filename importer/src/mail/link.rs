@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
-use treewide_core::messages::{LinkHow, LinkSpec, SiteFacts};
+use treewide_core::mail::{LinkCandidate, LinkHow, LinkSpec};
 
 use super::trailers::own_lines;
 
@@ -112,7 +112,7 @@ pub fn parse_diff(text: &str) -> Vec<FileDiff> {
 /// Sites indexed the ways mail mentions them.
 #[derive(Debug, Default)]
 pub struct SiteIndex {
-    sites: Vec<SiteFacts>,
+    sites: Vec<LinkCandidate>,
     by_file: HashMap<String, Vec<usize>>,
     by_function: HashMap<String, Vec<usize>>,
     /// `op` → sites in functions named `*_op` (`->issue_read()` instances).
@@ -129,7 +129,7 @@ static IDENT: LazyLock<Regex> =
 
 impl SiteIndex {
     /// Index `sites`.
-    pub fn new(sites: Vec<SiteFacts>) -> SiteIndex {
+    pub fn new(sites: Vec<LinkCandidate>) -> SiteIndex {
         let mut ix = SiteIndex::default();
         for (i, s) in sites.iter().enumerate() {
             ix.by_file.entry(s.file.clone()).or_default().push(i);
@@ -278,8 +278,8 @@ mod tests {
     use super::*;
     use treewide_core::model::{CampaignId, SiteId};
 
-    fn site(id: i64, file: &str, line: i64, function: &str, callee: &str) -> SiteFacts {
-        SiteFacts {
+    fn site(id: i64, file: &str, line: i64, function: &str, callee: &str) -> LinkCandidate {
+        LinkCandidate {
             id: SiteId(id),
             campaign: CampaignId(1),
             file: file.into(),

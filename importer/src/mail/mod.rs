@@ -1,5 +1,5 @@
 //! List mail into treewide: mbox files, public-inbox v2 epochs and lore threads, parsed
-//! with mail-parser, linked to call sites, stored with [`treewide_core::messages::MailWriter`].
+//! with mail-parser, linked to call sites, stored with [`treewide_core::mail::MailWriter`].
 //!
 //! Parsing ([`parse_message`], [`mbox::split`], [`link`], [`trailers`]) is pure; [`import`]
 //! reads a source, parses every message (a message that cannot be parsed is reported with
@@ -23,7 +23,7 @@ use mail_parser::{HeaderName, HeaderValue, MessageParser};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use sqlx::SqlitePool;
-use treewide_core::messages::{self, MailSummary, NewMessage};
+use treewide_core::mail::{self as core_mail, MailSummary, NewMessage};
 use treewide_core::{campaigns, model::parse_time};
 
 use link::SiteIndex;
@@ -89,7 +89,7 @@ impl Raw {
 pub struct Read {
     pub messages: Vec<Raw>,
     pub skipped: Vec<Skipped>,
-    pub cursors: Vec<messages::Cursor>,
+    pub cursors: Vec<core_mail::Cursor>,
 }
 
 /// What an import did.
@@ -126,7 +126,7 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
         Source::Mbox(path) => (Opened::Mbox(mbox::open(path)?), Vec::new()),
         Source::PublicInbox(dir) => {
             let inbox = public_inbox::inbox_key(dir)?;
-            let done = messages::cursors(db, &inbox).await?;
+            let done = core_mail::cursors(db, &inbox).await?;
             let mut opened = public_inbox::open(dir, &inbox, &done)?;
             let cursors = std::mem::take(&mut opened.cursors);
             (Opened::Inbox(opened), cursors)
@@ -136,9 +136,9 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
             (Opened::Mbox(mbox::reader(bytes)?), Vec::new())
         }
     };
-    let sites = SiteIndex::new(messages::link_candidates(db, campaign).await?);
+    let sites = SiteIndex::new(core_mail::link_candidates(db, campaign).await?);
     let mut conn = db.acquire().await?;
-    let cache = messages::ImportCache::grow(&mut conn).await?;
+    let cache = treewide_core::db::ImportCache::grow(&mut conn).await?;
     let stored = parse_and_store(&mut conn, &name, &opts.actor, opened, &cursors, sites).await;
     cache.restore(&mut conn).await?;
     let (summary, skipped) = stored.with_context(|| format!("cannot store the mail of {name}"))?;
@@ -200,7 +200,7 @@ async fn parse_and_store(
     source: &str,
     actor: &str,
     opened: Opened,
-    cursors: &[messages::Cursor],
+    cursors: &[core_mail::Cursor],
     sites: SiteIndex,
 ) -> anyhow::Result<(MailSummary, Vec<Skipped>)> {
     let name = source.to_owned();
@@ -227,7 +227,7 @@ async fn parse_and_store(
             .map_err(|_| anyhow::anyhow!("the mail reader stopped"))?;
         anyhow::Ok(skipped)
     });
-    let mut writer = messages::MailWriter::begin(conn, source, actor).await?;
+    let mut writer = core_mail::MailWriter::begin(conn, source, actor).await?;
     let (mut waited, mut storing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     loop {
         let t = std::time::Instant::now();
@@ -321,7 +321,7 @@ pub fn parse_all(raw: Vec<Raw>, sites: &SiteIndex) -> (Vec<NewMessage>, Vec<Skip
                     // Links read the whole text; the stored body is cut afterwards, in place.
                     m.links = sites.links(&m.body, &diff);
                     m.body = cap(std::mem::take(&mut m.body));
-                    m.body_zstd = messages::pack_body(&m.body);
+                    m.body_zstd = core_mail::pack_body(&m.body);
                     m
                 })
                 .map_err(|reason| Skipped {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
-use treewide_core::messages::Cursor;
+use treewide_core::mail::Cursor;
 
 use super::{Raw, Read, Skipped};
 

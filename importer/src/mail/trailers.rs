@@ -4,8 +4,8 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use treewide_core::ingest::subject_tag;
-use treewide_core::messages::{TrailerKind, TrailerSpec};
+use treewide_core::history::subject_tag;
+use treewide_core::mail::{TrailerKind, TrailerSpec};
 use treewide_core::model::Person;
 
 /// Lines the sender wrote: quoted lines (`> …`) belong to the quoted author.

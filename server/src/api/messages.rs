@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use treewide_core::messages::{self, MessageQuery};
+use treewide_core::mail::{self, MessageQuery};
 use treewide_core::model::SiteId;
 use treewide_core::{sites, subsystems};
 
@@ -72,7 +72,7 @@ pub async fn messages(
                 .id,
         );
     }
-    let items: Vec<_> = messages::list(&st.db, &q)
+    let items: Vec<_> = mail::list(&st.db, &q)
         .await?
         .into_iter()
         .map(|m| {
@@ -92,7 +92,7 @@ pub async fn message(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let m = messages::get(&st.db, &id).await?;
+    let m = mail::get(&st.db, &id).await?;
     Ok(Json(json!({ "message": m })).into_response())
 }
 

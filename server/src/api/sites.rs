@@ -226,7 +226,7 @@ pub struct SiteDetailJson<'a> {
     #[schema(value_type = Vec<Object>)]
     messages: Vec<serde_json::Value>,
     #[schema(value_type = Vec<Object>)]
-    trailers: &'a [treewide_core::messages::Trailer],
+    trailers: &'a [treewide_core::mail::Trailer],
     /// Commits that fixed, changed, moved or removed the call, oldest first (from
     /// `treewide import git` / `github`).
     commits: Vec<SiteCommitJson>,

@@ -47,9 +47,9 @@ pub struct MailView {
 impl MailView {
     /// The mail part from thread entries, trailers and pending answers.
     pub fn new(
-        entries: Vec<treewide_core::messages::ThreadEntry>,
-        trailers: Vec<treewide_core::messages::Trailer>,
-        answers: Vec<treewide_core::messages::PendingAnswer>,
+        entries: Vec<treewide_core::mail::ThreadEntry>,
+        trailers: Vec<treewide_core::mail::Trailer>,
+        answers: Vec<treewide_core::mail::PendingAnswer>,
     ) -> MailView {
         let person = |name: &str, email: &str| {
             if name.is_empty() {
@@ -94,14 +94,14 @@ impl MailView {
                     } else {
                         person(&t.name, &t.email)
                     },
-                    lore_url: treewide_core::messages::lore_url(&t.message_id),
+                    lore_url: treewide_core::mail::lore_url(&t.message_id),
                     signoff_for: t.signoff_for,
                 })
                 .collect(),
             answers: answers
                 .into_iter()
                 .map(|a| AnswerView {
-                    lore_url: treewide_core::messages::lore_url(&a.message_id),
+                    lore_url: treewide_core::mail::lore_url(&a.message_id),
                     question: a.question,
                     subsystem: a.subsystem.unwrap_or_default(),
                     from: a.from,

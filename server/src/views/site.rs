@@ -8,7 +8,7 @@ use serde_json::json;
 use treewide_core::campaigns::{self, Campaign};
 use treewide_core::events::{self, Event};
 use treewide_core::history::{self, SiteCommit};
-use treewide_core::messages::{self, PendingAnswer, ThreadEntry, Trailer};
+use treewide_core::mail::{self, PendingAnswer, ThreadEntry, Trailer};
 use treewide_core::model::{CampaignId, CommitRole, SiteId, Status};
 use treewide_core::notes::{self, Note};
 use treewide_core::refs::{self, Reference};
@@ -36,9 +36,9 @@ impl SiteMail {
         site: SiteId,
     ) -> treewide_core::Result<SiteMail> {
         Ok(SiteMail {
-            threads: messages::threads_for_site(db, site).await?,
-            trailers: messages::trailers_for_site(db, site).await?,
-            answers: messages::pending_answers(db, campaign, Some(site), None).await?,
+            threads: mail::threads_for_site(db, site).await?,
+            trailers: mail::trailers_for_site(db, site).await?,
+            answers: mail::pending_answers(db, campaign, Some(site), None).await?,
         })
     }
 

@@ -3,7 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use treewide_core::campaigns::Campaign;
-use treewide_core::messages::{self, MessageQuery, ThreadEntry};
+use treewide_core::mail::{self, MessageQuery, ThreadEntry};
 use treewide_core::model::Status;
 use treewide_core::subsystems::{self, Subsystem, SubsystemFilter};
 use treewide_core::{history, notes, sites, verdicts, SqlitePool};
@@ -108,7 +108,7 @@ impl SubsystemPage {
                     limit: 200,
                     ..Default::default()
                 };
-                let entries = messages::list(db, &q)
+                let entries = mail::list(db, &q)
                     .await?
                     .into_iter()
                     .map(|head| ThreadEntry {
@@ -117,7 +117,7 @@ impl SubsystemPage {
                         links: Vec::new(),
                     })
                     .collect();
-                let answers = messages::pending_answers(db, c.id, None, Some(i.id)).await?;
+                let answers = mail::pending_answers(db, c.id, None, Some(i.id)).await?;
                 MailView::new(entries, Vec::new(), answers)
             }
             None => MailView::default(),
