@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use treewide_core::model::EventSource;
 use treewide_core::{db, ingest};
-use treewide_formats::calls::Matcher;
+use treewide_formats::calls::CallMatcher;
 use treewide_formats::spec::Spec;
 use treewide_importer::history::{git, import_git, GitImport};
 use treewide_importer::scan;
@@ -217,7 +217,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (source, real) = real_files(full);
     let spec = Spec::load("iov-iter-direction").expect("spec");
-    let matcher = Matcher::new(&spec).expect("matcher");
+    let matcher = CallMatcher::new(&spec).expect("matcher");
     let mut parser = scan::new_parser();
     let mut files = BTreeMap::new();
     let tree = dir.path().join("tree");

@@ -19,7 +19,7 @@ pub struct MatchFacts<'a> {
 /// The `match` of a verdict group as written: every given key must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MatchSpec {
+pub struct VerdictMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callee: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,10 +32,10 @@ pub struct MatchSpec {
     pub file: Option<String>,
 }
 
-impl MatchSpec {
+impl VerdictMatch {
     /// True when no key is given (such a group would match everything by accident).
     pub fn is_empty(&self) -> bool {
-        *self == MatchSpec::default()
+        *self == VerdictMatch::default()
     }
 
     /// A short description for pages: `callee=iov_iter_bvec file=mm/page_io.c`.
@@ -55,7 +55,7 @@ impl MatchSpec {
     }
 
     /// Compile the globs.
-    pub fn compile(&self) -> Result<Matcher> {
+    pub fn compile(&self) -> Result<VerdictMatcher> {
         let glob = |field: &'static str, g: &Option<String>| -> Result<Option<GlobMatcher>> {
             g.as_deref()
                 .map(|p| {
@@ -76,7 +76,7 @@ impl MatchSpec {
                 expected: "at least one of callee, iter_kind, direction, function, file",
             });
         }
-        Ok(Matcher {
+        Ok(VerdictMatcher {
             callee: glob("callee glob", &self.callee)?,
             iter_kind: self.iter_kind,
             direction: self.direction.clone(),
@@ -86,9 +86,9 @@ impl MatchSpec {
     }
 }
 
-/// A compiled [`MatchSpec`].
+/// A compiled [`VerdictMatch`].
 #[derive(Debug, Clone)]
-pub struct Matcher {
+pub struct VerdictMatcher {
     callee: Option<GlobMatcher>,
     iter_kind: Option<IterKind>,
     direction: Option<String>,
@@ -96,7 +96,7 @@ pub struct Matcher {
     file: Option<GlobMatcher>,
 }
 
-impl Matcher {
+impl VerdictMatcher {
     /// Does the site satisfy every key?
     pub fn matches(&self, s: &MatchFacts<'_>) -> bool {
         self.callee.as_ref().is_none_or(|g| g.is_match(s.callee))
@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn all_keys_must_hold() {
-        let m = MatchSpec {
+        let m = VerdictMatch {
             file: Some("drivers/nvme/target/*".into()),
             callee: Some("iov_iter_bvec".into()),
             ..Default::default()
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn direction_by_meaning_and_globs_cross_slashes() {
-        let m = MatchSpec {
+        let m = VerdictMatch {
             direction: Some("ITER_SOURCE".into()),
             file: Some("fs/*.c".into()),
             ..Default::default()
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn function_key_needs_a_function() {
-        let m = MatchSpec {
+        let m = VerdictMatch {
             function: Some("*read_folio*".into()),
             ..Default::default()
         }
@@ -191,8 +191,8 @@ mod tests {
 
     #[test]
     fn empty_match_is_refused() {
-        assert!(MatchSpec::default().compile().is_err());
-        assert!(MatchSpec {
+        assert!(VerdictMatch::default().compile().is_err());
+        assert!(VerdictMatch {
             file: Some("[".into()),
             ..Default::default()
         }

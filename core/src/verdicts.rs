@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sqlx::SqliteExecutor;
 
-use crate::matcher::MatchSpec;
+use crate::matcher::VerdictMatch;
 use crate::model::{CampaignId, IterKind, Status, VerdictId};
 use crate::Result;
 
@@ -14,7 +14,7 @@ pub struct Verdict {
     pub position: i64,
     pub label: String,
     #[serde(rename = "match")]
-    pub matches: MatchSpec,
+    pub matches: VerdictMatch,
     pub status: Status,
     pub reason: String,
 }
@@ -38,7 +38,7 @@ pub async fn list_in<'e>(
             id: r.id,
             position: r.position,
             label: r.label,
-            matches: MatchSpec {
+            matches: VerdictMatch {
                 callee: r.match_callee,
                 iter_kind: r.match_iter_kind,
                 direction: r.match_direction,

@@ -35,14 +35,14 @@ impl Prefilter {
 }
 
 /// Compiled matchers for one spec.
-pub struct Matcher {
+pub struct CallMatcher {
     prefilter: Prefilter,
     calls: Regex,
 }
 
-impl Matcher {
+impl CallMatcher {
     /// Compile the prefilter and the call pattern of `spec`'s callees.
-    pub fn new(spec: &Spec) -> anyhow::Result<Matcher> {
+    pub fn new(spec: &Spec) -> anyhow::Result<CallMatcher> {
         let literals = spec.literals();
         let alternation: Vec<String> = spec
             .calls
@@ -53,7 +53,7 @@ impl Matcher {
                 None => regex::escape(c),
             })
             .collect();
-        Ok(Matcher {
+        Ok(CallMatcher {
             prefilter: Prefilter::new(&literals)?,
             // (?-u) keeps \b and \w ASCII-only: C identifiers are ASCII, and it is faster.
             calls: Regex::new(&format!(r"(?-u)\b({})\s*\(", alternation.join("|")))

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::calls::{text_call, Matcher};
+use crate::calls::{text_call, CallMatcher};
 use crate::spec::Spec;
 
 /// One added line that works against a campaign.
@@ -59,7 +59,7 @@ pub fn check_diff(diff: &str, specs: &[Spec]) -> anyhow::Result<Vec<Finding>> {
     let lines = added_lines(diff);
     let mut out = Vec::new();
     for spec in specs {
-        let m = Matcher::new(spec)?;
+        let m = CallMatcher::new(spec)?;
         for (file, line, text) in &lines {
             if !(file.ends_with(".c") || file.ends_with(".h")) {
                 continue;

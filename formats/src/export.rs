@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::num::NonZeroU32;
 
-use treewide_core::ingest::RefSpec;
+use treewide_core::ingest::RefInput;
 use treewide_core::model::{DecidedBy, Person, SiteId, SourcePath};
 use treewide_core::{campaigns, notes, refs, sites, subsystems, verdicts, SqlitePool};
 
@@ -145,7 +145,7 @@ fn note_doc(n: &notes::Note) -> Result<SiteNoteDoc, Invalid> {
 
 /// A stored reference as the document writes it (checked as an import checks it).
 fn ref_doc(r: refs::Reference) -> Result<RefDoc, Invalid> {
-    RefDoc::new(RefSpec {
+    RefDoc::new(RefInput {
         kind: r.kind,
         target: r.target,
         title: r.title,

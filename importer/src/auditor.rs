@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 use treewide_core::ingest::{
-    Batch, CampaignSpec, NoteSpec, Origin, SiteSpec, SubsystemSpec, TreeSpec, VerdictSpec,
+    Batch, CampaignInput, NoteInput, Origin, SiteInput, SubsystemInput, TreeInput, VerdictInput,
 };
 use treewide_core::model::{EventSource, IterKind};
 use treewide_formats::audit::{
@@ -23,7 +23,7 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
                 text: NonEmpty,
                 date: Option<Date>,
                 ask: Option<NonEmpty>,
-                subsystem: Option<NonEmpty>| NoteSpec {
+                subsystem: Option<NonEmpty>| NoteInput {
         author: author.into_string(),
         text: text.into_string(),
         date: date.map(Date::into_string),
@@ -32,12 +32,12 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
     };
     Batch {
         origin,
-        campaign: CampaignSpec {
+        campaign: CampaignInput {
             slug: doc.campaign.slug,
             title: doc.campaign.title,
             description: doc.campaign.description,
             rule: doc.campaign.rule,
-            tree: doc.tree.map(|t| TreeSpec {
+            tree: doc.tree.map(|t| TreeInput {
                 describe: t.describe,
                 commit: t.commit.map(|c| c.into_string()),
                 url: t.url,
@@ -46,7 +46,7 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
         subsystems: doc
             .subsystems
             .into_iter()
-            .map(|s| SubsystemSpec {
+            .map(|s| SubsystemInput {
                 name: s.name.into_string(),
                 maintainers: s.maintainers.into_iter().map(|p| p.into_person()).collect(),
                 reviewers: s.reviewers.into_iter().map(|p| p.into_person()).collect(),
@@ -58,7 +58,7 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
             vs.into_iter()
                 .map(|v| {
                     let matches = v.matches.into_spec();
-                    VerdictSpec {
+                    VerdictInput {
                         label: v.label.unwrap_or_else(|| matches.describe()),
                         matches,
                         status: v.status,
@@ -79,7 +79,7 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
             .into_iter()
             .map(|s| {
                 let callee = s.callee.into_string();
-                SiteSpec {
+                SiteInput {
                     file: s.file,
                     line: s.line.get(),
                     column: s.column.map(NonZeroU32::get),
@@ -185,12 +185,12 @@ pub fn from_batch(b: &Batch) -> anyhow::Result<Document> {
 }
 
 /// A note's author, text, time and question as the document writes them.
-fn note_doc(n: &NoteSpec) -> Result<SiteNoteDoc, Invalid> {
+fn note_doc(n: &NoteInput) -> Result<SiteNoteDoc, Invalid> {
     SiteNoteDoc::new(&n.author, &n.text, n.date.as_deref(), n.ask.as_deref())
 }
 
 /// One site of a batch as the document writes it.
-fn site_doc(s: &SiteSpec) -> anyhow::Result<SiteDoc> {
+fn site_doc(s: &SiteInput) -> anyhow::Result<SiteDoc> {
     Ok(SiteDoc {
         file: s.file.clone(),
         line: NonZeroU32::new(s.line).with_context(|| format!("{}: line 0", s.file.as_str()))?,

@@ -24,7 +24,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
-use treewide_core::ingest::SubsystemSpec;
+use treewide_core::ingest::SubsystemInput;
 use treewide_core::model::Person;
 
 /// A `T: value` line kept as written.
@@ -110,7 +110,7 @@ pub struct Maintainers {
     pub entries: Vec<Entry>,
     /// Non-field lines after the header that name no fields (ignored by get_maintainer.pl).
     pub stray_lines: Vec<(usize, String)>,
-    matcher: Matcher,
+    matcher: PatternIndex,
 }
 
 /// How one `F:`/`X:` pattern is tested.
@@ -147,7 +147,7 @@ impl FilePattern {
 }
 
 #[derive(Debug, Clone)]
-struct Matcher {
+struct PatternIndex {
     files: Vec<FilePattern>,
     /// `F:` pattern ids keyed by the directory part of their literal prefix ("" for none).
     by_dir: HashMap<String, Vec<usize>>,
@@ -309,7 +309,7 @@ pub fn parse_with_dirs(
                 found: String::new(),
             })
     };
-    let matcher = Matcher {
+    let matcher = PatternIndex {
         files,
         by_dir,
         excludes,
@@ -391,10 +391,10 @@ impl Maintainers {
     }
 
     /// The entries as core subsystem specs: name, `M:`, `R:`, `L:` addresses and `S:`.
-    pub fn to_specs(&self) -> Vec<SubsystemSpec> {
+    pub fn to_specs(&self) -> Vec<SubsystemInput> {
         self.entries
             .iter()
-            .map(|e| SubsystemSpec {
+            .map(|e| SubsystemInput {
                 name: e.name.clone(),
                 maintainers: e.maintainers.clone(),
                 reviewers: e.reviewers.clone(),

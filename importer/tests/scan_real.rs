@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{linux_tree, perl_subsystems};
-use treewide_formats::calls::Matcher;
+use treewide_formats::calls::CallMatcher;
 use treewide_formats::spec::Spec;
 use treewide_importer::scan::{self, NotACall};
 
@@ -68,7 +68,7 @@ fn every_difference_from_git_grep_is_explained() {
     for s in &result.sites {
         ours.entry(s.file.clone()).or_default().insert(s.line);
     }
-    let matcher = Matcher::new(&spec).unwrap();
+    let matcher = CallMatcher::new(&spec).unwrap();
     let mut parser = scan::new_parser();
     let (mut comments, mut declarations, mut multi_line, mut same) = (0, 0, 0, 0);
     let files: BTreeSet<&String> = grep.keys().chain(ours.keys()).collect();

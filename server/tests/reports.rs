@@ -64,7 +64,7 @@ async fn exports_from_the_dashboard() {
     let r = app.get("/c/iov-iter-pin/export.json").await;
     let (s, json) = (r.status, &r.body);
     assert_eq!(s, StatusCode::OK);
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
     assert_eq!(v["format"], "treewide-audit/1");
     assert_eq!(v["sites"].as_array().unwrap().len(), 37);
 }
@@ -80,7 +80,7 @@ async fn the_patch_check_flags_legacy_directions_and_new_get_pages_callers() {
     let r = app.send(req).await;
     let (s, body) = (r.status, &r.body);
     assert_eq!(s, StatusCode::OK, "{body}");
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(v["ok"], false);
     let f = &v["findings"][0];
     assert_eq!(
@@ -156,7 +156,7 @@ async fn the_openapi_document_and_the_vendored_docs_are_served() {
     let r = app.get("/api/v1/openapi.json").await;
     let (s, body) = (r.status, &r.body);
     assert_eq!(s, StatusCode::OK);
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
     assert!(v["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
         "/api/v1/sites",

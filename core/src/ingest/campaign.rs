@@ -7,7 +7,7 @@ use sqlx::{Sqlite, Transaction};
 
 use super::decide::LoadedVerdict;
 use super::store::{EventCtx, Writes};
-use super::{CampaignSpec, SubsystemSpec, VerdictSpec};
+use super::{CampaignInput, SubsystemInput, VerdictInput};
 use crate::events;
 use crate::model::{subsystem_slug, CampaignId, EventKind, SubsystemId};
 use crate::Result;
@@ -15,7 +15,7 @@ use crate::Result;
 /// Create the campaign, or update what the batch states of it.
 pub(super) async fn upsert_campaign(
     tx: &mut Transaction<'_, Sqlite>,
-    spec: &CampaignSpec,
+    spec: &CampaignInput,
     at: &str,
     writes: &mut Writes,
 ) -> Result<CampaignId> {
@@ -148,7 +148,7 @@ impl SubsystemCache {
     pub(super) async fn upsert(
         &mut self,
         tx: &mut Transaction<'_, Sqlite>,
-        s: &SubsystemSpec,
+        s: &SubsystemInput,
         writes: &mut Writes,
     ) -> Result<SubsystemId> {
         let before = self.0.len();
@@ -226,7 +226,7 @@ pub(super) async fn load_verdicts(
 pub(super) async fn replace_verdicts(
     tx: &mut Transaction<'_, Sqlite>,
     ctx: &EventCtx<'_>,
-    new: &[VerdictSpec],
+    new: &[VerdictInput],
 ) -> Result<bool> {
     let old = crate::verdicts::list_in(&mut **tx, ctx.campaign).await?;
     let same = old.len() == new.len()

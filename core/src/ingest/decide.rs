@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 
-use super::SiteSpec;
+use super::SiteInput;
 use crate::identity::{normalise_code, site_identity};
-use crate::matcher::{MatchFacts, Matcher};
+use crate::matcher::{MatchFacts, VerdictMatcher};
 use crate::model::{DecidedBy, IterKind, SiteId, Status, SubsystemId, VerdictId};
 
 /// A stored site as the rules compare it with the batch.
@@ -54,7 +54,7 @@ impl Existing {
     }
 }
 
-impl SiteSpec {
+impl SiteInput {
     /// What verdict groups match on.
     pub(super) fn facts(&self) -> MatchFacts<'_> {
         MatchFacts {
@@ -79,7 +79,7 @@ pub(super) struct Decision {
 /// A verdict group with its compiled matcher.
 pub(super) struct LoadedVerdict {
     pub(super) id: VerdictId,
-    pub(super) matcher: Matcher,
+    pub(super) matcher: VerdictMatcher,
     pub(super) status: Status,
     pub(super) reason: String,
 }
@@ -117,7 +117,7 @@ pub(super) fn decide(
 }
 
 /// Identity keys of the batch's sites, in batch order.
-pub fn identities(sites: &[SiteSpec]) -> Vec<String> {
+pub fn identities(sites: &[SiteInput]) -> Vec<String> {
     // Ordinals count calls with the same (file, function, callee, code) in line order.
     let norm: Vec<String> = sites.iter().map(|s| normalise_code(&s.code)).collect();
     let mut order: Vec<usize> = (0..sites.len()).collect();
@@ -144,7 +144,7 @@ pub fn identities(sites: &[SiteSpec]) -> Vec<String> {
 /// states a status of its own.
 pub(super) fn redecide(
     old: &Existing,
-    s: &SiteSpec,
+    s: &SiteInput,
     verdicts: &[LoadedVerdict],
     scan: bool,
 ) -> Option<Decision> {
@@ -200,7 +200,7 @@ impl SiteUpdate {
 /// found under a new identity (`rekey`) takes the batch's identity and function.
 pub(super) fn site_update(
     old: &Existing,
-    s: &SiteSpec,
+    s: &SiteInput,
     identity: &str,
     subsystem_id: Option<SubsystemId>,
     rekey: bool,
@@ -260,7 +260,7 @@ const NEARBY_LINES: i64 = 50;
 /// For scanned sites with no stored identity: the stored, unclaimed site in the same file with
 /// the same callee whose code is the same or a cut-off prefix, nearest by line.
 pub(super) fn nearby_matches(
-    sites: &[SiteSpec],
+    sites: &[SiteInput],
     ids: &[String],
     existing: &HashMap<String, Existing>,
 ) -> HashMap<usize, String> {
@@ -310,7 +310,7 @@ pub(super) fn nearby_matches(
 /// safe) stay, and a site the scan cannot classify keeps whatever decided it before.
 pub(super) fn scan_decision(
     old: &Existing,
-    s: &SiteSpec,
+    s: &SiteInput,
     facts: &MatchFacts<'_>,
     verdicts: &[LoadedVerdict],
 ) -> Option<Decision> {
@@ -366,11 +366,11 @@ pub(super) fn gone_after_scan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matcher::MatchSpec;
+    use crate::matcher::VerdictMatch;
     use crate::model::SourcePath;
 
-    fn spec(file: &str, line: u32, code: &str) -> SiteSpec {
-        SiteSpec {
+    fn spec(file: &str, line: u32, code: &str) -> SiteInput {
+        SiteInput {
             file: SourcePath::parse(file).unwrap(),
             line,
             column: None,
@@ -389,7 +389,7 @@ mod tests {
         }
     }
 
-    fn stored(s: &SiteSpec, status: Status, decided_by: DecidedBy) -> Existing {
+    fn stored(s: &SiteInput, status: Status, decided_by: DecidedBy) -> Existing {
         Existing {
             id: SiteId(1),
             file: s.file.as_str().to_owned(),
@@ -411,9 +411,9 @@ mod tests {
     }
 
     fn needs_pin_for_kvec() -> Vec<LoadedVerdict> {
-        let m = MatchSpec {
+        let m = VerdictMatch {
             callee: Some("iov_iter_kvec".into()),
-            ..MatchSpec::default()
+            ..VerdictMatch::default()
         };
         vec![LoadedVerdict {
             id: VerdictId(7),

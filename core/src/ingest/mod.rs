@@ -14,7 +14,7 @@ mod scan;
 mod store;
 
 use crate::imports::ImportKind;
-use crate::matcher::MatchSpec;
+use crate::matcher::VerdictMatch;
 use crate::model::{EventSource, ImportId, IterKind, Person, RefKind, Slug, SourcePath, Status};
 
 pub use decide::identities;
@@ -22,17 +22,17 @@ pub use store::store;
 
 /// The campaign a batch is about.
 #[derive(Debug, Clone)]
-pub struct CampaignSpec {
+pub struct CampaignInput {
     pub slug: Slug,
     pub title: Option<String>,
     pub description: Option<String>,
     pub rule: Option<String>,
-    pub tree: Option<TreeSpec>,
+    pub tree: Option<TreeInput>,
 }
 
 /// The source tree the sites were read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TreeSpec {
+pub struct TreeInput {
     pub describe: String,
     pub commit: Option<String>,
     pub url: Option<String>,
@@ -40,7 +40,7 @@ pub struct TreeSpec {
 
 /// A subsystem as the batch knows it.
 #[derive(Debug, Clone)]
-pub struct SubsystemSpec {
+pub struct SubsystemInput {
     pub name: String,
     pub maintainers: Vec<Person>,
     pub reviewers: Vec<Person>,
@@ -50,16 +50,16 @@ pub struct SubsystemSpec {
 
 /// A verdict group.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerdictSpec {
+pub struct VerdictInput {
     pub label: String,
-    pub matches: MatchSpec,
+    pub matches: VerdictMatch,
     pub status: Status,
     pub reason: String,
 }
 
 /// A note; `ask` makes it an open question to that subsystem's owners.
 #[derive(Debug, Clone)]
-pub struct NoteSpec {
+pub struct NoteInput {
     pub author: String,
     pub text: String,
     /// Stored time form (see [`crate::model::parse_time`]).
@@ -70,7 +70,7 @@ pub struct NoteSpec {
 
 /// A reference to a commit, a mail message or a web page.
 #[derive(Debug, Clone)]
-pub struct RefSpec {
+pub struct RefInput {
     pub kind: RefKind,
     /// Commit id, Message-ID without angle brackets, or URL.
     pub target: String,
@@ -79,7 +79,7 @@ pub struct RefSpec {
     pub date: Option<String>,
 }
 
-impl RefSpec {
+impl RefInput {
     /// The `[vhost]` / `vhost:` tag of a commit subject, if any.
     pub fn tag(&self) -> Option<String> {
         (self.kind == RefKind::Commit)
@@ -90,7 +90,7 @@ impl RefSpec {
 
 /// One call site.
 #[derive(Debug, Clone)]
-pub struct SiteSpec {
+pub struct SiteInput {
     pub file: SourcePath,
     pub line: u32,
     pub column: Option<u32>,
@@ -103,8 +103,8 @@ pub struct SiteSpec {
     pub status: Option<Status>,
     pub reason: Option<String>,
     pub subsystem: Option<String>,
-    pub notes: Vec<NoteSpec>,
-    pub refs: Vec<RefSpec>,
+    pub notes: Vec<NoteInput>,
+    pub refs: Vec<RefInput>,
     /// Source lines around the call and the number of the first (from a tree scan).
     pub context: Option<(String, u32)>,
     /// Every subsystem of the file, primary first (from a tree scan; empty: not known).
@@ -149,13 +149,13 @@ impl Origin {
 #[derive(Debug, Clone)]
 pub struct Batch {
     pub origin: Origin,
-    pub campaign: CampaignSpec,
-    pub subsystems: Vec<SubsystemSpec>,
+    pub campaign: CampaignInput,
+    pub subsystems: Vec<SubsystemInput>,
     /// `Some` replaces the campaign's verdict groups; `None` keeps them.
-    pub verdicts: Option<Vec<VerdictSpec>>,
-    pub notes: Vec<NoteSpec>,
-    pub refs: Vec<RefSpec>,
-    pub sites: Vec<SiteSpec>,
+    pub verdicts: Option<Vec<VerdictInput>>,
+    pub notes: Vec<NoteInput>,
+    pub refs: Vec<RefInput>,
+    pub sites: Vec<SiteInput>,
     /// Present for tree scans.
     pub scan: Option<ScanInfo>,
 }

@@ -12,7 +12,7 @@ use super::decide::{
     SiteUpdate,
 };
 use super::scan::store_scan;
-use super::{Batch, NoteSpec, Origin, RefSpec, SiteSpec, Summary};
+use super::{Batch, NoteInput, Origin, RefInput, SiteInput, Summary};
 use crate::events::{self, NewEvent, Stamp};
 use crate::imports::{self, Import};
 use crate::model::{
@@ -31,7 +31,7 @@ const INSERT_CHUNK: usize = 1000;
 /// A site the batch adds.
 struct NewSite<'a> {
     identity: &'a str,
-    spec: &'a SiteSpec,
+    spec: &'a SiteInput,
     subsystem_id: Option<SubsystemId>,
     decision: Decision,
 }
@@ -516,7 +516,7 @@ async fn insert_note(
     tx: &mut Transaction<'_, Sqlite>,
     ctx: &EventCtx<'_>,
     site: Option<SiteId>,
-    n: &NoteSpec,
+    n: &NoteInput,
     subsystems: &mut SubsystemCache,
 ) -> Result<bool> {
     let about = match &n.subsystem {
@@ -570,7 +570,7 @@ async fn insert_ref(
     tx: &mut Transaction<'_, Sqlite>,
     ctx: &EventCtx<'_>,
     site: Option<SiteId>,
-    r: &RefSpec,
+    r: &RefInput,
 ) -> Result<bool> {
     let tag = r.tag();
     let inserted = sqlx::query!(

@@ -78,7 +78,7 @@ impl LinkHow {
 
 /// A trailer line of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrailerSpec {
+pub struct NewTrailer {
     pub kind: TrailerKind,
     pub name: String,
     /// Lower-cased, as written (possibly mistyped; then it matches nobody).
@@ -89,7 +89,7 @@ pub struct TrailerSpec {
 
 /// A link from a message to a site.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkSpec {
+pub struct NewLink {
     pub campaign: CampaignId,
     pub site: SiteId,
     pub how: LinkHow,
@@ -120,8 +120,8 @@ pub struct NewMessage {
     pub subject_tag: Option<String>,
     /// SHA-256 (hex) of the raw message.
     pub sha256: String,
-    pub trailers: Vec<TrailerSpec>,
-    pub links: Vec<LinkSpec>,
+    pub trailers: Vec<NewTrailer>,
+    pub links: Vec<NewLink>,
 }
 
 /// How far one public-inbox epoch has been read.

@@ -16,7 +16,7 @@ use threads::{
 use trailers::{link_trailers, store_trailers};
 
 use super::thread::{mentions, Graph};
-use super::{Cursor, LinkHow, LinkSpec, MailBatch, MailSummary, NewMessage};
+use super::{Cursor, LinkHow, MailBatch, MailSummary, NewLink, NewMessage};
 use crate::db::{json_list, ImportCache};
 use crate::events::{self, NewEvent, Stamp};
 use crate::imports::{self, Import, ImportKind};
@@ -369,7 +369,7 @@ fn import_stamp<'s>(actor: &'s str, at: &'s str, source_ref: Option<&'s str>) ->
 async fn propose_fix(
     tx: &mut Transaction<'_, Sqlite>,
     m: &NewMessage,
-    l: &LinkSpec,
+    l: &NewLink,
     actor: &str,
     at: &str,
 ) -> Result<Option<String>> {

@@ -6,8 +6,8 @@ use std::fmt;
 use std::num::NonZeroU32;
 
 use serde::{Deserialize, Serialize};
-use treewide_core::ingest::RefSpec;
-use treewide_core::matcher::MatchSpec;
+use treewide_core::ingest::RefInput;
+use treewide_core::matcher::VerdictMatch;
 use treewide_core::model::{
     is_c_identifier, parse_time, IterKind, Person, RefKind, Slug, SourcePath, Status,
 };
@@ -220,24 +220,24 @@ pub struct VerdictDoc {
 /// A verdict `match` that is non-empty and whose globs compile.
 #[derive(Debug, Clone, Serialize)]
 #[serde(transparent)]
-pub struct ValidMatch(MatchSpec);
+pub struct ValidMatch(VerdictMatch);
 
 impl ValidMatch {
     /// Check that `m` is not empty and its globs compile.
-    pub fn new(m: MatchSpec) -> Result<ValidMatch, treewide_core::Error> {
+    pub fn new(m: VerdictMatch) -> Result<ValidMatch, treewide_core::Error> {
         m.compile()?;
         Ok(ValidMatch(m))
     }
 
     /// The match.
-    pub fn into_spec(self) -> MatchSpec {
+    pub fn into_spec(self) -> VerdictMatch {
         self.0
     }
 }
 
 impl<'de> Deserialize<'de> for ValidMatch {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        ValidMatch::new(MatchSpec::deserialize(d)?).map_err(serde::de::Error::custom)
+        ValidMatch::new(VerdictMatch::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -320,11 +320,11 @@ checked_string!(Date);
 /// One reference: exactly one of `commit`, `message_id`, `url`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(try_from = "RawRef", into = "RawRef")]
-pub struct RefDoc(RefSpec);
+pub struct RefDoc(RefInput);
 
 impl RefDoc {
     /// Check a stored reference as an import would check it.
-    pub fn new(r: RefSpec) -> Result<RefDoc, Invalid> {
+    pub fn new(r: RefInput) -> Result<RefDoc, Invalid> {
         let title = (!r.title.is_empty()).then_some(r.title);
         let mut raw = RawRef {
             author: r.author,
@@ -349,7 +349,7 @@ impl RefDoc {
     }
 
     /// The reference.
-    pub fn into_spec(self) -> RefSpec {
+    pub fn into_spec(self) -> RefInput {
         self.0
     }
 }
@@ -400,7 +400,7 @@ impl TryFrom<RawRef> for RefDoc {
                 return Err("a ref needs exactly one of \"commit\", \"message_id\", \"url\"".into())
             }
         };
-        Ok(RefDoc(RefSpec {
+        Ok(RefDoc(RefInput {
             kind,
             target,
             title,

@@ -28,9 +28,9 @@ pub struct Options {
     pub branches: Vec<String>,
 }
 
-/// What a read found.
+/// What walking the repository found.
 #[derive(Debug)]
-pub struct Read {
+pub struct RepoWalk {
     pub outcome: Outcome,
     /// Where each tip is now, for the next import to start from.
     pub cursors: Vec<Cursor>,
@@ -68,7 +68,7 @@ pub fn read(
     sites: &[TrackedSite],
     done: &[Cursor],
     progress: &dyn Fn(u64, u64),
-) -> anyhow::Result<Read> {
+) -> anyhow::Result<RepoWalk> {
     let mut repo = gix::open(repo_path)
         .with_context(|| format!("{}: not a git repository", repo_path.display()))?;
     repo.object_cache_size_if_unset(256 << 20);
@@ -230,7 +230,7 @@ pub fn read(
     }
     let tip_name = format!("{} at {}", first.label, &first.id.to_string()[..12]);
     let outcome = analyzer.finish(sites, &tip_files, &tip_name);
-    Ok(Read {
+    Ok(RepoWalk {
         outcome,
         cursors: tips
             .iter()

@@ -31,9 +31,9 @@ const RAW: &str = "application/vnd.github.raw+json";
 /// server that keeps sending `next`.
 const MAX_PAGES: usize = 10_000;
 
-/// What a read found.
+/// What walking the branch through the API found.
 #[derive(Debug)]
-pub struct Read {
+pub struct GitHubWalk {
     pub outcome: Outcome,
     pub cursors: Vec<Cursor>,
     /// The branch head positions were taken at (none when nothing was read).
@@ -183,7 +183,7 @@ pub async fn read(
     sites: &[TrackedSite],
     done: &[Cursor],
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> anyhow::Result<Read> {
+) -> anyhow::Result<GitHubWalk> {
     let repository = client.repository().await?;
     let branch = match branch.or(repository.default_branch.as_deref()) {
         Some(b) => b.to_owned(),
@@ -205,7 +205,7 @@ pub async fn read(
         .find(|c| c.ref_name == branch)
         .map(|c| c.last_commit.clone());
     if previous.as_deref() == Some(head.as_str()) {
-        return Ok(Read {
+        return Ok(GitHubWalk {
             outcome: Outcome::default(),
             cursors: vec![cursor],
             tip: None,
@@ -289,7 +289,7 @@ pub async fn read(
     };
     let outcome = analyzer.finish(&followed, &tip_files, &tip_name);
     let pages = pull_requests(client, &outcome).await?;
-    Ok(Read {
+    Ok(GitHubWalk {
         outcome,
         cursors: vec![cursor],
         tip: Some(head),

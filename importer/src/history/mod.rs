@@ -26,7 +26,7 @@ use treewide_core::history::{CommitInfo, Position, SiteLink, StatusFromHistory, 
 use treewide_core::identity::normalise_code;
 use treewide_core::model::{CommitRole, SiteId, Status};
 
-use treewide_formats::calls::Matcher;
+use treewide_formats::calls::CallMatcher;
 use treewide_formats::spec::Spec;
 
 use crate::scan::{new_parser, scan_source, FoundSite};
@@ -111,7 +111,7 @@ pub async fn import_github(
         progress,
     )
     .await?;
-    let read = Read {
+    let read = SourceHistory {
         source: treewide_core::history::HistorySource::GitHub,
         name: format!("github {} ({})", client.repo, read.tip_name),
         seconds: started.elapsed().as_secs_f64(),
@@ -137,7 +137,7 @@ pub async fn import_git(
     let done = treewide_core::history::cursors(db, campaign.id, &key).await?;
     let started = std::time::Instant::now();
     let read = git::read(&job.repo, &job.options, &spec, &sites, &done, progress)?;
-    let read = Read {
+    let read = SourceHistory {
         source: treewide_core::history::HistorySource::Git,
         name: format!("git {} ({})", read.repo_key, read.tip_name),
         seconds: started.elapsed().as_secs_f64(),
@@ -167,7 +167,7 @@ async fn campaign_and_sites(
 }
 
 /// What a source read, whichever it was, ready to store.
-struct Read {
+struct SourceHistory {
     source: treewide_core::history::HistorySource,
     /// The import's name in records and events: `git /src/linux (master at 1a2b…)`.
     name: String,
@@ -184,7 +184,7 @@ async fn store_read(
     db: &treewide_core::SqlitePool,
     campaign: treewide_core::model::CampaignId,
     actor: &str,
-    read: Read,
+    read: SourceHistory,
 ) -> anyhow::Result<Report> {
     use anyhow::Context;
     let fixes = describe_links(&read.outcome);
@@ -323,7 +323,7 @@ pub struct Stats {
 /// Collects what commits did to calls; see the module documentation.
 pub struct Analyzer<'s> {
     spec: &'s Spec,
-    matcher: Matcher,
+    matcher: CallMatcher,
     parser: tree_sitter::Parser,
     commits: Vec<SourceCommit>,
     by_oid: HashMap<String, usize>,
@@ -339,7 +339,7 @@ impl<'s> Analyzer<'s> {
     pub fn new(spec: &'s Spec, sites: &[TrackedSite]) -> anyhow::Result<Analyzer<'s>> {
         Ok(Analyzer {
             spec,
-            matcher: Matcher::new(spec)?,
+            matcher: CallMatcher::new(spec)?,
             parser: new_parser(),
             commits: Vec::new(),
             by_oid: HashMap::new(),

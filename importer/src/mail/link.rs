@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
-use treewide_core::mail::{LinkCandidate, LinkHow, LinkSpec};
+use treewide_core::mail::{LinkCandidate, LinkHow, NewLink};
 
 use super::trailers::own_lines;
 
@@ -159,13 +159,13 @@ impl SiteIndex {
     }
 
     /// The links of a message with this text (and diff).
-    pub fn links(&self, text: &str, diff: &[FileDiff]) -> Vec<LinkSpec> {
-        let mut out: Vec<LinkSpec> = Vec::new();
+    pub fn links(&self, text: &str, diff: &[FileDiff]) -> Vec<NewLink> {
+        let mut out: Vec<NewLink> = Vec::new();
         let mut seen: HashSet<(usize, LinkHow)> = HashSet::new();
-        let mut push = |i: usize, how: LinkHow, detail: String, out: &mut Vec<LinkSpec>| {
+        let mut push = |i: usize, how: LinkHow, detail: String, out: &mut Vec<NewLink>| {
             if seen.insert((i, how)) {
                 let s = &self.sites[i];
-                out.push(LinkSpec {
+                out.push(NewLink {
                     campaign: s.campaign,
                     site: s.id,
                     how,

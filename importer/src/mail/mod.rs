@@ -86,7 +86,7 @@ impl Raw {
 /// What a source gave: raw messages, the ones it could not even read, and the cursors to
 /// store with them.
 #[derive(Debug, Default)]
-pub struct Read {
+pub struct RawMail {
     pub messages: Vec<Raw>,
     pub skipped: Vec<Skipped>,
     pub cursors: Vec<core_mail::Cursor>,
@@ -297,9 +297,9 @@ fn read_chunks(
 }
 
 /// Split an mbox (gzip or not) into raw messages.
-pub fn read_mbox(bytes: Vec<u8>, name: &str) -> anyhow::Result<Read> {
+pub fn read_mbox(bytes: Vec<u8>, name: &str) -> anyhow::Result<RawMail> {
     let bytes = mbox::maybe_gunzip(bytes, name)?;
-    Ok(Read {
+    Ok(RawMail {
         messages: mbox::split(Bytes::from(bytes))
             .into_iter()
             .enumerate()

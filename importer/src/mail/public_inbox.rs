@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context};
 use treewide_core::mail::Cursor;
 
-use super::{Raw, Read, Skipped};
+use super::{Raw, RawMail, Skipped};
 
 /// The key an inbox's cursors are stored under: its canonical path.
 pub fn inbox_key(dir: &Path) -> anyhow::Result<String> {
@@ -49,13 +49,13 @@ pub fn epochs(dir: &Path) -> anyhow::Result<Vec<(i64, PathBuf)>> {
 
 /// Read every epoch's commits after its cursor (`done`: epoch → last imported commit), all
 /// at once. [`open`] reads them one by one.
-pub fn read(dir: &Path, inbox: &str, done: &HashMap<i64, String>) -> anyhow::Result<Read> {
+pub fn read(dir: &Path, inbox: &str, done: &HashMap<i64, String>) -> anyhow::Result<RawMail> {
     let inbox = open(dir, inbox, done)?;
     let cursors = inbox.cursors.clone();
     let mut reader = inbox.reader()?;
-    let mut out = Read {
+    let mut out = RawMail {
         cursors,
-        ..Read::default()
+        ..RawMail::default()
     };
     while let Some(m) = reader.next_message() {
         match m {

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use treewide_core::history::subject_tag;
-use treewide_core::mail::{TrailerKind, TrailerSpec};
+use treewide_core::mail::{NewTrailer, TrailerKind};
 use treewide_core::model::Person;
 
 /// Lines the sender wrote: quoted lines (`> …`) belong to the quoted author.
@@ -72,8 +72,8 @@ static TRAILER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `Acked-by:` / `Reviewed-by:` / `Tested-by:` lines of the sender's own text. A value that
 /// is not a valid `Name <email>` is kept as written (it will match no maintainer).
-pub fn trailers(text: &str) -> Vec<TrailerSpec> {
-    let mut out: Vec<TrailerSpec> = Vec::new();
+pub fn trailers(text: &str) -> Vec<NewTrailer> {
+    let mut out: Vec<NewTrailer> = Vec::new();
     for line in own_lines(text) {
         // Most lines hold no `-by:` at all; finding that out costs less than the regex.
         let b = line.as_bytes();
@@ -102,7 +102,7 @@ pub fn trailers(text: &str) -> Vec<TrailerSpec> {
                 (name, email)
             }
         };
-        let t = TrailerSpec {
+        let t = NewTrailer {
             kind,
             name,
             email,

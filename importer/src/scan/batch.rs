@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use treewide_core::ingest::{Batch, CampaignSpec, Origin, ScanInfo, SiteSpec, TreeSpec};
+use treewide_core::ingest::{Batch, CampaignInput, Origin, ScanInfo, SiteInput, TreeInput};
 use treewide_core::model::{is_c_identifier, SourcePath};
 use treewide_formats::spec::Spec;
 
@@ -17,7 +17,7 @@ pub fn to_batch(
     result: &ScanResult,
     spec: &Spec,
     describe: Option<&str>,
-    sites: Vec<(SiteSpec, Vec<String>)>,
+    sites: Vec<(SiteInput, Vec<String>)>,
     maintainers: Option<&Maintainers>,
     origin: Origin,
 ) -> Batch {
@@ -37,12 +37,12 @@ pub fn to_batch(
         .unwrap_or_default();
     Batch {
         origin,
-        campaign: CampaignSpec {
+        campaign: CampaignInput {
             slug: spec.campaign.slug.clone(),
             title: spec.campaign.title.clone(),
             description: spec.campaign.description.clone(),
             rule: spec.campaign.rule.clone(),
-            tree: describe.map(|d| TreeSpec {
+            tree: describe.map(|d| TreeInput {
                 describe: d.to_owned(),
                 commit: None,
                 url: None,
@@ -71,7 +71,7 @@ pub fn to_site_specs(
     result: &ScanResult,
     spec: &Spec,
     subsystems_of: &(dyn Fn(&str) -> Vec<String> + Sync),
-) -> Vec<(SiteSpec, Vec<String>)> {
+) -> Vec<(SiteInput, Vec<String>)> {
     let mut cache: HashMap<&str, Vec<String>> = HashMap::new();
     let mut out = Vec::with_capacity(result.sites.len());
     for s in &result.sites {
@@ -88,7 +88,7 @@ pub fn to_site_specs(
             .or_insert_with(|| subsystems_of(&s.file))
             .clone();
         out.push((
-            SiteSpec {
+            SiteInput {
                 file,
                 line: s.line,
                 column: Some(s.column),

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use treewide_core::ingest::{self, Batch, Origin, SiteSpec};
+use treewide_core::ingest::{self, Batch, Origin, SiteInput};
 use treewide_core::model::EventSource;
 use treewide_core::SqlitePool;
 use treewide_formats::audit::Document;
@@ -126,7 +126,7 @@ fn scan(req: &ScanRequest, progress: &dyn Progress) -> anyhow::Result<Scanned> {
             .map(|m| subsystem_names(m, tree, f))
             .unwrap_or_default()
     };
-    let sites: Vec<(SiteSpec, Vec<String>)> = to_site_specs(&result, spec, &subsystems_of);
+    let sites: Vec<(SiteInput, Vec<String>)> = to_site_specs(&result, spec, &subsystems_of);
     tracing::debug!(elapsed = ?started.elapsed(), "sites classified and mapped to subsystems");
     for p in &result.problems {
         tracing::debug!(file = %p.file, reason = %p.reason, "parse problem");

@@ -5,7 +5,7 @@
 //! parse) still becomes a site, found by text, so nothing is skipped silently.
 
 use tree_sitter::{Node, Parser, Tree};
-use treewide_formats::calls::{collapse, text_call, Matcher};
+use treewide_formats::calls::{collapse, text_call, CallMatcher};
 use treewide_formats::spec::Spec;
 
 /// Lines of context kept on each side of a call.
@@ -53,7 +53,7 @@ pub fn scan_source(
     file: &str,
     src: &[u8],
     spec: &Spec,
-    matcher: &Matcher,
+    matcher: &CallMatcher,
     parser: &mut Parser,
 ) -> (Vec<FoundSite>, Option<Problem>) {
     let (sites, problem, _) = scan_source_explained(file, src, spec, matcher, parser);
@@ -74,7 +74,7 @@ pub fn scan_source_explained(
     file: &str,
     src: &[u8],
     spec: &Spec,
-    matcher: &Matcher,
+    matcher: &CallMatcher,
     parser: &mut Parser,
 ) -> (Vec<FoundSite>, Option<Problem>, Vec<(u32, NotACall)>) {
     let mut skipped = Vec::new();
@@ -339,7 +339,7 @@ mod tests {
 
     fn scan(src: &str, spec: &str) -> (Vec<FoundSite>, Option<Problem>) {
         let spec = Spec::load(spec).unwrap();
-        let m = Matcher::new(&spec).unwrap();
+        let m = CallMatcher::new(&spec).unwrap();
         scan_source("t.c", src.as_bytes(), &spec, &m, &mut new_parser())
     }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use rayon::prelude::*;
-use treewide_formats::calls::Matcher;
+use treewide_formats::calls::CallMatcher;
 use treewide_formats::spec::Spec;
 
 use super::source::{new_parser, scan_source, FoundSite, Problem};
@@ -37,7 +37,7 @@ pub fn scan_tree(
     spec: &Spec,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<ScanResult> {
-    let matcher = Matcher::new(spec)?;
+    let matcher = CallMatcher::new(spec)?;
     if !root.is_dir() {
         anyhow::bail!("{} is not a directory", root.display());
     }

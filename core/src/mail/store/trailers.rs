@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use sqlx::{Sqlite, Transaction};
 
 use super::super::thread::Graph;
-use super::super::{NewMessage, TrailerSpec};
+use super::super::{NewMessage, NewTrailer};
 use super::insert_pairs;
 use crate::db::json_list;
 use crate::Result;
@@ -27,7 +27,7 @@ pub(super) async fn store_trailers(
     )
     .fetch_one(&mut **tx)
     .await?;
-    let mut rows: Vec<(i64, i64, &TrailerSpec)> = Vec::new();
+    let mut rows: Vec<(i64, i64, &NewTrailer)> = Vec::new();
     let mut about: Vec<(i64, i64)> = Vec::new();
     for (k, m) in fresh.iter().enumerate() {
         let gi = stored + k;
