@@ -28,6 +28,20 @@ pub struct Spec {
     pub calls: Vec<CallGroup>,
     #[serde(default)]
     pub direction: Option<DirectionRules>,
+    /// What a fixed call looks like besides a current direction (docs/campaign-spec.md).
+    #[serde(default)]
+    pub fixed: Option<FixedForm>,
+}
+
+/// The fixed form of a campaign's calls, for the importers that decide whether a patch or a
+/// commit fixes a call: a current direction (see [`DirectionRules`]) or a replacement callee.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedForm {
+    /// Calls that replace the campaign's calls (`iov_iter_extract_pages`, `strscpy`): a patch
+    /// that removes a site's call and adds one of these in its place fixes the site.
+    #[serde(default)]
+    pub replacements: Vec<String>,
 }
 
 /// The campaign the scan fills.
@@ -38,6 +52,9 @@ pub struct CampaignPart {
     pub title: Option<String>,
     pub description: Option<String>,
     pub rule: Option<String>,
+    /// When the campaign started (`YYYY-MM-DD`): patches and commits older than this are
+    /// about something else and change no status.
+    pub start: Option<String>,
 }
 
 /// Calls to look for, and what to make of them.
@@ -97,6 +114,20 @@ impl Spec {
                 anyhow::bail!("{name}: calls[{i}].direction_arg: positions start at 1");
             }
         }
+        if let Some(start) = &spec.campaign.start {
+            let ok = start.len() == 10
+                && treewide_core::model::parse_time(&format!("{start}T00:00:00Z")).is_ok();
+            if !ok {
+                anyhow::bail!(
+                    "{name}: campaign.start: expected a date YYYY-MM-DD, found {start:?}"
+                );
+            }
+        }
+        if let Some(f) = &spec.fixed {
+            if let Some(bad) = f.replacements.iter().find(|c| !is_c_identifier(c)) {
+                anyhow::bail!("{name}: fixed.replacements: {bad:?} is not a C function name");
+            }
+        }
         Ok(spec)
     }
 
@@ -148,6 +179,7 @@ impl Spec {
                 title: None,
                 description: None,
                 rule: None,
+                start: None,
             },
             calls: vec![CallGroup {
                 callees,
@@ -157,6 +189,7 @@ impl Spec {
                 reason: None,
             }],
             direction: None,
+            fixed: None,
         })
     }
 
@@ -180,6 +213,35 @@ impl Spec {
                 None => c == callee,
             })
         })
+    }
+
+    /// Whether a call of `callee` with these arguments is in the campaign's fixed form: a
+    /// replacement callee, or a direction argument the spec calls current.
+    pub fn is_fixed_form(&self, callee: &str, args: &[String]) -> bool {
+        if self
+            .fixed
+            .as_ref()
+            .is_some_and(|f| f.replacements.iter().any(|r| r == callee))
+        {
+            return true;
+        }
+        let Some(group) = self.group_of(callee) else {
+            return false;
+        };
+        let direction = group.direction_arg.and_then(|i| args.get(i - 1));
+        self.classify(group, direction.map(String::as_str)).status == Some(Status::Fixed)
+    }
+
+    /// Whether the spec says what fixed looks like at all (a campaign without it gets no
+    /// automatic fix from patches or commits, only links).
+    pub fn knows_fixed_form(&self) -> bool {
+        self.fixed
+            .as_ref()
+            .is_some_and(|f| !f.replacements.is_empty())
+            || self
+                .direction
+                .as_ref()
+                .is_some_and(|d| !d.current.is_empty())
     }
 
     /// Classify a call of `group` whose direction argument (if any) is `direction`.

@@ -233,7 +233,7 @@ async fn patch_proposes_fix_and_trailers_sign_off_for_the_sites_subsystem() {
     assert_eq!(depths, vec![0, 1, 2, 0]);
 
     // Owners' answers: the maintainers' replies in the thread answer the open question.
-    let c = treewide_core::campaigns::get(&db, "mail-fixture")
+    let c = treewide_core::campaigns::get(&db, "iov-iter-pin")
         .await
         .unwrap();
     let answers = core_mail::pending_answers(&db, c.id, Some(site), None)
@@ -454,7 +454,7 @@ async fn chunked_import_in_any_order_stores_what_one_batch_stores() {
         raw.extend(mail::read_mbox(bytes, f).unwrap().messages);
     }
     let one = fixture_db().await;
-    let sites = mail::link::SiteIndex::new(core_mail::link_candidates(&one, None).await.unwrap());
+    let sites = mail::site_index(&one, None).await.unwrap();
     let (parsed, skipped) = mail::parse_all(raw, &sites);
     assert!(skipped.is_empty());
     let batch = core_mail::MailBatch {

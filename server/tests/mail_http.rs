@@ -18,7 +18,7 @@ async fn app_with_mail() -> TestApp {
     let batch = auditor::parse_file(&data("generated/ceph-campaign.json"), "test").unwrap();
     ingest::store(&app.db, &batch).await.unwrap();
     let opts = mail::Options {
-        campaign: Some("mail-fixture".into()),
+        campaign: Some("iov-iter-pin".into()),
         actor: "test".into(),
     };
     let fixture = mail::Source::Mbox(data("generated/ceph-pin.mbox"));
@@ -41,7 +41,7 @@ async fn site_page_shows_thread_trailers_and_escapes_subjects() {
     let app = app_with_mail().await;
     let TestResponse {
         status, body: html, ..
-    } = app.get("/c/mail-fixture/site/1").await;
+    } = app.get("/c/iov-iter-pin/site/1").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("https://lore.kernel.org/r/20220921100000.ceph-pin-1@zeniv.linux.org.uk"));
     assert!(html.contains("[PATCH] ceph: pin pages in __iter_get_bvecs()"));
@@ -72,7 +72,7 @@ async fn messages_api_lists_and_details() {
     assert_eq!(m["has_diff"], true);
     assert_eq!(m["thread"]["index"], 1);
     assert_eq!(m["thread"]["size"], 3);
-    assert_eq!(m["sites"][0]["campaign"], "mail-fixture");
+    assert_eq!(m["sites"][0]["campaign"], "iov-iter-pin");
     assert!(m["sites"]
         .as_array()
         .unwrap()

@@ -60,7 +60,7 @@ pub enum LinkHow {
     Function,
     /// The site's callee and its file, both mentioned.
     CalleeFile,
-    /// The message's diff touches the site's lines.
+    /// The message's diff changes the site's call (whether it fixes it is [`NewLink::fixes`]).
     Patch,
 }
 
@@ -94,6 +94,10 @@ pub struct NewLink {
     pub site: SiteId,
     pub how: LinkHow,
     pub detail: String,
+    /// A patch that turns the site's call into the campaign's fixed form (decided by the
+    /// importer's patch analyzer): only such a link proposes a fix; any other patch link
+    /// only says the patch touches the site.
+    pub fixes: bool,
 }
 
 /// One message as an importer parsed it.
@@ -174,6 +178,8 @@ pub struct LinkCandidate {
     pub line: i64,
     pub function: Option<String>,
     pub callee: String,
+    /// The call as written (matched against patch hunks by content, not by line).
+    pub code: String,
 }
 
 /// `https://lore.kernel.org/r/<msgid>`, the Message-ID percent-encoded where URLs need it.

@@ -19,7 +19,8 @@ pub async fn link_candidates(
 ) -> Result<Vec<LinkCandidate>> {
     Ok(sqlx::query_as!(
         LinkCandidate,
-        r#"SELECT id AS "id!: SiteId", campaign_id AS "campaign!: CampaignId", file, line, function, callee
+        r#"SELECT id AS "id!: SiteId", campaign_id AS "campaign!: CampaignId", file, line, function, callee,
+                  code
            FROM sites WHERE (?1 IS NULL OR campaign_id = ?1) AND status <> 'gone' ORDER BY file, line, id"#,
         campaign
     )

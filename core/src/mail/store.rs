@@ -323,7 +323,7 @@ async fn store_links(
         for (li, l) in m.links.iter().enumerate() {
             rows.push(json!([mid, l.site, l.how.as_str(), l.detail]));
             campaign_of.insert(l.site, l.campaign);
-            if l.how == LinkHow::Patch {
+            if l.how == LinkHow::Patch && l.fixes {
                 patches.insert((mid, l.site), (mi, li));
             }
         }

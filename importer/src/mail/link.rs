@@ -5,20 +5,32 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::Regex;
+use treewide_core::identity::normalise_code;
 use treewide_core::mail::{LinkCandidate, LinkHow, NewLink};
+use treewide_core::model::CampaignId;
+
+use super::patch::FixRule;
 
 use super::trailers::own_lines;
 
 /// How far (in lines) a `file:line` mention or a hunk may be from a site that drifted.
 pub const DRIFT: i64 = 50;
 
-/// One hunk of a unified diff, on the old side.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One hunk of a unified diff.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Hunk {
     pub old_start: i64,
     pub old_len: i64,
     /// Lines the hunk removes.
     pub removed: Vec<String>,
+    /// Lines the hunk adds.
+    pub added: Vec<String>,
+    /// The old side as text: context and removed lines, in order.
+    pub old_text: String,
+    /// The new side as text: context and added lines, in order.
+    pub new_text: String,
+    /// What diff shows after the second `@@`: usually the enclosing function's header.
+    pub heading: String,
 }
 
 /// The hunks a diff makes to one file.
@@ -77,36 +89,54 @@ pub fn parse_diff(text: &str) -> Vec<FileDiff> {
             let num = |k: usize, d: i64| c.get(k).map_or(d, |m| m.as_str().parse().unwrap_or(d));
             let (old_start, old_len, new_len) = (num(1, 0), num(2, 1), num(4, 1));
             let (mut o, mut n) = (old_len, new_len);
-            let mut removed = Vec::new();
+            let heading = l[c.get(0).map_or(0, |m| m.end())..]
+                .trim_start_matches('@')
+                .trim()
+                .to_owned();
+            let mut h = Hunk {
+                old_start,
+                old_len,
+                heading,
+                ..Hunk::default()
+            };
             i += 1;
             while i < lines.len() && (o > 0 || n > 0) {
-                let h = lines[i];
-                match h.as_bytes().first() {
+                let line = lines[i];
+                let rest = line.get(1..).unwrap_or("");
+                match line.as_bytes().first() {
                     Some(b'-') => {
                         o -= 1;
-                        removed.push(h[1..].to_owned());
+                        h.removed.push(rest.to_owned());
+                        push_line(&mut h.old_text, rest);
                     }
-                    Some(b'+') => n -= 1,
+                    Some(b'+') => {
+                        n -= 1;
+                        h.added.push(rest.to_owned());
+                        push_line(&mut h.new_text, rest);
+                    }
                     Some(b' ') | None => {
                         o -= 1;
                         n -= 1;
+                        push_line(&mut h.old_text, rest);
+                        push_line(&mut h.new_text, rest);
                     }
                     Some(b'\\') => {}
                     _ => break,
                 }
                 i += 1;
             }
-            cur.hunks.push(Hunk {
-                old_start,
-                old_len,
-                removed,
-            });
+            cur.hunks.push(h);
             continue;
         }
         i += 1;
     }
     out.retain(|f| !f.hunks.is_empty());
     out
+}
+
+fn push_line(text: &mut String, line: &str) {
+    text.push_str(line);
+    text.push('\n');
 }
 
 /// Sites indexed the ways mail mentions them.
@@ -117,6 +147,8 @@ pub struct SiteIndex {
     by_function: HashMap<String, Vec<usize>>,
     /// `op` → sites in functions named `*_op` (`->issue_read()` instances).
     by_op: HashMap<String, Vec<usize>>,
+    /// Each campaign's idea of fixed; a campaign without one gets no automatic fix.
+    rules: HashMap<CampaignId, FixRule>,
 }
 
 static FILE_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -147,6 +179,21 @@ impl SiteIndex {
         ix
     }
 
+    /// With the campaigns' fix rules: patches that turn a site's call into its campaign's
+    /// fixed form propose a fix (see [`FixRule`]).
+    pub fn with_rules(mut self, rules: HashMap<CampaignId, FixRule>) -> SiteIndex {
+        self.rules = rules;
+        self
+    }
+
+    /// The campaigns the index has sites of.
+    pub fn campaigns(&self) -> Vec<CampaignId> {
+        let mut c: Vec<CampaignId> = self.sites.iter().map(|s| s.campaign).collect();
+        c.sort();
+        c.dedup();
+        c
+    }
+
     /// True when there is nothing to link to.
     pub fn is_empty(&self) -> bool {
         self.sites.is_empty()
@@ -158,21 +205,23 @@ impl SiteIndex {
             .find(|p| self.by_file.contains_key(*p))
     }
 
-    /// The links of a message with this text (and diff).
-    pub fn links(&self, text: &str, diff: &[FileDiff]) -> Vec<NewLink> {
+    /// The links of a message with this text (and diff), sent on `date` (RFC 3339).
+    pub fn links(&self, text: &str, diff: &[FileDiff], date: Option<&str>) -> Vec<NewLink> {
         let mut out: Vec<NewLink> = Vec::new();
         let mut seen: HashSet<(usize, LinkHow)> = HashSet::new();
-        let mut push = |i: usize, how: LinkHow, detail: String, out: &mut Vec<NewLink>| {
-            if seen.insert((i, how)) {
-                let s = &self.sites[i];
-                out.push(NewLink {
-                    campaign: s.campaign,
-                    site: s.id,
-                    how,
-                    detail,
-                });
-            }
-        };
+        let mut push =
+            |i: usize, how: LinkHow, detail: String, fixes: bool, out: &mut Vec<NewLink>| {
+                if seen.insert((i, how)) {
+                    let s = &self.sites[i];
+                    out.push(NewLink {
+                        campaign: s.campaign,
+                        site: s.id,
+                        how,
+                        detail,
+                        fixes,
+                    });
+                }
+            };
         if self.sites.is_empty() {
             return out;
         }
@@ -182,16 +231,27 @@ impl SiteIndex {
             };
             for &i in &self.by_file[file] {
                 let s = &self.sites[i];
-                let call = format!("{}(", s.callee);
-                let hit = f.hunks.iter().find(|h| {
-                    let end = h.old_start + h.old_len.max(1);
-                    (h.old_start..end).contains(&s.line)
-                        || ((s.line - h.old_start).abs() <= DRIFT + h.old_len
-                            && h.removed.iter().any(|r| r.contains(&call)))
+                let rule = self.rules.get(&s.campaign);
+                // A hunk that turns the call into the fixed form proposes a fix; one that
+                // holds the call (changed or as context) only touches it. Lines alone say
+                // nothing: the patch was made against another tree.
+                let fix = f
+                    .hunks
+                    .iter()
+                    .find_map(|h| rule.and_then(|r| r.fixes(s, h, date)).map(|why| (h, why)));
+                if let Some((h, why)) = fix {
+                    let detail = format!("{file} @@ -{},{} @@: {why}", h.old_start, h.old_len);
+                    push(i, LinkHow::Patch, detail, true, &mut out);
+                    continue;
+                }
+                let code = normalise_code(s.code.trim_end_matches(';'));
+                let touched = f.hunks.iter().find(|h| {
+                    h.old_text.contains(s.callee.as_str())
+                        && normalise_code(&h.old_text).contains(code.as_str())
                 });
-                if let Some(h) = hit {
-                    let detail = format!("{file} @@ -{},{} @@", h.old_start, h.old_len);
-                    push(i, LinkHow::Patch, detail, &mut out);
+                if let Some(h) = touched {
+                    let detail = format!("{file} @@ -{},{} @@: touches", h.old_start, h.old_len);
+                    push(i, LinkHow::Patch, detail, false, &mut out);
                 }
             }
         }
@@ -220,13 +280,23 @@ impl SiteIndex {
                 let Some(n) = c.get(2).and_then(|m| m.as_str().parse::<i64>().ok()) else {
                     continue;
                 };
-                let nearest = self.by_file[file]
-                    .iter()
-                    .map(|&i| (i, (self.sites[i].line - n).abs()))
-                    .filter(|(_, d)| *d <= DRIFT)
-                    .min_by_key(|(_, d)| *d);
-                if let Some((i, _)) = nearest {
-                    push(i, LinkHow::FileLine, format!("{file}:{n}"), &mut out);
+                // The nearest site of every campaign: a line is one place in the tree, and
+                // each campaign may have a site there.
+                let mut nearest: HashMap<CampaignId, (usize, i64)> = HashMap::new();
+                for &i in &self.by_file[file] {
+                    let d = (self.sites[i].line - n).abs();
+                    if d > DRIFT {
+                        continue;
+                    }
+                    let e = nearest.entry(self.sites[i].campaign).or_insert((i, d));
+                    if d < e.1 {
+                        *e = (i, d);
+                    }
+                }
+                let mut nearest: Vec<usize> = nearest.into_values().map(|(i, _)| i).collect();
+                nearest.sort_unstable();
+                for i in nearest {
+                    push(i, LinkHow::FileLine, format!("{file}:{n}"), false, &mut out);
                 }
             }
             let calls = if line.contains("()") {
@@ -247,7 +317,7 @@ impl SiteIndex {
                     )
                 };
                 for i in list {
-                    push(i, LinkHow::Function, shown.clone(), &mut out);
+                    push(i, LinkHow::Function, shown.clone(), false, &mut out);
                 }
             }
         }
@@ -264,6 +334,7 @@ impl SiteIndex {
                         i,
                         LinkHow::CalleeFile,
                         format!("{} in {file}", s.callee),
+                        false,
                         &mut out,
                     );
                 }
@@ -286,6 +357,7 @@ mod tests {
             line,
             function: Some(function.into()),
             callee: callee.into(),
+            code: format!("{callee}(iter, p, 1, 2, &o);"),
         }
     }
 
@@ -312,7 +384,7 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].file, "fs/cifs/file.c");
         assert_eq!((d[0].hunks[0].old_start, d[0].hunks[0].old_len), (120, 3));
-        let links = index().links(text, &d);
+        let links = index().links(text, &d, None);
         // The hunk is 20 lines below site 1 (drifted) but removes its call.
         assert!(links
             .iter()
@@ -331,21 +403,22 @@ mod tests {
     #[test]
     fn mentions_file_line_function_and_op() {
         let ix = index();
-        let l = ix.links("see fs/cifs/file.c:130 and ->issue_read() too", &[]);
+        let l = ix.links("see fs/cifs/file.c:130 and ->issue_read() too", &[], None);
         assert!(l
             .iter()
             .any(|l| l.site == SiteId(1) && l.how == LinkHow::FileLine));
         assert!(l
             .iter()
             .any(|l| l.site == SiteId(3) && l.how == LinkHow::Function));
-        let l = ix.links("cifs_send_async_read() is fine", &[]);
+        let l = ix.links("cifs_send_async_read() is fine", &[], None);
         assert_eq!(l.len(), 1);
         let l = ix.links(
             "> cifs_send_async_read() quoted\nfs/cifs/file.c:999 too far",
             &[],
+            None,
         );
         assert!(l.iter().all(|l| l.how == LinkHow::CalleeFile) || l.is_empty());
-        let l = ix.links("iov_iter_kvec in fs/cifs/file.c", &[]);
+        let l = ix.links("iov_iter_kvec in fs/cifs/file.c", &[], None);
         assert!(l
             .iter()
             .any(|l| l.site == SiteId(2) && l.how == LinkHow::CalleeFile));

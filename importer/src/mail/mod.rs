@@ -10,6 +10,7 @@
 pub mod link;
 pub mod lore;
 pub mod mbox;
+pub mod patch;
 pub mod public_inbox;
 pub mod trailers;
 
@@ -136,7 +137,7 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
             (Opened::Mbox(mbox::reader(bytes)?), Vec::new())
         }
     };
-    let sites = SiteIndex::new(core_mail::link_candidates(db, campaign).await?);
+    let sites = site_index(db, campaign).await?;
     let mut conn = db.acquire().await?;
     let cache = treewide_core::db::ImportCache::grow(&mut conn).await?;
     let stored = parse_and_store(&mut conn, &name, &opts.actor, opened, &cursors, sites).await;
@@ -309,6 +310,34 @@ pub fn read_mbox(bytes: Vec<u8>, name: &str) -> anyhow::Result<RawMail> {
     })
 }
 
+/// The sites mail may link to, with each campaign's fix rule (from its built-in spec; a
+/// campaign without one gets links but no automatic fix).
+pub async fn site_index(
+    db: &SqlitePool,
+    campaign: Option<treewide_core::model::CampaignId>,
+) -> anyhow::Result<SiteIndex> {
+    let index = SiteIndex::new(core_mail::link_candidates(db, campaign).await?);
+    let mut rules = std::collections::HashMap::new();
+    let wanted = index.campaigns();
+    for c in campaigns::list(db).await? {
+        if !wanted.contains(&c.id) {
+            continue;
+        }
+        // Only a built-in spec says what fixed means for a campaign the mail names by slug.
+        if !treewide_formats::spec::BUILTIN
+            .iter()
+            .any(|(b, _)| *b == c.slug)
+        {
+            continue;
+        }
+        let spec = treewide_formats::spec::Spec::load(&c.slug)?;
+        if let Some(rule) = patch::FixRule::new(spec)? {
+            rules.insert(c.id, rule);
+        }
+    }
+    Ok(index.with_rules(rules))
+}
+
 /// Parse and link every message (in parallel); the ones that cannot be parsed are skipped.
 pub fn parse_all(raw: Vec<Raw>, sites: &SiteIndex) -> (Vec<NewMessage>, Vec<Skipped>) {
     let results: Vec<Result<NewMessage, Skipped>> = raw
@@ -319,7 +348,7 @@ pub fn parse_all(raw: Vec<Raw>, sites: &SiteIndex) -> (Vec<NewMessage>, Vec<Skip
                 .unwrap_or_else(|_| Err("the mail parser failed on this message".into()))
                 .map(|(mut m, diff)| {
                     // Links read the whole text; the stored body is cut afterwards, in place.
-                    m.links = sites.links(&m.body, &diff);
+                    m.links = sites.links(&m.body, &diff, m.date.as_deref());
                     m.body = cap(std::mem::take(&mut m.body));
                     m.body_zstd = core_mail::pack_body(&m.body);
                     m
