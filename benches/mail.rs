@@ -3,8 +3,9 @@
 //! one thread), in the same run. Target (issue 5): treewide ≥ 50% of the plain parse rate.
 //!
 //! Two inputs:
-//! - **real list mail**: the repository's real vger mail (`tests/data/mail`: six threads and
-//!   300 public-inbox messages, 6.9 KB on average with their real Received/DKIM headers),
+//! - **real list mail**: real vger mail from `../shared/data/mail` (or `TREEWIDE_MAIL_DATA`;
+//!   never copied into the repository): six threads and the first 300 messages of the
+//!   linux-unionfs public-inbox epoch, 6.9 KB on average with their real Received/DKIM headers,
 //!   copied until there are 50k, each copy with its own Message-IDs so threads stay whole.
 //!   This is what the target is about.
 //! - **small generated messages** (~700 bytes, a few headers): what is left is mostly the
@@ -96,10 +97,15 @@ fn generate(n: usize) -> String {
     out
 }
 
-/// The repository's real list mail (tests/data/mail: six vger threads and 300 linux-unionfs
-/// messages of a public-inbox epoch), each message as its raw bytes.
-fn real_messages() -> Vec<Vec<u8>> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mail");
+#[path = "../tests/support/real_mail.rs"]
+mod real_mail;
+
+/// Real list mail (six vger threads and 300 linux-unionfs messages of a public-inbox epoch),
+/// each message as its raw bytes; `None` (said) when this clone has none.
+fn real_messages() -> Option<Vec<Vec<u8>>> {
+    real_mail::real_mail("threads")?;
+    real_mail::real_mail("public-inbox/linux-unionfs-epoch0-first300.tar.gz")?;
+    let root = real_mail::real_mail_root();
     let mut out = Vec::new();
     let mut threads: Vec<_> = std::fs::read_dir(root.join("threads"))
         .expect("threads")
@@ -123,14 +129,14 @@ fn real_messages() -> Vec<Vec<u8>> {
     assert!(ok, "tar failed");
     let read = mail::public_inbox::read(dir.path(), "bench", &Default::default()).expect("inbox");
     out.extend(read.messages.into_iter().map(|r| r.data.to_vec()));
-    out
+    Some(out)
 }
 
 /// `n` messages as an mboxrd, made of copies of the real messages: copy `c` prefixes every
 /// Message-ID, In-Reply-To and References id with `c{c}.` (threads stay whole within a copy)
 /// and gets an `X-Bench-Copy` header (messages without a Message-ID stay distinct).
-fn real_mbox(n: usize) -> Vec<u8> {
-    let msgs = real_messages();
+fn real_mbox(n: usize) -> Option<Vec<u8>> {
+    let msgs = real_messages()?;
     let mut out = Vec::with_capacity(n * 8000);
     for (i, raw) in msgs.iter().cycle().take(n).enumerate() {
         let copy = i / msgs.len();
@@ -173,7 +179,7 @@ fn real_mbox(n: usize) -> Vec<u8> {
         }
         out.push(b'\n');
     }
-    out
+    Some(out)
 }
 
 fn plain_parse(bytes: &[u8]) -> (Duration, usize) {
@@ -293,13 +299,15 @@ fn main() {
     let n = if full { 50_000 } else { 2_000 };
     let runs = if full { 3 } else { 1 };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    measure(
-        &rt,
-        "real list mail (copies of tests/data/mail)",
-        real_mbox(n),
-        n,
-        runs,
-    );
+    if let Some(real) = real_mbox(n) {
+        measure(
+            &rt,
+            "real list mail (copies of shared/data/mail)",
+            real,
+            n,
+            runs,
+        );
+    }
     measure(
         &rt,
         "small generated messages",
