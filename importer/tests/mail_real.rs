@@ -212,3 +212,63 @@ async fn seed_mail_links_its_haven_t_done_yet_sites_in_both_campaigns() {
         }
     }
 }
+
+#[tokio::test]
+async fn extract_pages_conversions_propose_fixes_and_a_touching_patch_does_not() {
+    let Some(tree) = tree() else { return };
+    let db = scanned(&tree).await;
+    let pin = campaigns::meta(&db, "iov-iter-pin").await.unwrap();
+    let status_at = |file: &'static str, line: i64| {
+        let db = db.clone();
+        async move {
+            let q = sites::SiteQuery {
+                campaign: Some(pin.id),
+                file: Some(file.into()),
+                ..Default::default()
+            };
+            sites::list(&db, &q, treewide_core::model::SiteId(0), 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|s| s.line == line)
+                .map(|s| (s.id, s.status))
+                .unwrap_or_else(|| panic!("no pin site at {file}:{line}"))
+        }
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/mail/generated/extract-pages.mbox");
+    let r = mail::import(&db, &mail::Source::Mbox(path), &opts())
+        .await
+        .unwrap();
+    let mut proposed = r.summary.fix_proposed.clone();
+    proposed.sort();
+    // The two conversions fix the three get-pages calls they replace, in the pin campaign
+    // only; the patch that only touches the lines around a call fixes nothing.
+    assert_eq!(
+        proposed,
+        [
+            "block/bio.c:1217",
+            "block/blk-map.c:296",
+            "block/blk-map.c:299"
+        ]
+    );
+    for (file, line) in [
+        ("block/blk-map.c", 296),
+        ("block/blk-map.c", 299),
+        ("block/bio.c", 1217),
+    ] {
+        let (id, status) = status_at(file, line).await;
+        assert_eq!(status, Status::FixProposed, "{file}:{line}");
+        let threads = core_mail::threads_for_site(&db, id).await.unwrap();
+        assert!(!threads.is_empty());
+    }
+    let touch = core_mail::get(&db, "20230601090000.1-dev@example.test")
+        .await
+        .unwrap();
+    let link = touch
+        .sites
+        .iter()
+        .find(|l| l.how == LinkHow::Patch && l.file == "block/blk-map.c" && l.line == 296)
+        .expect("the touching patch is linked to the call it shows");
+    assert!(link.detail.ends_with("touches"), "{}", link.detail);
+}
