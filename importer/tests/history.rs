@@ -437,3 +437,43 @@ async fn merged_fixes_are_the_side_branch_commits() {
         assert_eq!(commits[0].commit.branch.as_deref(), Some("master"));
     }
 }
+
+#[tokio::test]
+async fn an_incremental_import_reopens_a_fixed_site_that_a_revert_turned_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut repo = Repo::init(&dir.path().join("linux"));
+    let fixed = "static int xen_read(struct iov_iter *iter, struct kvec *v)\n{\n\
+                 \tiov_iter_kvec(iter, ITER_DEST, v, 1, 8);\n\treturn 0;\n}\n";
+    repo.write("drivers/xen/pvcalls.c", &legacy(fixed));
+    repo.commit("xen: add pvcalls reader");
+    let db = database(dir.path()).await;
+    scan_worktree(&db, &repo.dir).await;
+    import(&db, &repo.dir, git::Options::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        find(&all_sites(&db).await, "iov_iter_kvec(").status,
+        Status::NeedsFix
+    );
+
+    repo.write("drivers/xen/pvcalls.c", fixed);
+    repo.commit("[xen] fix \"direction\" argument of iov_iter_kvec()");
+    import(&db, &repo.dir, git::Options::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        find(&all_sites(&db).await, "iov_iter_kvec(").status,
+        Status::Fixed
+    );
+
+    repo.write("drivers/xen/pvcalls.c", &legacy(fixed));
+    let revert = repo.commit("Revert \"[xen] fix \"direction\" argument of iov_iter_kvec()\"");
+    let r = import(&db, &repo.dir, git::Options::default())
+        .await
+        .unwrap();
+    assert_eq!(r.summary.reopened.len(), 1, "{:?}", r.summary);
+    let site = find(&all_sites(&db).await, "iov_iter_kvec(").clone();
+    assert_eq!(site.status, Status::NeedsFix);
+    assert!(site.reason.starts_with("reverted by"), "{}", site.reason);
+    assert!(site.reason.contains(&revert[..12]), "{}", site.reason);
+}

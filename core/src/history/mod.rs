@@ -200,6 +200,9 @@ pub struct HistorySummary {
     /// `file:line` of sites that became fixed / gone.
     pub fixed: Vec<String>,
     pub gone: Vec<String>,
+    /// `file:line` of fixed sites reopened because their code is in the legacy form again
+    /// (a revert or a re-introduction).
+    pub reopened: Vec<String>,
 }
 
 impl HistorySummary {

@@ -164,7 +164,8 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
         let place = format!("{}:{}", row.file, row.line);
         match s.to {
             Status::Gone => summary.gone.push(place),
-            _ => summary.fixed.push(place),
+            Status::Fixed => summary.fixed.push(place),
+            _ => summary.reopened.push(place),
         }
         writes += 1;
     }
@@ -219,12 +220,13 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
     .sites_changed(summary.moved);
     let import_id = imports::record(&mut *tx, &import).await?;
     let what = format!(
-        "{} commits new, {} site links, {} sites moved, {} fixed, {} gone",
+        "{} commits new, {} site links, {} sites moved, {} fixed, {} gone, {} reopened",
         summary.commits_new,
         summary.links_new,
         summary.moved,
         summary.fixed.len(),
-        summary.gone.len()
+        summary.gone.len(),
+        summary.reopened.len()
     );
     let event = NewEvent::new(batch.campaign, EventKind::Import, stamp)
         .change(None, Some(&batch.name))

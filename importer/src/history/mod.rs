@@ -259,6 +259,8 @@ pub struct SourceCommit {
 enum Happened {
     Fix,
     Change,
+    /// A fixed call turned back into the legacy form (a revert, or a re-introduction).
+    Revert,
     Removed,
 }
 
@@ -446,6 +448,8 @@ impl<'s> Analyzer<'s> {
             let (was, is) = (self.classify(old), self.classify(new));
             let what = if is.0 == Some(Status::Fixed) && was.0 != Some(Status::Fixed) {
                 Happened::Fix
+            } else if was.0 == Some(Status::Fixed) && is.0 == Some(Status::NeedsFix) {
+                Happened::Revert
             } else if was.1 != is.1 {
                 Happened::Change
             } else {
@@ -608,17 +612,23 @@ impl<'s> Analyzer<'s> {
                 code_same
                     && (s.function.is_none() || e.function.is_none() || e.function == s.function)
             };
-            let mut fixes: Vec<&CallEvent> = Vec::new();
+            let (mut fixes, mut reverts): (Vec<&CallEvent>, Vec<&CallEvent>) =
+                (Vec::new(), Vec::new());
             for &e in &here {
                 match e.what {
-                    Happened::Fix | Happened::Change if matches(e, false) => {
+                    Happened::Fix | Happened::Change | Happened::Revert if matches(e, false) => {
                         if e.what == Happened::Fix {
                             fixes.push(e);
+                        }
+                        if e.what == Happened::Revert {
+                            reverts.push(e);
                         }
                         used_commits.insert(e.commit);
                         out.links.push(SiteLink {
                             site: s.id,
                             commit: self.commits[e.commit].info.oid.clone(),
+                            // A revert is recorded as a change of the call; the status it
+                            // reopens names it.
                             role: if e.what == Happened::Fix {
                                 CommitRole::Fix
                             } else {
@@ -662,6 +672,30 @@ impl<'s> Analyzer<'s> {
                         direction: t.direction.clone(),
                         context: Some((t.call.context.clone(), t.call.context_start)),
                     });
+                    // Fixed, but the tip's code is in the legacy form again: reopened, naming
+                    // the commit that turned it back when one was read.
+                    if s.status == Status::Fixed && t.class == Some(Status::NeedsFix) {
+                        let revert = self.pick_latest(&reverts, true);
+                        let reason = match revert {
+                            Some(e) => {
+                                let c = &self.commits[e.commit].info;
+                                format!(
+                                    "reverted by {} (\"{}\"): the call is in the legacy form again",
+                                    c.short(),
+                                    c.subject
+                                )
+                            }
+                            None => format!(
+                                "reverted: the code at {tip_name} is in the legacy form again"
+                            ),
+                        };
+                        out.statuses.push(StatusFromHistory {
+                            site: s.id,
+                            to: Status::NeedsFix,
+                            reason,
+                            commit: revert.map(|e| self.commits[e.commit].info.oid.clone()),
+                        });
+                    }
                     let open = !matches!(
                         s.status,
                         Status::Fixed | Status::ConfirmedSafe | Status::Gone

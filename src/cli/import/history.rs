@@ -93,7 +93,7 @@ pub async fn git(path: &Path, args: GitArgs) -> anyhow::Result<()> {
     print_report(&report, args.quiet, |report| {
         let (st, s) = (&report.stats, &report.summary);
         format!(
-            "{}: {} commits in {:.1} s ({:.0} commits/s), {} changes of campaign files ({} parsed), {} renames; {} commits new, {} site links new, {} sites moved, {} fixed, {} gone{}",
+            "{}: {} commits in {:.1} s ({:.0} commits/s), {} changes of campaign files ({} parsed), {} renames; {} commits new, {} site links new, {} sites moved, {} fixed, {} gone, {} reopened{}",
             report.source,
             st.commits,
             report.seconds,
@@ -106,6 +106,7 @@ pub async fn git(path: &Path, args: GitArgs) -> anyhow::Result<()> {
             s.moved,
             s.fixed.len(),
             s.gone.len(),
+            s.reopened.len(),
             if s.is_noop() { " (nothing new)" } else { "" }
         )
     });
@@ -138,7 +139,7 @@ pub async fn github(path: &Path, args: GithubArgs) -> anyhow::Result<()> {
     print_report(&report, args.quiet, |report| {
         let (st, s) = (&report.stats, &report.summary);
         format!(
-            "{}: {} commits read with {} requests in {:.1} s, {} changes of campaign files ({} parsed), {} renames; {} commits new, {} site links new, {} pull requests, {} sites moved, {} fixed, {} gone{}",
+            "{}: {} commits read with {} requests in {:.1} s, {} changes of campaign files ({} parsed), {} renames; {} commits new, {} site links new, {} pull requests, {} sites moved, {} fixed, {} gone, {} reopened{}",
             report.source,
             st.commits,
             report.requests.unwrap_or(0),
@@ -152,6 +153,7 @@ pub async fn github(path: &Path, args: GithubArgs) -> anyhow::Result<()> {
             s.moved,
             s.fixed.len(),
             s.gone.len(),
+            s.reopened.len(),
             if s.is_noop() { " (nothing new)" } else { "" }
         )
     });
