@@ -104,13 +104,15 @@ pub fn scan_source_explained(
                 skipped.push((line, NotACall::CommentOrString));
                 continue;
             }
-            if is_declarator(n) {
+            if is_declarator(n) && !is_misparsed_call(src, n) {
                 skipped.push((line, NotACall::Declaration));
                 continue;
             }
         }
         let call = node.and_then(|n| call_of(n, start));
-        if call.is_none() && node.is_some_and(has_error_ancestor) {
+        if call.is_none()
+            && node.is_some_and(|n| has_error_ancestor(n) || is_misparsed_call(src, n))
+        {
             parse_failures.push(line);
         }
         let (code_end, args, by_text) = match call {
@@ -190,6 +192,26 @@ fn is_declarator(n: Node<'_>) -> bool {
         && n.parent().is_some_and(|p| {
             p.kind() == "function_declarator" && p.child_by_field_name("declarator") == Some(n)
         })
+}
+
+/// A call tree-sitter read as a declaration because preprocessor lines split its statement:
+/// `#ifdef X` / `else` / `strlcpy(a, b, n);` / `#endif` parses as a declaration of type
+/// `else`. A "type" that is a C keyword says the parse went wrong there; the call is then
+/// found by text and the file reported as not fully parsed.
+fn is_misparsed_call(src: &[u8], n: Node<'_>) -> bool {
+    const STATEMENT_KEYWORDS: [&[u8]; 6] =
+        [b"else", b"do", b"return", b"case", b"default", b"goto"];
+    is_declarator(n)
+        && n.parent()
+            .and_then(|d| d.parent())
+            .filter(|decl| decl.kind() == "declaration" || decl.is_error())
+            .and_then(|decl| {
+                decl.child_by_field_name("type").or_else(|| {
+                    decl.named_child(0)
+                        .filter(|c| c.kind() == "type_identifier")
+                })
+            })
+            .is_some_and(|t| STATEMENT_KEYWORDS.contains(&&src[t.byte_range()]))
 }
 
 fn in_comment_or_string(n: Node<'_>) -> bool {
@@ -423,6 +445,18 @@ void *g(int x) {
             let p = p.expect("a call found by text in broken code is reported");
             assert!(p.reason.contains("line 3"), "{}", p.reason);
         }
+    }
+
+    #[test]
+    fn a_call_that_preprocessor_lines_split_from_its_if_is_found_and_reported() {
+        // arch/nios2/kernel/setup.c (linux-source-6.1): the `else` branch is inside an #ifdef.
+        let src = "void f(void)\n{\n#ifndef CONFIG_CMDLINE_FORCE\n\tif (cmdline_passed[0])\n                   \t\tiov_iter_init(&i, READ, v, 1, n);\n#ifdef CONFIG_NIOS2_CMDLINE_IGNORE_DTB\n                   \telse\n\t\tiov_iter_init(&i, WRITE, v, 1, n);\n#endif\n#endif\n}\n";
+        let (s, p) = scan(src, "iov-iter-direction");
+        let lines: Vec<u32> = s.iter().map(|c| c.line).collect();
+        assert_eq!(lines, [5, 8]);
+        assert_eq!(s[1].args.get(1).map(String::as_str), Some("WRITE"));
+        let p = p.expect("the misparsed branch is reported");
+        assert!(p.reason.contains("line 8"), "{}", p.reason);
     }
 
     #[test]
