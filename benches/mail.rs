@@ -127,7 +127,7 @@ fn real_messages() -> Option<Vec<Vec<u8>>> {
         .expect("tar")
         .success();
     assert!(ok, "tar failed");
-    let read = mail::public_inbox::read(dir.path(), "bench", &Default::default()).expect("inbox");
+    let read = mail::public_inbox::read(dir.path(), &Default::default()).expect("inbox");
     out.extend(read.messages.into_iter().map(|r| r.data.to_vec()));
     Some(out)
 }

@@ -159,6 +159,53 @@ async fn public_inbox_epoch_imports_300_then_only_new_commits() {
     let again = mail::import(&db, &src, &opts()).await.unwrap();
     assert_eq!(again.summary.messages, 0);
     assert!(again.summary.is_noop());
+
+    // The same epoch as people have it: a bare mirror in a folder of any name, somewhere
+    // else. It is recognised by its content and its cursor (by root commit) still holds.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mirror = elsewhere.path().join("linux-unionfs-lore-mirror");
+    std::fs::rename(dir.path().join("git/0.git"), &mirror).unwrap();
+    let moved = mail::import(&db, &mail::Source::PublicInbox(mirror), &opts())
+        .await
+        .unwrap();
+    assert_eq!(moved.summary.messages, 0, "{:?}", moved.summary);
+
+    // A bare repository that holds no messages is refused, naming it and what was expected.
+    let other = elsewhere.path().join("not-an-inbox.git");
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "a")
+            .env("GIT_AUTHOR_EMAIL", "a@b")
+            .env("GIT_COMMITTER_NAME", "a")
+            .env("GIT_COMMITTER_EMAIL", "a@b")
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    let work = elsewhere.path().join("work");
+    git(&["init", "-q", work.to_str().unwrap()]);
+    std::fs::write(work.join("README"), "x").unwrap();
+    git(&["-C", work.to_str().unwrap(), "add", "README"]);
+    git(&["-C", work.to_str().unwrap(), "commit", "-q", "-m", "x"]);
+    git(&[
+        "clone",
+        "-q",
+        "--bare",
+        work.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    let err = mail::import(&db, &mail::Source::PublicInbox(other), &opts())
+        .await
+        .unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("not-an-inbox.git is not a public-inbox epoch"),
+        "{msg}"
+    );
+    assert!(msg.contains("blob m"), "{msg}");
 }
 
 #[tokio::test]

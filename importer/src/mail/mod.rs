@@ -126,9 +126,23 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
     let (opened, cursors) = match source {
         Source::Mbox(path) => (Opened::Mbox(mbox::open(path)?), Vec::new()),
         Source::PublicInbox(dir) => {
-            let inbox = public_inbox::inbox_key(dir)?;
-            let done = core_mail::cursors(db, &inbox).await?;
-            let mut opened = public_inbox::open(dir, &inbox, &done)?;
+            let epochs = public_inbox::epochs(dir)?;
+            // Cursors belong to epochs (their root commit); older ones to the inbox's path.
+            let legacy = match public_inbox::legacy_key(dir) {
+                Some(k) => core_mail::cursors(db, &k).await?,
+                None => Default::default(),
+            };
+            let mut done = std::collections::HashMap::new();
+            for e in &epochs {
+                let last = core_mail::cursors(db, &e.key)
+                    .await?
+                    .remove(&e.number)
+                    .or_else(|| legacy.get(&e.number).cloned());
+                if let Some(last) = last {
+                    done.insert(e.number, last);
+                }
+            }
+            let mut opened = public_inbox::open(epochs, &done)?;
             let cursors = std::mem::take(&mut opened.cursors);
             (Opened::Inbox(opened), cursors)
         }

@@ -10,47 +10,113 @@ use treewide_core::mail::Cursor;
 
 use super::{Raw, RawMail, Skipped};
 
-/// The key an inbox's cursors are stored under: its canonical path.
-pub fn inbox_key(dir: &Path) -> anyhow::Result<String> {
-    let p = dir
-        .canonicalize()
-        .with_context(|| format!("no public-inbox at {}", dir.display()))?;
-    Ok(p.to_string_lossy().into_owned())
+/// The key cursors were stored under before they belonged to epochs: the inbox's canonical
+/// path. Read once for cursors written that way; new cursors use [`EpochRef::key`].
+pub fn legacy_key(dir: &Path) -> Option<String> {
+    dir.canonicalize()
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
-/// The epochs of an inbox by number: `DIR/git/N.git`, or `DIR` itself when it is `N.git`.
-pub fn epochs(dir: &Path) -> anyhow::Result<Vec<(i64, PathBuf)>> {
+/// One epoch of an inbox: its number, where it is, and the key its cursor is stored under.
+#[derive(Debug, Clone)]
+pub struct EpochRef {
+    pub number: i64,
+    pub path: PathBuf,
+    /// `epoch:<root commit>`: an epoch's cursor belongs to the epoch, wherever it was cloned
+    /// to and whatever its folder is called.
+    pub key: String,
+}
+
+/// The epochs at `dir`, recognised by their content: a public-inbox v2 directory
+/// (`git/N.git`), or any bare repository whose commits carry a message in the blob `m` (a
+/// `git clone --mirror` of `https://lore.kernel.org/LIST/0`, whatever its folder is called).
+pub fn epochs(dir: &Path) -> anyhow::Result<Vec<EpochRef>> {
     let number = |p: &Path| {
         p.file_name()
             .and_then(|n| n.to_str())
             .and_then(|n| n.strip_suffix(".git"))
             .and_then(|n| n.parse::<i64>().ok())
     };
-    if let Some(n) = number(dir) {
-        return Ok(vec![(n, dir.to_owned())]);
-    }
     let git = dir.join("git");
-    let mut out: Vec<(i64, PathBuf)> = std::fs::read_dir(&git)
-        .with_context(|| {
-            format!(
-                "{} is not a public-inbox v2 directory (no git/N.git epochs)",
-                dir.display()
-            )
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter_map(|p| number(&p).map(|n| (n, p)))
-        .collect();
-    out.sort();
-    if out.is_empty() {
-        return Err(anyhow!("{}: no epochs (git/N.git) found", git.display()));
+    let mut found: Vec<(i64, PathBuf)> = if git.is_dir() {
+        std::fs::read_dir(&git)
+            .with_context(|| format!("cannot read {}", git.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter_map(|p| number(&p).map(|n| (n, p)))
+            .collect()
+    } else if dir.is_dir() {
+        vec![(number(dir).unwrap_or(0), dir.to_owned())]
+    } else {
+        return Err(anyhow!(
+            "no public-inbox at {}: no such directory",
+            dir.display()
+        ));
+    };
+    found.sort();
+    if found.is_empty() {
+        return Err(anyhow!(
+            "{} is not a public-inbox: no epochs (git/N.git) in {}",
+            dir.display(),
+            git.display()
+        ));
     }
-    Ok(out)
+    found
+        .into_iter()
+        .map(|(number, path)| {
+            let key = epoch_key(&path).with_context(|| {
+                format!(
+                    "{} is not a public-inbox epoch (expected a bare git repository with one message per commit in the blob m)",
+                    path.display()
+                )
+            })?;
+            Ok(EpochRef { number, path, key })
+        })
+        .collect()
+}
+
+/// How many of an epoch's newest commits are looked at for a blob `m` before it is refused.
+const SNIFF_COMMITS: usize = 16;
+
+/// `epoch:<root commit>` of a repository whose commits hold messages (`epoch:empty` for one
+/// without commits yet); an error for anything else.
+fn epoch_key(path: &Path) -> anyhow::Result<String> {
+    let repo = gix::open(path).context("not a git repository")?;
+    let Ok(tip) = repo.head_id() else {
+        return Ok("epoch:empty".into());
+    };
+    let (mut root, mut seen, mut has_m) = (None, 0usize, false);
+    for info in repo
+        .rev_walk([tip.detach()])
+        .all()
+        .context("cannot walk history")?
+    {
+        let id = info.context("broken history")?.id;
+        if seen < SNIFF_COMMITS && !has_m {
+            has_m = repo
+                .find_commit(id)
+                .ok()
+                .and_then(|c| c.tree().ok())
+                .is_some_and(|t| t.find_entry("m").is_some());
+        }
+        seen += 1;
+        root = Some(id);
+    }
+    if !has_m {
+        return Err(anyhow!(
+            "none of its newest {SNIFF_COMMITS} commits has a blob m"
+        ));
+    }
+    Ok(format!(
+        "epoch:{}",
+        root.expect("a walk from HEAD has a root")
+    ))
 }
 
 /// Read every epoch's commits after its cursor (`done`: epoch → last imported commit), all
 /// at once. [`open`] reads them one by one.
-pub fn read(dir: &Path, inbox: &str, done: &HashMap<i64, String>) -> anyhow::Result<RawMail> {
-    let inbox = open(dir, inbox, done)?;
+pub fn read(dir: &Path, done: &HashMap<i64, String>) -> anyhow::Result<RawMail> {
+    let inbox = open(epochs(dir)?, done)?;
     let cursors = inbox.cursors.clone();
     let mut reader = inbox.reader()?;
     let mut out = RawMail {
@@ -91,19 +157,20 @@ pub struct InboxReader {
     at: (usize, usize),
 }
 
-/// Open every epoch of the inbox at `dir` and find the commits after its cursor.
-pub fn open(dir: &Path, inbox: &str, done: &HashMap<i64, String>) -> anyhow::Result<Inbox> {
+/// Open the epochs and find the commits after each one's cursor (`done`: epoch number →
+/// last imported commit).
+pub fn open(epochs: Vec<EpochRef>, done: &HashMap<i64, String>) -> anyhow::Result<Inbox> {
     let mut out = Inbox {
         epochs: Vec::new(),
         cursors: Vec::new(),
     };
-    for (number, path) in epochs(dir)? {
+    for EpochRef { number, path, key } in epochs {
         let after = done.get(&number).map(String::as_str);
         let epoch = open_epoch(&path, number, after)
             .with_context(|| format!("epoch {number} ({})", path.display()))?;
         if let Some(last) = epoch.ids.last() {
             out.cursors.push(Cursor {
-                inbox: inbox.to_owned(),
+                inbox: key,
                 epoch: number,
                 last_commit: last.to_string(),
             });

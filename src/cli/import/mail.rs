@@ -13,8 +13,9 @@ use crate::cli;
 pub struct Args {
     /// An mbox file, plain or .gz (as `b4 mbox` or lore's t.mbox.gz give it).
     file: Option<PathBuf>,
-    /// A public-inbox v2 directory (holding git/0.git, …) or one epoch's bare repository;
-    /// only commits newer than the last import are read.
+    /// A public-inbox v2 directory (holding git/0.git, …) or one epoch's bare repository
+    /// under any name (recognised by its content); only commits newer than the last import
+    /// of that epoch are read.
     #[arg(long, value_name = "DIR")]
     public_inbox: Option<PathBuf>,
     /// Fetch the thread of this Message-ID from lore (`{base}/all/MSGID/t.mbox.gz`).
