@@ -21,7 +21,7 @@ use crate::model::{CampaignId, CommitRole, ImportId, SiteId, Status};
 pub use burndown::BurndownPoint;
 pub use query::*;
 pub use store::store;
-pub use subject::subject_tag;
+pub use subject::{patch_title, split_mail_subject, subject_tag};
 
 /// A commit as the importer read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -85,6 +85,9 @@ pub struct NewTrailer {
     pub email: String,
     /// The whole line after `Acked-by:`.
     pub raw: String,
+    /// Titles of the quoted patches it stands under (`patch_title`); empty: about what the
+    /// message replies to (a patch, or every patch of a series for a cover letter).
+    pub about: Vec<String>,
 }
 
 /// A link from a message to a site.

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{MessageHead, NewMessage};
+use crate::history::patch_title;
 
 /// The parent of a message among those present: In-Reply-To, else the nearest reference.
 pub(super) fn parent_of<'a>(
@@ -35,6 +36,7 @@ pub(super) struct StoredNode {
     pub(super) refs: String,
     pub(super) has_diff: bool,
     pub(super) patch_prefix: Option<String>,
+    pub(super) subject: String,
 }
 
 /// One message in the thread graph.
@@ -47,6 +49,8 @@ pub(super) struct Node<'a> {
     pub(super) refs: Vec<&'a str>,
     has_diff: bool,
     cover: bool,
+    /// The subject as a patch title (`patch_title`), for trailers about one patch.
+    title: String,
 }
 
 /// The new messages and the stored threads they touch, and who replies to whom. Nodes are
@@ -75,6 +79,7 @@ impl<'a> Graph<'a> {
             refs: r.refs.split_ascii_whitespace().collect(),
             has_diff: r.has_diff,
             cover: !r.has_diff && r.patch_prefix.as_deref().is_some_and(is_cover_prefix),
+            title: patch_title(&r.subject),
         }));
         nodes.extend(fresh.iter().zip(first_id..).map(|(m, id)| Node {
             id,
@@ -84,6 +89,7 @@ impl<'a> Graph<'a> {
             refs: m.references.iter().map(String::as_str).collect(),
             has_diff: m.has_diff,
             cover: !m.has_diff && m.patch_prefix.as_deref().is_some_and(is_cover_prefix),
+            title: patch_title(&m.subject),
         }));
         let index: HashMap<&'a str, usize> = nodes
             .iter()
@@ -167,8 +173,10 @@ impl<'a> Graph<'a> {
             .collect()
     }
 
-    /// The patches a trailer in message `i` is about.
-    pub(super) fn patches_for(&self, i: usize) -> Vec<usize> {
+    /// The patches a trailer in message `i` is about: the patch it is, or replies to; for a
+    /// reply to a cover letter, the series' patches whose titles are in `about` (the quoted
+    /// patches the trailer stands under), or all of them when `about` is empty.
+    pub(super) fn patches_for(&self, i: usize, about: &[String]) -> Vec<usize> {
         if self.nodes[i].has_diff {
             return vec![i];
         }
@@ -187,6 +195,7 @@ impl<'a> Graph<'a> {
                     .iter()
                     .copied()
                     .filter(|c| self.nodes[*c].has_diff)
+                    .filter(|c| about.is_empty() || about.contains(&self.nodes[*c].title))
                     .collect();
             }
             cur = p;
@@ -323,6 +332,7 @@ mod tests {
             refs: "patch".into(),
             has_diff: false,
             patch_prefix: None,
+            subject: "Re: [PATCH] x".into(),
         }];
         let patch = new_message("patch", None, Some("PATCH"), true);
         let graph = Graph::new(&stored, &[&patch], 2);
@@ -338,7 +348,20 @@ mod tests {
         let p2 = new_message("p2", Some("cover"), Some("PATCH 2/2"), true);
         let ack = new_message("ack", Some("cover"), None, false);
         let graph = Graph::new(&[], &[&cover, &p1, &p2, &ack], 1);
-        assert_eq!(graph.patches_for(3), vec![1, 2]);
-        assert_eq!(graph.patches_for(1), vec![1]);
+        assert_eq!(graph.patches_for(3, &[]), vec![1, 2]);
+        assert_eq!(graph.patches_for(1, &[]), vec![1]);
+    }
+
+    #[test]
+    fn a_trailer_under_a_quoted_patch_title_is_about_that_patch_only() {
+        let cover = new_message("cover", None, Some("PATCH 0/2"), false);
+        let mut p1 = new_message("p1", Some("cover"), Some("PATCH 1/2"), true);
+        p1.subject = "[PATCH 1/2] foo: one".into();
+        let mut p2 = new_message("p2", Some("cover"), Some("PATCH 2/2"), true);
+        p2.subject = "[PATCH 2/2] foo: two".into();
+        let review = new_message("review", Some("cover"), None, false);
+        let graph = Graph::new(&[], &[&cover, &p1, &p2, &review], 1);
+        assert_eq!(graph.patches_for(3, &["foo: two".into()]), vec![2]);
+        assert_eq!(graph.patches_for(3, &[]), vec![1, 2]);
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use treewide_core::history::subject_tag;
+use treewide_core::history::{patch_title, split_mail_subject, subject_tag};
 use treewide_core::mail::{NewTrailer, TrailerKind};
 use treewide_core::model::Person;
 
@@ -33,37 +33,25 @@ pub fn lines(text: &str) -> impl Iterator<Item = &str> {
 
 /// `[PATCH v3 2/7]` (without brackets) and the subsystem tag of a subject.
 pub fn subject_parts(subject: &str) -> (Option<String>, Option<String>) {
-    let mut s = subject.trim();
-    // Reply and forward markers come before the prefix: "Re: [PATCH] x: y".
-    loop {
-        let b = s.as_bytes();
-        let n = if b.len() >= 4
-            && [&b"re: "[..], b"aw: ", b"sv: "]
-                .iter()
-                .any(|p| b[..4].eq_ignore_ascii_case(p))
-        {
-            4
-        } else if b.len() >= 5 && b[..5].eq_ignore_ascii_case(b"fwd: ") {
-            5
-        } else {
-            break;
-        };
-        s = s[n..].trim_start();
+    let (patch, tag, rest) = split_mail_subject(subject);
+    (patch, tag.or_else(|| subject_tag(rest)))
+}
+
+/// The title of a patch a quoted line names (`> [PATCH 2/3] foo: bar`, or quoted
+/// `Subject: [PATCH 2/3] foo: bar`), as [`patch_title`] gives it.
+fn quoted_patch_title(line: &str) -> Option<String> {
+    let inner = line
+        .trim_start()
+        .strip_prefix('>')?
+        .trim_start_matches(['>', ' ', '\t']);
+    let inner = inner
+        .strip_prefix("Subject:")
+        .map_or(inner, str::trim_start);
+    if !inner.starts_with('[') {
+        return None;
     }
-    let mut patch = None;
-    let mut tag = None;
-    while let Some(rest) = s.strip_prefix('[') {
-        let Some(end) = rest.find(']') else { break };
-        let group = rest[..end].trim();
-        let upper = group.to_ascii_uppercase();
-        if upper.contains("PATCH") || upper.starts_with("RFC") {
-            patch.get_or_insert_with(|| group.to_owned());
-        } else if tag.is_none() && !group.is_empty() && !group.contains(char::is_whitespace) {
-            tag = Some(group.to_owned());
-        }
-        s = rest[end + 1..].trim_start();
-    }
-    (patch, tag.or_else(|| subject_tag(s)))
+    split_mail_subject(inner).0?;
+    Some(patch_title(inner))
 }
 
 static TRAILER: LazyLock<Regex> = LazyLock::new(|| {
@@ -71,10 +59,22 @@ static TRAILER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// `Acked-by:` / `Reviewed-by:` / `Tested-by:` lines of the sender's own text. A value that
-/// is not a valid `Name <email>` is kept as written (it will match no maintainer).
+/// is not a valid `Name <email>` is kept as written (it will match no maintainer). A trailer
+/// written under a quoted patch title (`> [PATCH 2/3] …`) is about that patch: a reply to a
+/// cover letter that reviews patches one by one gives each patch its own; a trailer before
+/// any quoted title is about what the message replies to (the whole series, for a cover).
 pub fn trailers(text: &str) -> Vec<NewTrailer> {
     let mut out: Vec<NewTrailer> = Vec::new();
-    for line in own_lines(text) {
+    // Whether an occurrence stood under no quoted title (then it is about the whole series).
+    let mut series_wide: Vec<bool> = Vec::new();
+    let mut under: Option<String> = None;
+    for line in lines(text) {
+        if line.trim_start().starts_with('>') {
+            if let Some(t) = quoted_patch_title(line) {
+                under = Some(t);
+            }
+            continue;
+        }
         // Most lines hold no `-by:` at all; finding that out costs less than the regex.
         let b = line.as_bytes();
         if !memchr::memchr_iter(b':', b).any(|i| i >= 3 && b[i - 3..i].eq_ignore_ascii_case(b"-by"))
@@ -90,6 +90,21 @@ pub fn trailers(text: &str) -> Vec<NewTrailer> {
             _ => TrailerKind::TestedBy,
         };
         let raw = c[2].to_owned();
+        if let Some(i) = out.iter().position(|t| t.kind == kind && t.raw == raw) {
+            // The same line again (under another patch's title): one trailer, more patches.
+            match &under {
+                Some(title) if !series_wide[i] => {
+                    if !out[i].about.contains(title) {
+                        out[i].about.push(title.clone());
+                    }
+                }
+                _ => {
+                    series_wide[i] = true;
+                    out[i].about.clear();
+                }
+            }
+            continue;
+        }
         let (name, email) = match Person::parse(&raw) {
             Ok(p) => (p.name, p.email),
             Err(_) => {
@@ -102,15 +117,14 @@ pub fn trailers(text: &str) -> Vec<NewTrailer> {
                 (name, email)
             }
         };
-        let t = NewTrailer {
+        series_wide.push(under.is_none());
+        out.push(NewTrailer {
             kind,
             name,
             email,
             raw,
-        };
-        if !out.contains(&t) {
-            out.push(t);
-        }
+            about: under.iter().cloned().collect(),
+        });
     }
     out
 }
@@ -160,6 +174,21 @@ mod tests {
                 "{t:?}"
             );
         }
+    }
+
+    #[test]
+    fn trailers_under_quoted_patch_titles_are_about_those_patches() {
+        let t = trailers(
+            "On Mon, A wrote:\n> [PATCH 1/3] foo: one\nReviewed-by: R <r@x.org>\n\n\
+             > [PATCH 2/3] foo: two\n> -old\nReviewed-by: R <r@x.org>\n\n\
+             > Subject: [PATCH 3/3] foo: three\nAcked-by: A <a@x.org>\n",
+        );
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].about, ["foo: one", "foo: two"]);
+        assert_eq!(t[1].about, ["foo: three"]);
+        // Own text before any quoted title: about what the message replies to.
+        let t = trailers("For the series:\nReviewed-by: R <r@x.org>\n> [PATCH 1/3] foo: one\n");
+        assert!(t[0].about.is_empty());
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub(super) async fn thread_members(
     Ok(sqlx::query_as!(
         StoredNode,
         r#"SELECT id AS "id!: i64", message_id, thread_root, in_reply_to, refs,
-                  has_diff AS "has_diff: bool", patch_prefix
+                  has_diff AS "has_diff: bool", patch_prefix, subject
            FROM messages WHERE thread_root IN (SELECT value FROM json_each(?1)) ORDER BY id"#,
         roots
     )

@@ -31,7 +31,6 @@ pub(super) async fn store_trailers(
     let mut about: Vec<(i64, i64)> = Vec::new();
     for (k, m) in fresh.iter().enumerate() {
         let gi = stored + k;
-        let mut patches: Option<Vec<usize>> = None;
         let mut seen = HashSet::new();
         for t in &m.trailers {
             // UNIQUE (message_id, kind, raw): a repeated line is one trailer.
@@ -39,8 +38,8 @@ pub(super) async fn store_trailers(
                 continue;
             }
             rows.push((next, graph.nodes[gi].id, t));
-            for p in patches.get_or_insert_with(|| graph.patches_for(gi)) {
-                about.push((next, graph.nodes[*p].id));
+            for p in graph.patches_for(gi, &t.about) {
+                about.push((next, graph.nodes[p].id));
             }
             next += 1;
         }
@@ -104,7 +103,9 @@ pub(super) async fn link_trailers(
     let mut rows = Vec::new();
     for t in open {
         if let Some(i) = graph.stored_index(t.message, stored) {
-            for p in graph.patches_for(i) {
+            // Which quoted patches a stored trailer stood under is not stored: a patch that
+            // arrives after its review gets the review's trailers whole.
+            for p in graph.patches_for(i, &[]) {
                 rows.push((t.id, graph.nodes[p].id));
             }
         }
