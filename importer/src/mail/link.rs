@@ -139,6 +139,32 @@ fn push_line(text: &mut String, line: &str) {
     text.push('\n');
 }
 
+/// An `->op()` mention that resolves to more sites than this links none of them.
+const MAX_OP_SITES: usize = 3;
+
+static TRACE_FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    // `func+0x1a/0x2b`, `[<ffffffff81234567>]`, `RIP: 0010:`, ` ? func+…`, `file.c:123 [inline]`
+    Regex::new(r"\+0x[0-9a-f]+/0x[0-9a-f]+|\[<[0-9a-f]{8,}>\]|^\s*RIP: |\.[ch]:\d+ \[inline\]")
+        .expect("trace regex")
+});
+
+/// A line that opens a stack trace.
+fn is_trace_start(line: &str) -> bool {
+    let l = line.trim_start();
+    l.starts_with("Call Trace:")
+        || l.starts_with("<TASK>")
+        || l.starts_with("Stack:")
+        || l.starts_with("Backtrace:")
+        || l.starts_with("Allocated by task")
+        || l.starts_with("Freed by task")
+}
+
+/// A line of a stack trace, wherever it stands.
+fn is_trace_line(line: &str) -> bool {
+    (line.contains("0x") || line.contains("[inline]") || line.contains("RIP:"))
+        && TRACE_FRAME.is_match(line)
+}
+
 /// Sites indexed the ways mail mentions them.
 #[derive(Debug, Default)]
 pub struct SiteIndex {
@@ -257,9 +283,20 @@ impl SiteIndex {
         }
         let mut files_mentioned: Vec<&str> = Vec::new();
         let mut idents: Option<HashSet<&str>> = None;
+        let mut in_trace = false;
         for line in own_lines(text) {
             // Diff lines name files and functions of the patch, which the hunks already cover.
             if line.starts_with(['+', '-', ' ', '@']) && !diff.is_empty() {
+                continue;
+            }
+            // A stack trace (an oops, a syzbot report, a hung task) names every function and
+            // file:line on the way to a crash: none of them is what the message is about.
+            if is_trace_start(line) {
+                in_trace = true;
+            } else if line.trim().is_empty() {
+                in_trace = false;
+            }
+            if in_trace || is_trace_line(line) {
                 continue;
             }
             // Both regexes need a literal (`/`, `()`) most lines lack; memchr rules them out
@@ -309,6 +346,11 @@ impl SiteIndex {
                 let (list, shown) = if c.get(1).is_some() {
                     let mut v: Vec<usize> = self.by_op.get(name).cloned().unwrap_or_default();
                     v.extend(self.by_function.get(name).into_iter().flatten());
+                    // `->read()` names every instance of an operation: a link to each of
+                    // many sites says nothing about any of them.
+                    if v.len() > MAX_OP_SITES {
+                        continue;
+                    }
                     (v, format!("->{name}()"))
                 } else {
                     (
@@ -327,9 +369,17 @@ impl SiteIndex {
                     .flat_map(|l| IDENT.find_iter(l).map(|m| m.as_str()))
                     .collect()
             });
+            // A callee named beside a file picks a site only when the file has one call of it:
+            // naming iov_iter_bvec beside a file with five calls points at none of them.
+            let calls_of = |callee: &str| {
+                self.by_file[file]
+                    .iter()
+                    .filter(|&&j| self.sites[j].callee == callee)
+                    .count()
+            };
             for &i in &self.by_file[file] {
                 let s = &self.sites[i];
-                if idents.contains(s.callee.as_str()) {
+                if idents.contains(s.callee.as_str()) && calls_of(&s.callee) == 1 {
                     push(
                         i,
                         LinkHow::CalleeFile,
@@ -392,6 +442,23 @@ mod tests {
         assert!(!links
             .iter()
             .any(|l| l.site == SiteId(2) && l.how == LinkHow::Patch));
+    }
+
+    #[test]
+    fn stack_traces_ambiguous_ops_and_callees_link_nothing() {
+        let ix = index();
+        let trace = "syzbot found:\nCall Trace:\n <TASK>\n cifs_send_async_read+0x1a/0x2b fs/cifs/file.c:101\n\
+                     \nRIP: 0010:cifs_send_async_read+0x10/0x20 fs/cifs/file.c:100\n \
+                     cifs_send_async_read fs/cifs/file.c:102 [inline]\n";
+        assert!(ix.links(trace, &[], None).is_empty());
+        // Outside the trace the same mention links.
+        assert!(!ix.links("see fs/cifs/file.c:101", &[], None).is_empty());
+        // A callee named beside a file with two calls of it picks neither.
+        let two = SiteIndex::new(vec![
+            site(1, "fs/x.c", 10, "a", "iov_iter_bvec"),
+            site(2, "fs/x.c", 90, "b", "iov_iter_bvec"),
+        ]);
+        assert!(two.links("iov_iter_bvec in fs/x.c", &[], None).is_empty());
     }
 
     #[test]
