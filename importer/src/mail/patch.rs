@@ -193,6 +193,20 @@ mod tests {
 
     const DATE: Option<&str> = Some("2022-09-20T10:00:00Z");
 
+    /// A site in `f` and a hunk of `f` that turns its READ into ITER_DEST.
+    fn direction_fix_in_f() -> (LinkCandidate, Hunk) {
+        let s = site(
+            "f",
+            "iov_iter_bvec",
+            "iov_iter_bvec(&iter, READ, bvec, n, len);",
+        );
+        let h = hunk(
+            "static int f(void)",
+            "-\tiov_iter_bvec(&iter, READ, bvec, n, len);\n+\tiov_iter_bvec(&iter, ITER_DEST, bvec, n, len);\n",
+        );
+        (s, h)
+    }
+
     #[test]
     fn a_direction_fix_fixes_the_call_it_changes() {
         let s = site(
@@ -228,15 +242,7 @@ mod tests {
 
     #[test]
     fn patches_before_the_campaign_fix_nothing() {
-        let s = site(
-            "f",
-            "iov_iter_bvec",
-            "iov_iter_bvec(&iter, READ, bvec, n, len);",
-        );
-        let h = hunk(
-            "static int f(void)",
-            "-\tiov_iter_bvec(&iter, READ, bvec, n, len);\n+\tiov_iter_bvec(&iter, ITER_DEST, bvec, n, len);\n",
-        );
+        let (s, h) = direction_fix_in_f();
         let r = rule("iov-iter-direction");
         assert_eq!(r.fixes(&s, &h, Some("2019-05-01T00:00:00Z")), None);
         assert_eq!(r.fixes(&s, &h, None), None);
@@ -280,15 +286,7 @@ mod tests {
             .unwrap()
             .contains("iov_iter_extract_pages"));
         // A direction fix is no pin fix.
-        let s = site(
-            "f",
-            "iov_iter_bvec",
-            "iov_iter_bvec(&iter, READ, bvec, n, len);",
-        );
-        let h = hunk(
-            "static int f(void)",
-            "-\tiov_iter_bvec(&iter, READ, bvec, n, len);\n+\tiov_iter_bvec(&iter, ITER_DEST, bvec, n, len);\n",
-        );
+        let (s, h) = direction_fix_in_f();
         assert_eq!(r.fixes(&s, &h, DATE), None);
     }
 
