@@ -65,6 +65,11 @@ pub enum LinkHow {
 }
 
 impl LinkHow {
+    /// A patch or a `file:line` points at the site; a function or callee name only may.
+    pub fn is_strong(self) -> bool {
+        matches!(self, LinkHow::Patch | LinkHow::FileLine)
+    }
+
     /// The name used in SQL and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
