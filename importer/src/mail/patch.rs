@@ -86,7 +86,6 @@ impl FixRule {
             .iter()
             .filter(|c| c.callee == site.callee && same_call(&c.norm, &want))
             .filter(|c| !new.iter().any(|n| n.code == c.code))
-            .filter(|c| hunk.removed.iter().any(|r| r.contains(&c.callee)))
             .collect();
         let [was] = removed[..] else {
             // None, or several identical calls the hunk cannot tell apart: not by itself.
@@ -99,7 +98,6 @@ impl FixRule {
         let added: Vec<&HunkCall> = new
             .iter()
             .filter(|n| !old.iter().any(|o| o.code == n.code))
-            .filter(|n| hunk.added.iter().any(|a| a.contains(&n.callee)))
             .collect();
         // The same call with a fixed direction (its normalised text reads READ as ITER_DEST),
         // else the one changed call of the same callee.
@@ -220,6 +218,20 @@ mod tests {
         );
         let why = rule("iov-iter-direction").fixes(&s, &h, DATE);
         assert!(why.unwrap().contains("ITER_DEST"));
+    }
+
+    #[test]
+    fn a_direction_on_a_continuation_line_is_fixed_too() {
+        let s = site(
+            "fd_do_rw",
+            "iov_iter_bvec",
+            "iov_iter_bvec(&iter, READ, bvec, n, len);",
+        );
+        let h = hunk(
+            "static int fd_do_rw(struct se_cmd *cmd)",
+            " \tiov_iter_bvec(&iter,\n-\t\t      READ, bvec, n, len);\n+\t\t      ITER_DEST, bvec, n, len);\n",
+        );
+        assert!(rule("iov-iter-direction").fixes(&s, &h, DATE).is_some());
     }
 
     #[test]
