@@ -188,16 +188,7 @@ async fn seed_mail_links_its_haven_t_done_yet_sites_in_both_campaigns() {
         .await
         .unwrap();
     let m = core_mail::get(&db, "YylJU+BKw5R8u7dw@ZenIV").await.unwrap();
-    let haven_t_done = [
-        "drivers/target/target_core_file.c:292",
-        "drivers/vhost/vringh.c:1198",
-        "fs/afs/dir.c:308",
-        "net/ceph/messenger_v1.c:52",
-        "net/ceph/messenger_v2.c:236",
-        "net/sunrpc/svcsock.c:263",
-        "net/sunrpc/xprtsock.c:376",
-    ];
-    for mention in haven_t_done {
+    for mention in common::SEED_HAVEN_T_DONE {
         let campaigns_linked: Vec<&str> = m
             .sites
             .iter()
