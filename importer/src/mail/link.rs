@@ -21,10 +21,6 @@ pub const DRIFT: i64 = 50;
 pub struct Hunk {
     pub old_start: i64,
     pub old_len: i64,
-    /// Lines the hunk removes.
-    pub removed: Vec<String>,
-    /// Lines the hunk adds.
-    pub added: Vec<String>,
     /// The old side as text: context and removed lines, in order.
     pub old_text: String,
     /// The new side as text: context and added lines, in order.
@@ -106,12 +102,10 @@ pub fn parse_diff(text: &str) -> Vec<FileDiff> {
                 match line.as_bytes().first() {
                     Some(b'-') => {
                         o -= 1;
-                        h.removed.push(rest.to_owned());
                         push_line(&mut h.old_text, rest);
                     }
                     Some(b'+') => {
                         n -= 1;
-                        h.added.push(rest.to_owned());
                         push_line(&mut h.new_text, rest);
                     }
                     Some(b' ') | None => {

@@ -93,21 +93,15 @@ pub async fn git(path: &Path, args: GitArgs) -> anyhow::Result<()> {
     print_report(&report, args.quiet, |report| {
         let (st, s) = (&report.stats, &report.summary);
         format!(
-            "{}: {} commits in {:.1} s ({:.0} commits/s), {} changes of campaign files ({} parsed), {} renames; {} commits new, {} site links new, {} sites moved, {} fixed, {} gone, {} reopened{}",
+            "{}: {} commits in {:.1} s ({:.0} commits/s), {}; {} commits new, {} site links new, {}",
             report.source,
             st.commits,
             report.seconds,
             st.commits as f64 / report.seconds.max(1e-9),
-            st.file_changes,
-            st.parsed,
-            st.renames,
+            changes(report),
             s.commits_new,
             s.links_new,
-            s.moved,
-            s.fixed.len(),
-            s.gone.len(),
-            s.reopened.len(),
-            if s.is_noop() { " (nothing new)" } else { "" }
+            outcome(report),
         )
     });
     Ok(())
@@ -139,25 +133,41 @@ pub async fn github(path: &Path, args: GithubArgs) -> anyhow::Result<()> {
     print_report(&report, args.quiet, |report| {
         let (st, s) = (&report.stats, &report.summary);
         format!(
-            "{}: {} commits read with {} requests in {:.1} s, {} changes of campaign files ({} parsed), {} renames; {} commits new, {} site links new, {} pull requests, {} sites moved, {} fixed, {} gone, {} reopened{}",
+            "{}: {} commits read with {} requests in {:.1} s, {}; {} commits new, {} site links new, {} pull requests, {}",
             report.source,
             st.commits,
             report.requests.unwrap_or(0),
             report.seconds,
-            st.file_changes,
-            st.parsed,
-            st.renames,
+            changes(report),
             s.commits_new,
             s.links_new,
             s.pages_new,
-            s.moved,
-            s.fixed.len(),
-            s.gone.len(),
-            s.reopened.len(),
-            if s.is_noop() { " (nothing new)" } else { "" }
+            outcome(report),
         )
     });
     Ok(())
+}
+
+/// "N changes of campaign files (M parsed), R renames": what the analyzer looked at.
+fn changes(report: &Report) -> String {
+    let st = &report.stats;
+    format!(
+        "{} changes of campaign files ({} parsed), {} renames",
+        st.file_changes, st.parsed, st.renames
+    )
+}
+
+/// "N sites moved, F fixed, G gone, R reopened": what the import did to sites.
+fn outcome(report: &Report) -> String {
+    let s = &report.summary;
+    format!(
+        "{} sites moved, {} fixed, {} gone, {} reopened{}",
+        s.moved,
+        s.fixed.len(),
+        s.gone.len(),
+        s.reopened.len(),
+        if s.is_noop() { " (nothing new)" } else { "" }
+    )
 }
 
 /// Changes the analysis could not explain (on standard error, even with `--quiet`), then the
