@@ -249,6 +249,12 @@ impl SiteIndex {
             let Some(file) = self.file_key(&f.file) else {
                 continue;
             };
+            // Each hunk's old side normalised once, not once per site of the file.
+            let old_norm: Vec<String> = f
+                .hunks
+                .iter()
+                .map(|h| normalise_code(&h.old_text))
+                .collect();
             for &i in &self.by_file[file] {
                 let s = &self.sites[i];
                 let rule = self.rules.get(&s.campaign);
@@ -265,9 +271,9 @@ impl SiteIndex {
                     continue;
                 }
                 let code = normalise_code(s.code.trim_end_matches(';'));
-                let touched = f.hunks.iter().find(|h| {
-                    h.old_text.contains(s.callee.as_str())
-                        && normalise_code(&h.old_text).contains(code.as_str())
+                let touched = f.hunks.iter().zip(&old_norm).find_map(|(h, norm)| {
+                    (h.old_text.contains(s.callee.as_str()) && norm.contains(code.as_str()))
+                        .then_some(h)
                 });
                 if let Some(h) = touched {
                     let detail = format!("{file} @@ -{},{} @@: touches", h.old_start, h.old_len);
