@@ -137,6 +137,18 @@ pub async fn get(db: &SqlitePool, slug: &str) -> Result<Campaign> {
     Ok(c)
 }
 
+/// What importers need to tell a fix: the campaign's stored spec (TOML) and start date.
+pub async fn fix_spec(
+    db: &SqlitePool,
+    campaign: CampaignId,
+) -> Result<(Option<String>, Option<String>)> {
+    let r = sqlx::query!("SELECT spec, start FROM campaigns WHERE id = ?1", campaign)
+        .fetch_optional(db)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("campaign {campaign}")))?;
+    Ok((r.spec, r.start))
+}
+
 /// One campaign by slug without its counts (cheap: for pages and queries that only need its
 /// id, title and tree; `counts` stays empty).
 pub async fn meta(db: &SqlitePool, slug: &str) -> Result<Campaign> {

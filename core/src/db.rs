@@ -36,6 +36,7 @@ pub async fn open(path: &Path) -> Result<SqlitePool> {
         .connect_with(options(path))
         .await?;
     MIGRATOR.run(&pool).await?;
+    crate::mail::revision::backfill(&pool).await?;
     Ok(pool)
 }
 

@@ -6,25 +6,24 @@ use treewide_core::{db, MIGRATOR};
 
 /// The migration that gives the import log honest columns.
 const HONEST_IMPORTS: i64 = 20261125000008;
+/// The migration that keeps patch versions and applied notes.
+const REVISIONS: i64 = 20261125000009;
 
-#[tokio::test]
-async fn the_import_log_migration_moves_reused_columns_to_their_own_and_keeps_ids() {
-    // A database as the migrations before it left it, with one import of each kind written
-    // the old way and a site pointing at the first.
-    let dir = tempfile::tempdir().unwrap();
-    let before = dir.path().join("before");
+/// A pool on a fresh database in `dir`, migrated up to (not including) `upto`.
+async fn migrated_before(dir: &std::path::Path, upto: i64) -> sqlx::SqlitePool {
+    let before = dir.join("before");
     std::fs::create_dir(&before).unwrap();
     for m in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations")).unwrap() {
         let path = m.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
         let version: i64 = name.split('_').next().unwrap().parse().unwrap();
-        if version < HONEST_IMPORTS {
+        if version < upto {
             std::fs::copy(&path, before.join(&name)).unwrap();
         }
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(db::options(&dir.path().join("t.db")))
+        .connect_with(db::options(&dir.join("t.db")))
         .await
         .unwrap();
     Migrator::new(before.as_path())
@@ -33,6 +32,57 @@ async fn the_import_log_migration_moves_reused_columns_to_their_own_and_keeps_id
         .run(&pool)
         .await
         .unwrap();
+    pool
+}
+
+#[tokio::test]
+async fn messages_stored_before_versions_were_kept_get_them_when_the_database_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = migrated_before(dir.path(), REVISIONS).await;
+    let packed = treewide_core::mail::pack_body(&format!(
+        "{}\nApplied to 6.3/scsi-queue, thanks!\n",
+        "> quoted patch text that makes the body long enough to be packed\n".repeat(20)
+    ))
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO messages (id, message_id, subject, from_email, in_reply_to, body, has_diff,
+                               patch_prefix, thread_root, sha256, imported_at) VALUES
+           (1, 'p@x', '[PATCH v2 1/2] scsi: fix it', 'A@Example.org', NULL, 'diff', 1, 'PATCH v2 1/2', 'p@x', 's1', 'now'),
+           (2, 'r@x', 'Re: [PATCH v2 1/2] scsi: fix it', 'm@example.org', 'p@x', ?1, 0, 'PATCH v2 1/2', 'p@x', 's2', 'now'),
+           (3, 'c@x', '[PATCH 0/2] scsi: things', 'a@example.org', NULL, 'cover\nchange-id: 20230101-things-ab12\n', 0, 'PATCH 0/2', 'c@x', 's3', 'now')",
+    )
+    .bind(packed)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let pool = db::open(&dir.path().join("t.db")).await.unwrap();
+    /// Message-ID, revision key, change-id, applied note.
+    type Row = (String, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT message_id, revision_key, change_id, applied FROM messages ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows[0].1.as_deref(), Some("a@example.org\nscsi: fix it"));
+    assert_eq!(rows[1].1, None, "a reply is no version");
+    assert_eq!(rows[1].3.as_deref(), Some(r#"{"tree":"6.3/scsi-queue"}"#));
+    assert_eq!(rows[2].2.as_deref(), Some("20230101-things-ab12"));
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(version, 1, "filled once");
+}
+
+#[tokio::test]
+async fn the_import_log_migration_moves_reused_columns_to_their_own_and_keeps_ids() {
+    // A database as the migrations before it left it, with one import of each kind written
+    // the old way and a site pointing at the first.
+    let dir = tempfile::tempdir().unwrap();
+    let pool = migrated_before(dir.path(), HONEST_IMPORTS).await;
     sqlx::raw_sql(
         "INSERT INTO campaigns (id, slug, title, created_at, updated_at) VALUES (1, 'c', 'C', 'now', 'now');
          INSERT INTO imports (id, campaign_id, source, kind, sha256, at, actor, sites_total, sites_new, sites_changed) VALUES

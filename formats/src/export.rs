@@ -9,8 +9,9 @@ use treewide_core::model::{DecidedBy, Person, SiteId, SourcePath};
 use treewide_core::{campaigns, notes, refs, sites, subsystems, verdicts, SqlitePool};
 
 use crate::audit::{
-    self, CampaignDoc, CampaignNoteDoc, CommitId, Document, FormatTag, Ident, Invalid, NonEmpty,
-    PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SubsystemDoc, TreeDoc, ValidMatch, VerdictDoc,
+    self, CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag, Ident, Invalid,
+    NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc, TreeDoc, ValidMatch,
+    VerdictDoc,
 };
 
 /// Build the document for a campaign: importing it into an empty database gives the same
@@ -95,6 +96,7 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
         .into_iter()
         .map(|n| CampaignNoteDoc::new(note_doc(&n)?, n.about.as_deref()))
         .collect::<Result<_, _>>()?;
+    let (spec, start) = treewide_core::campaigns::fix_spec(db, c.id).await?;
     Ok(Document {
         format: FormatTag,
         campaign: CampaignDoc {
@@ -102,6 +104,8 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
             title: Some(c.title),
             description: (!c.description.is_empty()).then_some(c.description),
             rule: (!c.rule.is_empty()).then_some(c.rule),
+            start: start.as_deref().map(Date::new).transpose()?,
+            spec: spec.as_deref().and_then(SpecName::of_text),
         },
         tree: c
             .tree_describe

@@ -31,6 +31,10 @@ pub struct Spec {
     /// What a fixed call looks like besides a current direction (docs/campaign-spec.md).
     #[serde(default)]
     pub fixed: Option<FixedForm>,
+    /// The TOML text it was parsed from (stored with the campaign, so importers know its
+    /// fixed form later).
+    #[serde(skip)]
+    pub text: String,
 }
 
 /// The fixed form of a campaign's calls, for the importers that decide whether a patch or a
@@ -94,8 +98,9 @@ pub struct Classification {
 impl Spec {
     /// Parse and check a spec; `name` is used in errors.
     pub fn parse(name: &str, text: &str) -> anyhow::Result<Spec> {
-        let spec: Spec =
+        let mut spec: Spec =
             toml::from_str(text).with_context(|| format!("{name}: not a valid campaign spec"))?;
+        spec.text = text.to_owned();
         if spec.calls.is_empty() {
             anyhow::bail!("{name}: calls: at least one [[calls]] group is needed");
         }
@@ -149,16 +154,21 @@ impl Spec {
         Spec::parse(&path.display().to_string(), &text)
     }
 
-    /// The spec for a campaign's history: `--spec` if given, else the campaign's built-in
-    /// spec, else one that finds the stored sites' callees (without classifying them, so
-    /// history shows moves and removals but cannot tell a fix).
+    /// The spec for a campaign's history: `--spec` if given, else the spec stored with the
+    /// campaign (`stored`, TOML), else the campaign's built-in spec, else one that finds the
+    /// stored sites' callees (without classifying them, so history shows moves and removals
+    /// but cannot tell a fix).
     pub fn for_campaign(
         slug: &str,
         spec: Option<&str>,
+        stored: Option<&str>,
         callees: &[String],
     ) -> anyhow::Result<Spec> {
         if let Some(s) = spec {
             return Spec::load(s);
+        }
+        if let Some(text) = stored {
+            return Spec::parse(&format!("campaign {slug}"), text);
         }
         if BUILTIN.iter().any(|(b, _)| *b == slug) {
             return Spec::load(slug);
@@ -190,6 +200,7 @@ impl Spec {
             }],
             direction: None,
             fixed: None,
+            text: String::new(),
         })
     }
 

@@ -13,8 +13,8 @@ use treewide_core::ingest::{
 use treewide_core::model::{EventSource, IterKind};
 use treewide_formats::audit::{
     parse_document, AuditError, CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag,
-    Ident, Invalid, NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SubsystemDoc, TreeDoc,
-    ValidMatch, VerdictDoc,
+    Ident, Invalid, NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc,
+    TreeDoc, ValidMatch, VerdictDoc,
 };
 
 /// Turn a parsed document into a core batch.
@@ -37,6 +37,11 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
             title: doc.campaign.title,
             description: doc.campaign.description,
             rule: doc.campaign.rule,
+            spec_toml: doc.campaign.spec.map(|s| s.text().to_owned()),
+            start: doc
+                .campaign
+                .start
+                .map(|d| d.into_string().chars().take(10).collect()),
             tree: doc.tree.map(|t| TreeInput {
                 describe: t.describe,
                 commit: t.commit.map(|c| c.into_string()),
@@ -121,6 +126,8 @@ pub fn from_batch(b: &Batch) -> anyhow::Result<Document> {
             title: c.title.clone(),
             description: c.description.clone(),
             rule: c.rule.clone(),
+            start: c.start.as_deref().map(Date::new).transpose()?,
+            spec: c.spec_toml.as_deref().and_then(SpecName::of_text),
         },
         tree: c
             .tree

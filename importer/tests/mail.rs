@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use treewide_core::mail::{self as core_mail, LinkHow, TrailerKind};
+use treewide_core::mail::{self as core_mail, LinkHow, MailScope, ThreadPage, TrailerKind};
 use treewide_core::model::{SiteId, Status};
 use treewide_core::{db, ingest, sites, SqlitePool};
 use treewide_importer::{auditor, mail};
@@ -231,6 +231,67 @@ async fn fixture_db() -> SqlitePool {
     db
 }
 
+/// The ceph audit as another campaign (not a built-in slug), with `campaign` fields added.
+async fn audit_db(extra: &str) -> SqlitePool {
+    let text = std::fs::read_to_string(data("generated/ceph-campaign.json"))
+        .unwrap()
+        .replacen(
+            r#""slug": "iov-iter-pin""#,
+            &format!(r#""slug": "ceph-audit"{extra}"#),
+            1,
+        );
+    assert!(text.contains("ceph-audit"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.json");
+    std::fs::write(&path, text).unwrap();
+    let db = db::open_memory().await.unwrap();
+    let batch = auditor::parse_file(&path, "test").unwrap();
+    ingest::store(&db, &batch).await.unwrap();
+    db
+}
+
+#[tokio::test]
+async fn an_auditor_campaign_takes_its_fixed_form_and_start_from_its_file() {
+    // Naming a built-in spec gives the campaign its fixed form: the patch proposes the fix.
+    let db = audit_db(r#", "spec": "iov-iter-pin", "start": "2022-08-01""#).await;
+    let r = import_file(&db, &data("generated/ceph-pin.mbox")).await;
+    assert_eq!(r.summary.fix_proposed, vec!["fs/ceph/file.c:98"]);
+    // Exported and read back, the campaign keeps both.
+    let doc = treewide_formats::export::document(&db, "ceph-audit")
+        .await
+        .unwrap();
+    let json = serde_json::to_value(&doc).unwrap();
+    assert_eq!(json["campaign"]["spec"], "iov-iter-pin");
+    assert_eq!(json["campaign"]["start"], "2022-08-01T00:00:00Z");
+
+    // A start after the patch's date (2022-09-21): the patch fixes nothing.
+    let db = audit_db(r#", "spec": "iov-iter-pin", "start": "2022-10-01""#).await;
+    let r = import_file(&db, &data("generated/ceph-pin.mbox")).await;
+    assert!(r.summary.fix_proposed.is_empty());
+    // No spec: nothing says what fixed is; the patch is a link only.
+    let db = audit_db("").await;
+    let r = import_file(&db, &data("generated/ceph-pin.mbox")).await;
+    assert!(r.summary.fix_proposed.is_empty());
+    assert!(r.summary.links_new > 0);
+
+    // An unknown spec name is an error naming the field.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.json");
+    let text = std::fs::read_to_string(data("generated/ceph-campaign.json"))
+        .unwrap()
+        .replacen(
+            r#""slug": "iov-iter-pin""#,
+            r#""slug": "x", "spec": "nope""#,
+            1,
+        );
+    std::fs::write(&path, text).unwrap();
+    let err = format!("{:#}", auditor::parse_file(&path, "test").unwrap_err());
+    assert!(
+        err.contains("spec") && err.contains("iov-iter-pin"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn patch_proposes_fix_and_trailers_sign_off_for_the_sites_subsystem() {
     let db = fixture_db().await;
@@ -291,10 +352,13 @@ async fn patch_proposes_fix_and_trailers_sign_off_for_the_sites_subsystem() {
     let hows: Vec<LinkHow> = mention.sites.iter().map(|l| l.how).collect();
     assert_eq!(hows, vec![LinkHow::FileLine]);
 
-    // The site's threads: the patch and its replies, nested.
-    let t = core_mail::threads_for_site(&db, site).await.unwrap();
-    let depths: Vec<u32> = t.iter().map(|e| e.depth).collect();
-    assert_eq!(depths, vec![0, 1, 2, 0]);
+    // The site's threads, newest activity first: the later mention, then the patch with its
+    // replies, nested.
+    let t = core_mail::threads_for(&db, MailScope::Site(site), ThreadPage::default())
+        .await
+        .unwrap();
+    let depths: Vec<u32> = t.strong.iter().map(|e| e.depth).collect();
+    assert_eq!(depths, vec![0, 0, 1, 2]);
 
     // Owners' answers: the maintainers' replies in the thread answer the open question.
     let c = treewide_core::campaigns::get(&db, "iov-iter-pin")
@@ -479,6 +543,48 @@ async fn a_later_import_reroots_stored_replies_whose_parent_arrives() {
         .await
         .unwrap();
     assert_eq!(wants, 0);
+}
+
+#[tokio::test]
+async fn a_review_imported_before_its_series_signs_only_the_patches_it_quotes() {
+    let db = db::open_memory().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mbox = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // A reply to the cover letter reviewing patch 2 only, then (later) the series.
+    let review = mbox(
+        "review.mbox",
+        "From: R <r@example.org>\nSubject: Re: [PATCH 0/2] x: things\nMessage-ID: <review@x>\n\
+         In-Reply-To: <cover@x>\nReferences: <cover@x>\n\n\
+         > [PATCH 2/2] x: second\n\nReviewed-by: R <r@example.org>\n",
+    );
+    import_file(&db, &review).await;
+    let patch = |n: u32, title: &str| {
+        format!(
+            "From A Mon Jan  1 00:00:00 2024\nFrom: A <a@example.org>\nSubject: [PATCH {n}/2] x: {title}\n\
+             Message-ID: <p{n}@x>\nIn-Reply-To: <cover@x>\nReferences: <cover@x>\n\n\
+             diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n\n"
+        )
+    };
+    let series = mbox(
+        "series.mbox",
+        &format!(
+            "From A Mon Jan  1 00:00:00 2024\nFrom: A <a@example.org>\nSubject: [PATCH 0/2] x: things\n\
+             Message-ID: <cover@x>\n\ncover\n\n{}{}",
+            patch(1, "first"),
+            patch(2, "second")
+        ),
+    );
+    import_file(&db, &series).await;
+    let about: Vec<String> = mail_state(&db)
+        .await
+        .into_iter()
+        .filter(|l| l.contains(" about "))
+        .collect();
+    assert_eq!(about, ["review@x about p2@x"]);
 }
 
 /// What a mail import leaves in the database, by Message-ID (ids depend on arrival order).

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use common::linux_tree;
-use treewide_core::mail::{self as core_mail, LinkHow};
+use treewide_core::mail::{self as core_mail, LinkHow, MailScope, ThreadPage};
 use treewide_core::model::Status;
 use treewide_core::{campaigns, db, sites, SqlitePool};
 use treewide_formats::spec::Spec;
@@ -166,6 +166,111 @@ async fn target_devel_epoch_proposes_only_real_fixes() {
         real * 100 >= proposed * 95,
         "{real} of {proposed} fix_proposed are real fixes"
     );
+    applied_notes_are_maintainers_notes(&db, &tree).await;
+    versions_follow_their_numbers(&db).await;
+}
+
+/// Maintainers' "Applied …" replies on the whole archive, checked with the test's own rules:
+/// recall against replies with an own line "Applied to …" that says thanks, precision as the
+/// share of recorded notes whose sender is an M: somewhere in the tree's MAINTAINERS.
+async fn applied_notes_are_maintainers_notes(db: &SqlitePool, tree: &Path) {
+    let maintainers: std::collections::HashSet<String> =
+        std::fs::read_to_string(tree.join("MAINTAINERS"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.strip_prefix("M:"))
+            .filter_map(|l| Some(l.split('<').nth(1)?.split('>').next()?.to_lowercase()))
+            .collect();
+    /// Message-ID, sender, In-Reply-To, applied note, body, packed.
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Vec<u8>,
+        bool,
+    );
+    let rows: Vec<Row> =
+        sqlx::query_as(
+            "SELECT message_id, from_email, in_reply_to, applied, CAST(body AS BLOB), typeof(body) = 'blob'
+             FROM messages",
+        )
+        .fetch_all(db)
+        .await
+        .unwrap();
+    let (mut expected, mut found, mut recorded, mut by_maintainer) = (0, 0, 0, 0);
+    for (msgid, from, irt, applied, body, packed) in rows {
+        let text = core_mail::unpack_body(&body, packed);
+        let says_applied = irt.is_some()
+            && text
+                .lines()
+                .any(|l| l.starts_with("Applied to ") && l.to_lowercase().contains("thank"));
+        if says_applied {
+            expected += 1;
+            if applied.is_some() {
+                found += 1;
+            } else {
+                eprintln!("applied note missed: {msgid}");
+            }
+        }
+        if applied.is_some() {
+            recorded += 1;
+            if maintainers.contains(&from) {
+                by_maintainer += 1;
+            } else {
+                eprintln!("applied note from a non-maintainer: {msgid} ({from})");
+            }
+        }
+    }
+    eprintln!(
+        "target-devel applied notes: {recorded} recorded, {by_maintainer} from MAINTAINERS M:; \
+         {found} of {expected} \"Applied to …, thanks\" replies found"
+    );
+    assert!(expected > 250, "{expected}");
+    assert!(found * 100 >= expected * 95, "{found} of {expected}");
+    assert!(
+        by_maintainer * 100 >= recorded * 95,
+        "{by_maintainer} of {recorded}"
+    );
+}
+
+/// Versions of one patch on the whole archive: within a group (same sender and title), the
+/// version numbers the subjects name mostly grow with the date (the test reads "vN" itself).
+/// Not always: authors restart the numbering when they re-send a series (a v3 re-sent as
+/// "[PATCH 04/18]"), which is why treewide takes the newest by date as the proposal.
+async fn versions_follow_their_numbers(db: &SqlitePool) {
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT revision_key, subject, date FROM messages WHERE revision_key IS NOT NULL
+         ORDER BY revision_key, date",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    let vn = |subject: &str| -> u32 {
+        subject
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .find_map(|w| w.strip_prefix(['v', 'V'])?.parse().ok())
+            .unwrap_or(1)
+    };
+    let (mut groups, mut ordered) = (0, 0);
+    let mut i = 0;
+    while i < rows.len() {
+        let j = rows[i..]
+            .iter()
+            .position(|r| r.0 != rows[i].0)
+            .map_or(rows.len(), |n| i + n);
+        let versions: Vec<u32> = rows[i..j].iter().map(|r| vn(&r.1)).collect();
+        if versions.iter().any(|v| *v != versions[0]) {
+            groups += 1;
+            if versions.windows(2).all(|w| w[0] <= w[1]) {
+                ordered += 1;
+            }
+        }
+        i = j;
+    }
+    eprintln!("target-devel patch versions: {groups} patches sent in several versions, {ordered} in version order by date");
+    assert!(groups > 50, "{groups}");
+    assert!(ordered * 100 >= groups * 90, "{ordered} of {groups}");
 }
 
 #[tokio::test]
@@ -250,8 +355,10 @@ async fn extract_pages_conversions_propose_fixes_and_a_touching_patch_does_not()
     ] {
         let (id, status) = status_at(file, line).await;
         assert_eq!(status, Status::FixProposed, "{file}:{line}");
-        let threads = core_mail::threads_for_site(&db, id).await.unwrap();
-        assert!(!threads.is_empty());
+        let threads = core_mail::threads_for(&db, MailScope::Site(id), ThreadPage::default())
+            .await
+            .unwrap();
+        assert!(!threads.strong.is_empty());
     }
     let touch = core_mail::get(&db, "20230601090000.1-dev@example.test")
         .await
@@ -262,4 +369,38 @@ async fn extract_pages_conversions_propose_fixes_and_a_touching_patch_does_not()
         .find(|l| l.how == LinkHow::Patch && l.file == "block/blk-map.c" && l.line == 296)
         .expect("the touching patch is linked to the call it shows");
     assert!(link.detail.ends_with("touches"), "{}", link.detail);
+
+    // Later: an older version of the first conversion, a maintainer's "Applied" reply to the
+    // newest one, and "Applied …" replies from someone who maintains nothing.
+    let later = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/mail/generated/extract-pages-later.mbox");
+    mail::import(&db, &mail::Source::Mbox(later), &opts())
+        .await
+        .unwrap();
+    let (map, _) = status_at("block/blk-map.c", 296).await;
+    let fixes = core_mail::proposed_fixes(&db, map).await.unwrap();
+    assert_eq!(fixes.len(), 1, "{fixes:#?}");
+    let f = &fixes[0];
+    assert_eq!(
+        f.current.message_id,
+        "20230522135018.2742245-10-dhowells@example.test"
+    );
+    assert_eq!(f.current.version, 21);
+    let superseded: Vec<u32> = f.superseded.iter().map(|v| v.version).collect();
+    assert_eq!(superseded, [20]);
+    let applied = f.applied.as_ref().expect("Jens Axboe applied v21");
+    assert_eq!(applied.tree.as_deref(), Some("for-6.5/splice"));
+    assert!(applied.by.starts_with("Jens Axboe"), "{}", applied.by);
+    let (bio, _) = status_at("block/bio.c", 1217).await;
+    let fixes = core_mail::proposed_fixes(&db, bio).await.unwrap();
+    assert_eq!(fixes.len(), 1);
+    assert_eq!(
+        fixes[0].applied, None,
+        "a non-maintainer's \"applied\" is no applied fix"
+    );
+    let v20 = core_mail::get(&db, "20230519111003.2511101-10-dhowells@example.test")
+        .await
+        .unwrap();
+    let versions: Vec<u32> = v20.versions.iter().map(|v| v.version).collect();
+    assert_eq!(versions, [20, 21]);
 }

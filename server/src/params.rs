@@ -1,5 +1,6 @@
 //! Values from paths, queries and forms made into core values, with the answer a bad one gets.
 
+use treewide_core::mail::ThreadPage;
 use treewide_core::model::{SiteId, Status, SubsystemId};
 use treewide_core::{subsystems, SqlitePool};
 
@@ -28,6 +29,29 @@ pub fn page_limit(asked: Option<u32>, default: u32, max: u32) -> Result<u32, Fai
             "limit must be 1 to {max}, not {l}"
         ))),
     }
+}
+
+/// The page of a site's or subsystem's mail threads: `threads` strong threads skipped
+/// (newest first), `limit` of them shown (1 to 100, 20 when absent), and the first
+/// `weak_limit` weak ones (0 to 1000, 10 when absent).
+pub fn thread_page(
+    threads: Option<u32>,
+    limit: Option<u32>,
+    weak_limit: Option<u32>,
+) -> Result<ThreadPage, Failure> {
+    let weak_limit = match weak_limit.unwrap_or(10) {
+        w if w <= 1000 => w,
+        w => {
+            return Err(Failure::BadRequest(format!(
+                "weak_limit must be 0 to 1000, not {w}"
+            )))
+        }
+    };
+    Ok(ThreadPage {
+        offset: threads.unwrap_or(0),
+        limit: page_limit(limit, 20, 100)?,
+        weak_limit,
+    })
 }
 
 /// The subsystem a new note asks (by slug or MAINTAINERS name); none when the field is empty.

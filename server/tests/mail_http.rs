@@ -97,3 +97,78 @@ async fn messages_api_lists_and_details() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_site_named_by_many_messages_pages_strong_threads_and_folds_weak_ones() {
+    let app = app_with_mail().await;
+    // 45 more threads with a file:line for the site, 12 that only name its function.
+    let mut mbox = String::new();
+    for i in 0..45 {
+        mbox.push_str(&format!(
+            "From x Mon Jan  1 00:00:00 2024\nFrom: P{i} <p{i}@example.org>\nSubject: oops {i}\n\
+             Date: Mon, 2 Jan 2023 10:{:02}:00 +0000\nMessage-ID: <strong-{i}@example.org>\n\n\
+             I think fs/ceph/file.c:98 is wrong.\n\n",
+            i % 60
+        ));
+    }
+    for i in 0..12 {
+        mbox.push_str(&format!(
+            "From x Mon Jan  1 00:00:00 2024\nFrom: W{i} <w{i}@example.org>\nSubject: musing {i}\n\
+             Date: Mon, 2 Jan 2023 11:{i:02}:00 +0000\nMessage-ID: <weak-{i}@example.org>\n\n\
+             Is __iter_get_bvecs() ever called with a kvec?\n\n"
+        ));
+    }
+    let path = app.dir().join("many.mbox");
+    std::fs::write(&path, mbox).unwrap();
+    let opts = mail::Options {
+        campaign: Some("iov-iter-pin".into()),
+        actor: "test".into(),
+    };
+    mail::import(&app.db, &mail::Source::Mbox(path), &opts)
+        .await
+        .unwrap();
+
+    let v: Value = serde_json::from_str(&app.get("/api/v1/sites/1/messages").await.body).unwrap();
+    let strong = v["messages"]["strong_threads"].as_u64().unwrap();
+    assert!(strong >= 46, "{strong}");
+    let weak = v["messages"]["weak_threads"].as_u64().unwrap();
+    assert_eq!(weak, 12);
+    let roots = |v: &Value, k: &str| {
+        v["messages"][k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["depth"] == 0)
+            .count()
+    };
+    assert_eq!(roots(&v, "strong"), 20);
+    assert_eq!(roots(&v, "weak"), 10);
+    // The page's proposed fix: the ceph patch.
+    assert_eq!(
+        v["fixes"][0]["current"]["subject"],
+        "[PATCH] ceph: pin pages in __iter_get_bvecs()"
+    );
+
+    // The last page of strong threads, and all weak ones, through the API.
+    let last = strong - 5;
+    let url = format!("/api/v1/sites/1/messages?threads={last}&limit=10&weak_limit=100");
+    let v: Value = serde_json::from_str(&app.get(&url).await.body).unwrap();
+    assert_eq!(roots(&v, "strong"), 5);
+    assert_eq!(roots(&v, "weak"), 12);
+    let TestResponse { status, .. } = app.get("/api/v1/sites/1/messages?limit=0").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // The page: a count, a range and a link to older threads; weak ones folded under a count.
+    let html = app.get("/c/iov-iter-pin/site/1").await.body;
+    assert!(
+        html.contains(&format!("{strong} threads with a patch")),
+        "{html}"
+    );
+    assert!(html.contains("1–20 shown"));
+    assert!(html.contains("/c/iov-iter-pin/site/1?threads=20#mail"));
+    assert!(html.contains("12 more messages in 12 threads only naming a function or callee"));
+    assert!(html.contains("Proposed fix"));
+    let html = app.get("/c/iov-iter-pin/site/1?threads=20").await.body;
+    assert!(html.contains("21–40 shown"));
+    assert!(html.contains("← newer threads"));
+}

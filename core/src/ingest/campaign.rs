@@ -12,8 +12,33 @@ use crate::events;
 use crate::model::{subsystem_slug, CampaignId, EventKind, SubsystemId};
 use crate::Result;
 
-/// Create the campaign, or update what the batch states of it.
+/// Create the campaign, or update what the batch states of it; then its spec and start, when
+/// the batch states them.
 pub(super) async fn upsert_campaign(
+    tx: &mut Transaction<'_, Sqlite>,
+    spec: &CampaignInput,
+    at: &str,
+    writes: &mut Writes,
+) -> Result<CampaignId> {
+    let id = upsert_fields(tx, spec, at, writes).await?;
+    if spec.spec_toml.is_some() || spec.start.is_some() {
+        let changed = sqlx::query!(
+            "UPDATE campaigns SET spec = coalesce(?2, spec), start = coalesce(?3, start)
+             WHERE id = ?1 AND (spec IS NOT coalesce(?2, spec) OR start IS NOT coalesce(?3, start))",
+            id,
+            spec.spec_toml,
+            spec.start
+        )
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        writes.0 += changed;
+    }
+    Ok(id)
+}
+
+/// The campaign row: created, or its stated fields updated.
+async fn upsert_fields(
     tx: &mut Transaction<'_, Sqlite>,
     spec: &CampaignInput,
     at: &str,

@@ -28,6 +28,10 @@ pub struct CampaignInput {
     pub description: Option<String>,
     pub rule: Option<String>,
     pub tree: Option<TreeInput>,
+    /// The campaign spec (TOML) the sites were found with: it says what fixed looks like.
+    pub spec_toml: Option<String>,
+    /// When the campaign started (`YYYY-MM-DD`): older patches and commits fix nothing.
+    pub start: Option<String>,
 }
 
 /// The source tree the sites were read from.

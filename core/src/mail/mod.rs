@@ -6,7 +6,9 @@
 //! `store` writes an import, `query` answers the pages' questions.
 
 mod body;
+mod fixes;
 pub mod query;
+pub mod revision;
 mod store;
 mod thread;
 
@@ -15,6 +17,7 @@ use serde::Serialize;
 use crate::model::{CampaignId, ImportId, SiteId};
 
 pub use body::{pack_body, unpack_body};
+pub use fixes::{proposed_fixes, Applied, PatchVersion, ProposedFix};
 pub use query::*;
 pub use store::{store, MailWriter};
 pub use thread::thread_order;
@@ -134,6 +137,12 @@ pub struct NewMessage {
     pub sha256: String,
     pub trailers: Vec<NewTrailer>,
     pub links: Vec<NewLink>,
+    /// What the versions of this patch share ([`revision::revision_key`]).
+    pub revision_key: Option<String>,
+    /// The b4 change-id of its own text ([`revision::change_id`]).
+    pub change_id: Option<String>,
+    /// An "Applied …, thanks!" note of a reply ([`revision::applied_note`]), as JSON.
+    pub applied: Option<String>,
 }
 
 /// How far one public-inbox epoch has been read.

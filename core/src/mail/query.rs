@@ -135,32 +135,144 @@ async fn refs_of(db: &SqlitePool, ids: &[&str]) -> Result<HashMap<String, String
     .collect())
 }
 
-/// The messages about a site as threads: the linked messages and their replies.
-pub async fn threads_for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<ThreadEntry>> {
+/// Which of a site's threads to read: strong ones (a patch, a `file:line`) a page at a time,
+/// weak ones (only naming a function or callee) up to a few, behind a count.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadPage {
+    /// Strong threads to skip (newest first).
+    pub offset: u32,
+    /// Strong threads to read.
+    pub limit: u32,
+    /// Weak threads to read.
+    pub weak_limit: u32,
+}
+
+impl Default for ThreadPage {
+    fn default() -> ThreadPage {
+        ThreadPage {
+            offset: 0,
+            limit: 20,
+            weak_limit: 10,
+        }
+    }
+}
+
+/// Whose mail: one site's, or that of a subsystem's sites in one campaign.
+#[derive(Debug, Clone, Copy)]
+pub enum MailScope {
+    Site(SiteId),
+    Subsystem(CampaignId, SubsystemId),
+}
+
+/// Mail as threads: the linked messages and their replies, strong threads first.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LinkedThreads {
+    /// The page's strong threads, newest activity first, each in thread order.
+    pub strong: Vec<ThreadEntry>,
+    /// Strong threads in all.
+    pub strong_threads: usize,
+    /// The first weak threads.
+    pub weak: Vec<ThreadEntry>,
+    /// Weak threads in all.
+    pub weak_threads: usize,
+    /// Messages of the weak threads linked themselves (not replies), in all.
+    pub weak_linked: usize,
+}
+
+/// The messages about a site or subsystem as threads (see [`LinkedThreads`]). What it reads
+/// is bounded by the page, not by how many messages name the sites: a site named by hundreds
+/// of messages costs one index scan of its links and the page's threads.
+pub async fn threads_for(
+    db: &SqlitePool,
+    scope: MailScope,
+    page: ThreadPage,
+) -> Result<LinkedThreads> {
+    let (site, campaign, subsystem) = match scope {
+        MailScope::Site(s) => (Some(s), None, None),
+        MailScope::Subsystem(c, s) => (None, Some(c), Some(s)),
+    };
     let links = sqlx::query!(
-        r#"SELECT m.message_id, m.thread_root, ms.how AS "how: LinkHow" FROM message_sites ms
-           JOIN messages m ON m.id = ms.message_id WHERE ms.site_id = ?1"#,
-        site
+        r#"SELECT m.message_id, m.thread_root, m.date, ms.how AS "how: LinkHow" FROM message_sites ms
+           JOIN messages m ON m.id = ms.message_id
+           WHERE ms.site_id = ?1
+           UNION ALL
+           SELECT m.message_id, m.thread_root, m.date, ms.how AS "how: LinkHow" FROM sites s
+           JOIN message_sites ms ON ms.site_id = s.id JOIN messages m ON m.id = ms.message_id
+           WHERE s.campaign_id = ?2 AND s.subsystem_id = ?3"#,
+        site,
+        campaign,
+        subsystem
     )
     .fetch_all(db)
     .await?;
-    if links.is_empty() {
-        return Ok(Vec::new());
+    // Per thread: strong or not, its latest linked message's date, and the links.
+    struct Thread {
+        root: String,
+        strong: bool,
+        latest: Option<String>,
+        linked: usize,
     }
     let mut how: HashMap<String, Vec<LinkHow>> = HashMap::new();
-    let mut roots: Vec<String> = Vec::new();
+    let mut threads: HashMap<String, Thread> = HashMap::new();
     for l in links {
-        how.entry(l.message_id).or_default().push(l.how);
-        if !roots.contains(&l.thread_root) {
-            roots.push(l.thread_root);
+        let t = threads
+            .entry(l.thread_root.clone())
+            .or_insert_with(|| Thread {
+                root: l.thread_root,
+                strong: false,
+                latest: None,
+                linked: 0,
+            });
+        t.strong |= l.how.is_strong();
+        if l.date > t.latest {
+            t.latest.clone_from(&l.date);
+        }
+        let hows = how.entry(l.message_id).or_default();
+        if hows.is_empty() {
+            t.linked += 1;
+        }
+        if !hows.contains(&l.how) {
+            hows.push(l.how);
         }
     }
-    let all = thread_messages(db, &roots).await?;
+    let mut threads: Vec<Thread> = threads.into_values().collect();
+    threads.sort_by(|a, b| b.latest.cmp(&a.latest).then_with(|| a.root.cmp(&b.root)));
+    let (strong, weak): (Vec<Thread>, Vec<Thread>) = threads.into_iter().partition(|t| t.strong);
+    let page_roots: Vec<String> = strong
+        .iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .map(|t| t.root.clone())
+        .collect();
+    let weak_roots: Vec<String> = weak
+        .iter()
+        .take(page.weak_limit as usize)
+        .map(|t| t.root.clone())
+        .collect();
+    Ok(LinkedThreads {
+        strong: linked_threads(db, &page_roots, &how).await?,
+        strong_threads: strong.len(),
+        weak: linked_threads(db, &weak_roots, &how).await?,
+        weak_threads: weak.len(),
+        weak_linked: weak.iter().map(|t| t.linked).sum(),
+    })
+}
+
+/// The threads `roots` (in that order), each the linked messages (`how`) and their replies.
+async fn linked_threads(
+    db: &SqlitePool,
+    roots: &[String],
+    how: &HashMap<String, Vec<LinkHow>>,
+) -> Result<Vec<ThreadEntry>> {
+    if roots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = thread_messages(db, roots).await?;
     let ids: Vec<&str> = all.iter().map(|m| m.message_id.as_str()).collect();
     let refs = refs_of(db, &ids).await?;
     let order = thread_order(&all, &refs);
-    // Keep the linked messages and everything below them.
-    let mut out = Vec::new();
+    // Keep the linked messages and everything below them, thread by thread.
+    let mut per_root: HashMap<&str, Vec<ThreadEntry>> = HashMap::new();
     let mut keep_below: Option<u32> = None;
     for (i, depth) in order {
         let m = &all[i];
@@ -172,14 +284,20 @@ pub async fn threads_for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<Threa
             keep_below = Some(depth);
         }
         if keep_below.is_some() {
-            out.push(ThreadEntry {
-                head: m.clone(),
-                depth,
-                links: linked.cloned().unwrap_or_default(),
-            });
+            per_root
+                .entry(m.thread_root.as_str())
+                .or_default()
+                .push(ThreadEntry {
+                    head: m.clone(),
+                    depth,
+                    links: linked.cloned().unwrap_or_default(),
+                });
         }
     }
-    Ok(out)
+    Ok(roots
+        .iter()
+        .flat_map(|r| per_root.remove(r.as_str()).unwrap_or_default())
+        .collect())
 }
 
 /// A trailer as pages and the API show it.
@@ -277,6 +395,11 @@ pub struct MessageDetail {
     pub trailers: Vec<Trailer>,
     pub sites: Vec<LinkedSite>,
     pub thread: ThreadPosition,
+    /// Every stored version of this patch (itself included), oldest first: the last one is
+    /// current, the others are superseded. Empty for messages that are no patch mail.
+    pub versions: Vec<super::PatchVersion>,
+    /// The "Applied …, thanks!" note the message carries.
+    pub applied: Option<super::revision::AppliedNote>,
 }
 
 /// One message by Message-ID (with or without angle brackets).
@@ -288,7 +411,7 @@ pub async fn get(db: &SqlitePool, message_id: &str) -> Result<MessageDetail> {
     let r = sqlx::query!(
         r#"SELECT m.id AS "id!: i64", m.message_id, m.subject, m.from_name, m.from_email, m.date, m.list,
                   m.in_reply_to, m.has_diff AS "has_diff: bool", m.patch_prefix, m.subject_tag, m.thread_root,
-                  m.derived_id AS "derived_id: bool", m.refs,
+                  m.derived_id AS "derived_id: bool", m.refs, m.applied,
                   CAST(m.body AS BLOB) AS "body!: Vec<u8>", typeof(m.body) = 'blob' AS "packed!: bool"
            FROM messages m WHERE m.message_id = ?1"#,
         msgid
@@ -366,6 +489,11 @@ pub async fn get(db: &SqlitePool, message_id: &str) -> Result<MessageDetail> {
         .map(str::to_owned);
     }
     Ok(MessageDetail {
+        versions: super::fixes::versions(db, &head.message_id).await?,
+        applied: r
+            .applied
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok()),
         trailers: trailers_of(db, &head.message_id).await?,
         lore_url: head.lore_url(),
         references: r.refs.split_ascii_whitespace().map(str::to_owned).collect(),

@@ -319,6 +319,9 @@ mod tests {
             sha256: String::new(),
             trailers: Vec::new(),
             links: Vec::new(),
+            revision_key: None,
+            change_id: None,
+            applied: None,
         }
     }
 

@@ -108,7 +108,50 @@ pub struct CampaignDoc {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// When the campaign started: patches and commits older than this fix nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<Date>,
+    /// The built-in spec whose fixed form the campaign's sites take (`iov-iter-pin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<SpecName>,
 }
+
+/// The name of a built-in campaign spec (`crate::spec::BUILTIN`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct SpecName(String);
+
+impl SpecName {
+    /// Check that a built-in spec has this name.
+    pub fn new(s: &str) -> Result<SpecName, Invalid> {
+        if crate::spec::BUILTIN.iter().any(|(n, _)| *n == s) {
+            return Ok(SpecName(s.to_owned()));
+        }
+        let names: Vec<&str> = crate::spec::BUILTIN.iter().map(|(n, _)| *n).collect();
+        Err(Invalid(format!(
+            "expected a built-in spec name ({}), found {s:?}",
+            names.join(", ")
+        )))
+    }
+
+    /// The built-in spec named by the TOML text `text`, if it is one.
+    pub fn of_text(text: &str) -> Option<SpecName> {
+        crate::spec::BUILTIN
+            .iter()
+            .find(|(_, t)| *t == text)
+            .map(|(n, _)| SpecName((*n).to_owned()))
+    }
+
+    /// The spec's TOML text.
+    pub fn text(&self) -> &'static str {
+        crate::spec::BUILTIN
+            .iter()
+            .find(|(n, _)| *n == self.0)
+            .map_or("", |(_, t)| *t)
+    }
+}
+
+checked_string!(SpecName);
 
 /// The source tree the sites were found in.
 #[derive(Debug, Deserialize, Serialize)]

@@ -9,7 +9,8 @@ use std::io::Write;
 
 pub use document::{
     CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag, Ident, Invalid, NonEmpty,
-    PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SubsystemDoc, TreeDoc, ValidMatch, VerdictDoc,
+    PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc, TreeDoc, ValidMatch,
+    VerdictDoc,
 };
 
 /// The format tag this module reads and writes.

@@ -160,7 +160,11 @@ async fn campaign_and_sites(
         .with_context(|| format!("campaign {slug}"))?;
     let sites = tracked_sites(db, &campaign).await?;
     let callees: Vec<String> = sites.iter().map(|s| s.callee.clone()).collect();
-    let spec = Spec::for_campaign(slug, spec, &callees)?;
+    let (stored, start) = treewide_core::campaigns::fix_spec(db, campaign.id).await?;
+    let mut spec = Spec::for_campaign(slug, spec, stored.as_deref(), &callees)?;
+    if start.is_some() {
+        spec.campaign.start = start;
+    }
     Ok((campaign, sites, spec))
 }
 

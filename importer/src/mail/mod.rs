@@ -324,8 +324,10 @@ pub fn read_mbox(bytes: Vec<u8>, name: &str) -> anyhow::Result<RawMail> {
     })
 }
 
-/// The sites mail may link to, with each campaign's fix rule (from its built-in spec; a
-/// campaign without one gets links but no automatic fix).
+/// The sites mail may link to, with each campaign's fix rule: from the spec stored with the
+/// campaign (the one it was scanned with, or the built-in an auditor file names), else the
+/// built-in spec of the same slug; the campaign's stored start date wins over the spec's. A
+/// campaign with none of these gets links but no automatic fix.
 pub async fn site_index(
     db: &SqlitePool,
     campaign: Option<treewide_core::model::CampaignId>,
@@ -337,14 +339,20 @@ pub async fn site_index(
         if !wanted.contains(&c.id) {
             continue;
         }
-        // Only a built-in spec says what fixed means for a campaign the mail names by slug.
-        if !treewide_formats::spec::BUILTIN
+        let (stored, start) = campaigns::fix_spec(db, c.id).await?;
+        let builtin = treewide_formats::spec::BUILTIN
             .iter()
-            .any(|(b, _)| *b == c.slug)
-        {
-            continue;
+            .any(|(b, _)| *b == c.slug);
+        let mut spec = match stored {
+            Some(text) => {
+                treewide_formats::spec::Spec::parse(&format!("campaign {}", c.slug), &text)?
+            }
+            None if builtin => treewide_formats::spec::Spec::load(&c.slug)?,
+            None => continue,
+        };
+        if start.is_some() {
+            spec.campaign.start = start;
         }
-        let spec = treewide_formats::spec::Spec::load(&c.slug)?;
         if let Some(rule) = patch::FixRule::new(spec)? {
             rules.insert(c.id, rule);
         }
@@ -514,7 +522,12 @@ fn parse_uncut(raw: &[u8]) -> Result<(NewMessage, Vec<link::FileDiff>), String> 
     }
     let diff = link::parse_diff(&text);
     let (patch_prefix, subject_tag) = trailers::subject_parts(&subject);
+    let (revision_key, change_id, applied) =
+        core_mail::revision::derived_columns(&from_email, &subject, in_reply_to.as_deref(), &text);
     let msg = NewMessage {
+        revision_key,
+        change_id,
+        applied,
         message_id,
         derived_id: derived,
         from_name,

@@ -42,6 +42,8 @@ pub fn to_batch(
             title: spec.campaign.title.clone(),
             description: spec.campaign.description.clone(),
             rule: spec.campaign.rule.clone(),
+            spec_toml: (!spec.text.is_empty()).then(|| spec.text.clone()),
+            start: spec.campaign.start.clone(),
             tree: describe.map(|d| TreeInput {
                 describe: d.to_owned(),
                 commit: None,

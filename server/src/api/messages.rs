@@ -96,22 +96,39 @@ pub async fn message(
     Ok(Json(json!({ "message": m })).into_response())
 }
 
-/// `GET /api/v1/sites/{id}/messages`: a site's messages as threads, the trailers on its
-/// proposed fixes (with sign-offs) and owners' answers pending review.
+/// Paging of `/api/v1/sites/{id}/messages`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteMessagesParams {
+    threads: Option<u32>,
+    limit: Option<u32>,
+    weak_limit: Option<u32>,
+}
+
+/// `GET /api/v1/sites/{id}/messages?threads=&limit=`: a site's messages as threads (strong
+/// ones a page at a time, newest first; the first weak ones with their count), the patches
+/// proposed as its fix with their versions, the trailers on them (with sign-offs) and owners'
+/// answers pending review.
 #[utoipa::path(get, path = "/api/v1/sites/{id}/messages", tag = "mail",
-    params(("id" = i64, Path, description = "site id")),
-    responses((status = 200, description = "the site's mail as threads, trailers and answers pending review", body = serde_json::Value)))]
+    params(("id" = i64, Path, description = "site id"),
+           ("threads" = Option<u32>, Query, description = "strong threads to skip (newest first)"),
+           ("limit" = Option<u32>, Query, description = "strong threads to give, 1 to 100 (20)"),
+           ("weak_limit" = Option<u32>, Query, description = "weak threads to give, 0 to 1000 (10)")),
+    responses((status = 200, description = "the site's mail as threads, proposed fixes, trailers and answers pending review", body = serde_json::Value)))]
 pub async fn site_messages(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    params: Result<Query<SiteMessagesParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(p) = params.map_err(|e| Failure::BadRequest(e.body_text()))?;
     let id = params::site_id(&id)?;
+    let page = params::thread_page(p.threads, p.limit, p.weak_limit)?;
     let s = sites::get(&st.db, id).await?;
     let campaign = treewide_core::campaigns::meta(&st.db, &s.campaign).await?;
-    let mail = SiteMail::load(&st.db, campaign.id, id).await?;
+    let mail = SiteMail::load(&st.db, campaign.id, id, page).await?;
     Ok(Json(json!({
-        "site": id, "messages": mail.thread_json(), "trailers": mail.trailers,
-        "answers_pending_review": mail.answers
+        "site": id, "messages": mail.thread_json(), "fixes": mail.fixes,
+        "trailers": mail.trailers, "answers_pending_review": mail.answers
     }))
     .into_response())
 }

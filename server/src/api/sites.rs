@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use treewide_core::history::{CommitInfo, SiteCommit};
+use treewide_core::mail::ThreadPage;
 use treewide_core::model::{CommitRole, EventSource, SiteId, Status};
 use treewide_core::sites::SiteQuery;
 use treewide_core::transition::{change_status, StatusRequest};
@@ -222,9 +223,15 @@ pub struct SiteDetailJson<'a> {
     refs: &'a [refs::Reference],
     #[schema(value_type = Vec<Object>)]
     events: &'a [events::Event],
-    /// Mail threads about the site.
+    /// Mail threads about the site: the newest strong threads (a patch, a `file:line`) and
+    /// the first weak ones (only naming a function or callee), with totals; more pages from
+    /// `GET /api/v1/sites/{id}/messages?threads=N`.
+    #[schema(value_type = Object)]
+    messages: serde_json::Value,
+    /// Patches proposed as the fix, one per patch: the newest version, the superseded ones
+    /// and whether a maintainer applied it.
     #[schema(value_type = Vec<Object>)]
-    messages: Vec<serde_json::Value>,
+    fixes: &'a [treewide_core::mail::ProposedFix],
     #[schema(value_type = Vec<Object>)]
     trailers: &'a [treewide_core::mail::Trailer],
     /// Commits that fixed, changed, moved or removed the call, oldest first (from
@@ -253,6 +260,7 @@ impl<'a> SiteDetailJson<'a> {
             refs: &d.refs,
             events: &d.events,
             messages: d.mail.thread_json(),
+            fixes: &d.mail.fixes,
             trailers: &d.mail.trailers,
             commits: d.commits.iter().map(SiteCommitJson::from).collect(),
         }
@@ -269,7 +277,7 @@ pub async fn site(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = params::site_id(&id)?;
-    let d = SiteDetail::load(&st.db, id).await?;
+    let d = SiteDetail::load(&st.db, id, ThreadPage::default()).await?;
     let mut res = Json(SiteDetailJson::new(&d)).into_response();
     if let Ok(v) = site_etag(id, d.site.version).parse() {
         res.headers_mut().insert(header::ETAG, v);

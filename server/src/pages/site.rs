@@ -1,6 +1,6 @@
 //! The site page, and the forms on it: set the status, add a note or a question.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -25,15 +25,22 @@ pub fn router() -> Router<AppState> {
         .route("/c/{campaign}/site/{id}/notes", post(add_note))
 }
 
-/// `GET /c/{campaign}/site/{id}`: one site with its notes, references and history.
+#[derive(Deserialize)]
+struct SiteQuery {
+    /// Strong mail threads to skip.
+    threads: Option<u32>,
+}
+
+/// `GET /c/{campaign}/site/{id}`: one site with its notes, references, mail and history.
 async fn site(
     State(st): State<AppState>,
     auth: AuthSession,
     Path((slug, id)): Path<(String, String)>,
+    Query(q): Query<SiteQuery>,
 ) -> Result<SitePage, PageError> {
     let c = campaigns::meta(&st.db, &slug).await?;
     let id = params::site_id(&id)?;
-    let d = SiteDetail::load(&st.db, id).await?;
+    let d = SiteDetail::load(&st.db, id, params::thread_page(q.threads, None, None)?).await?;
     if d.site.campaign != c.slug {
         return Err(Failure::NotFound(format!("site {id} not found in campaign {slug}")).into());
     }

@@ -28,6 +28,8 @@ pub fn router() -> Router<AppState> {
 struct SubsystemQuery {
     status: Option<String>,
     page: Option<u32>,
+    /// Strong mail threads to skip.
+    threads: Option<u32>,
 }
 
 /// `GET /c/{campaign}/s/{subsystem}`: the subsystem's sites, groups and notes.
@@ -52,6 +54,7 @@ async fn subsystem(
         info,
         status,
         page: q.page.unwrap_or(1).max(1),
+        threads: params::thread_page(q.threads, None, None)?,
     };
     Ok(SubsystemPage::load(&st.db, scope, chrome).await?)
 }

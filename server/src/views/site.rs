@@ -8,7 +8,9 @@ use serde_json::json;
 use treewide_core::campaigns::{self, Campaign};
 use treewide_core::events::{self, Event};
 use treewide_core::history::{self, SiteCommit};
-use treewide_core::mail::{self, PendingAnswer, ThreadEntry, Trailer};
+use treewide_core::mail::{
+    self, LinkedThreads, MailScope, PendingAnswer, ProposedFix, ThreadEntry, ThreadPage, Trailer,
+};
 use treewide_core::model::{CampaignId, CommitRole, SiteId, Status};
 use treewide_core::notes::{self, Note};
 use treewide_core::refs::{self, Reference};
@@ -20,37 +22,54 @@ use super::{
     enc, CampaignHead, Chrome, CommitLink, EventView, NoteView, RefView, SiteRow, PATH_SAFE,
 };
 
-/// A site's mail: its threads, the trailers on its proposed fixes, owners' answers pending
-/// review.
+/// A site's mail: a page of its threads, the patches proposed as its fix (with their versions),
+/// the trailers on them, owners' answers pending review.
 pub struct SiteMail {
-    pub threads: Vec<ThreadEntry>,
+    pub threads: LinkedThreads,
+    pub page: ThreadPage,
+    pub fixes: Vec<ProposedFix>,
     pub trailers: Vec<Trailer>,
     pub answers: Vec<PendingAnswer>,
 }
 
 impl SiteMail {
-    /// Read the mail of `site` (of `campaign`).
+    /// Read the mail of `site` (of `campaign`), the strong threads of `page`.
     pub async fn load(
         db: &SqlitePool,
         campaign: CampaignId,
         site: SiteId,
+        page: ThreadPage,
     ) -> treewide_core::Result<SiteMail> {
         Ok(SiteMail {
-            threads: mail::threads_for_site(db, site).await?,
+            threads: mail::threads_for(db, MailScope::Site(site), page).await?,
+            page,
+            fixes: mail::proposed_fixes(db, site).await?,
             trailers: mail::trailers_for_site(db, site).await?,
             answers: mail::pending_answers(db, campaign, Some(site), None).await?,
         })
     }
 
-    /// The threads as the API gives them: each message with its depth, links and lore URL.
-    pub fn thread_json(&self) -> Vec<serde_json::Value> {
-        self.threads
-            .iter()
-            .map(|e| {
-                let url = e.head.lore_url();
-                json!({ "message": e.head, "depth": e.depth, "links": e.links, "lore_url": url })
-            })
-            .collect()
+    /// The threads as the API gives them: strong threads of the page and the first weak ones,
+    /// each message with its depth, links and lore URL, and the totals.
+    pub fn thread_json(&self) -> serde_json::Value {
+        let entries = |es: &[ThreadEntry]| -> Vec<serde_json::Value> {
+            es.iter()
+                .map(|e| {
+                    let url = e.head.lore_url();
+                    json!({ "message": e.head, "depth": e.depth, "links": e.links, "lore_url": url })
+                })
+                .collect()
+        };
+        let t = &self.threads;
+        json!({
+            "strong": entries(&t.strong),
+            "strong_threads": t.strong_threads,
+            "offset": self.page.offset,
+            "limit": self.page.limit,
+            "weak": entries(&t.weak),
+            "weak_threads": t.weak_threads,
+            "weak_linked": t.weak_linked,
+        })
     }
 }
 
@@ -72,8 +91,13 @@ pub struct SiteDetail {
 }
 
 impl SiteDetail {
-    /// Read site `id` and all that belongs to it; NotFound when there is no such site.
-    pub async fn load(db: &SqlitePool, id: SiteId) -> treewide_core::Result<SiteDetail> {
+    /// Read site `id` and all that belongs to it (its mail threads of `page`); NotFound when
+    /// there is no such site.
+    pub async fn load(
+        db: &SqlitePool,
+        id: SiteId,
+        page: ThreadPage,
+    ) -> treewide_core::Result<SiteDetail> {
         let site = sites::get(db, id).await?;
         let campaign = campaigns::meta(db, &site.campaign).await?;
         Ok(SiteDetail {
@@ -84,7 +108,7 @@ impl SiteDetail {
             events: events::for_site(db, id).await?,
             first_seen: sites::first_seen(db, id).await?,
             commits: history::for_site(db, id).await?,
-            mail: SiteMail::load(db, campaign.id, id).await?,
+            mail: SiteMail::load(db, campaign.id, id, page).await?,
             campaign,
             site,
         })
@@ -197,7 +221,14 @@ impl SitePage {
         }
         let subsystem_href = |slug: &str| format!("/c/{}/s/{}", enc(&c.slug), enc(slug));
         SitePage {
-            mail: MailView::new(d.mail.threads, d.mail.trailers, d.mail.answers),
+            mail: MailView::new(
+                d.mail.threads,
+                d.mail.page,
+                &chrome.here,
+                d.mail.fixes,
+                d.mail.trailers,
+                d.mail.answers,
+            ),
             chrome,
             context: SitePage::context_lines(d.context, s.line),
             all_subsystems: d

@@ -3,7 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use treewide_core::campaigns::Campaign;
-use treewide_core::mail::{self, MessageQuery, ThreadEntry};
+use treewide_core::mail::{self, MailScope, ThreadPage};
 use treewide_core::model::Status;
 use treewide_core::subsystems::{self, Subsystem, SubsystemFilter};
 use treewide_core::{history, notes, sites, verdicts, SqlitePool};
@@ -28,6 +28,8 @@ pub struct SubsystemScope {
     pub status: Option<Status>,
     /// 1-based page of the table.
     pub page: u32,
+    /// The page of mail threads.
+    pub threads: ThreadPage,
 }
 
 /// Previous/next links of a paged table.
@@ -77,6 +79,7 @@ impl SubsystemPage {
             info,
             status,
             page,
+            threads: thread_page,
         } = scope;
         let progress = subsystems::counts(db, c.id, filter).await?;
         let total = sites::count_in_subsystem(db, c.id, filter, status).await?;
@@ -103,22 +106,17 @@ impl SubsystemPage {
         let from = u64::from(offset) + 1;
         let mail = match info.as_ref() {
             Some(i) => {
-                let q = MessageQuery {
-                    subsystem: Some(i.id),
-                    limit: 200,
-                    ..Default::default()
-                };
-                let entries = mail::list(db, &q)
-                    .await?
-                    .into_iter()
-                    .map(|head| ThreadEntry {
-                        head,
-                        depth: 0,
-                        links: Vec::new(),
-                    })
-                    .collect();
+                let threads =
+                    mail::threads_for(db, MailScope::Subsystem(c.id, i.id), thread_page).await?;
                 let answers = mail::pending_answers(db, c.id, None, Some(i.id)).await?;
-                MailView::new(entries, Vec::new(), answers)
+                MailView::new(
+                    threads,
+                    thread_page,
+                    &chrome.here,
+                    Vec::new(),
+                    Vec::new(),
+                    answers,
+                )
             }
             None => MailView::default(),
         };

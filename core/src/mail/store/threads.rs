@@ -26,10 +26,11 @@ pub(super) async fn insert_messages(
     for (k, chunk) in fresh.chunks(1000).enumerate() {
         let base = stored + k * 1000;
         // Bound parameters, not a JSON row: bodies are most of the bytes, and SQLite would
-        // parse and unescape them again. 17 parameters a row stay under SQLite's 32766.
+        // parse and unescape them again. 20 parameters a row stay under SQLite's 32766.
         let mut q = sqlx::QueryBuilder::<Sqlite>::new(
             "INSERT INTO messages (id, message_id, derived_id, subject, from_name, from_email, date, list,
-                 in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at) ",
+                 in_reply_to, refs, body, has_diff, patch_prefix, subject_tag, thread_root, sha256, imported_at,
+                 revision_key, change_id, applied) ",
         );
         q.push_values(chunk.iter().enumerate(), |mut b, (i, m)| {
             let gi = base + i;
@@ -52,7 +53,10 @@ pub(super) async fn insert_messages(
                 .push_bind(m.subject_tag.as_deref())
                 .push_bind(graph.nodes[roots[gi]].msgid)
                 .push_bind(m.sha256.as_str())
-                .push_bind(at);
+                .push_bind(at)
+                .push_bind(m.revision_key.as_deref())
+                .push_bind(m.change_id.as_deref())
+                .push_bind(m.applied.as_deref());
         });
         q.build().execute(&mut **tx).await?;
     }

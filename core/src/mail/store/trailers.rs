@@ -44,10 +44,10 @@ pub(super) async fn store_trailers(
             next += 1;
         }
     }
-    // 6 parameters a row.
-    for chunk in rows.chunks(5000) {
+    // 7 parameters a row.
+    for chunk in rows.chunks(4000) {
         let mut q = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO message_trailers (id, message_id, kind, name, email, raw) ",
+            "INSERT INTO message_trailers (id, message_id, kind, name, email, raw, about) ",
         );
         q.push_values(chunk, |mut b, (id, message, t)| {
             b.push_bind(*id)
@@ -55,7 +55,12 @@ pub(super) async fn store_trailers(
                 .push_bind(t.kind.as_str())
                 .push_bind(t.name.as_str())
                 .push_bind(t.email.as_str())
-                .push_bind(t.raw.as_str());
+                .push_bind(t.raw.as_str())
+                .push_bind(
+                    (!t.about.is_empty())
+                        .then(|| serde_json::to_string(&t.about).ok())
+                        .flatten(),
+                );
         });
         q.build().execute(&mut **tx).await?;
     }
@@ -93,7 +98,7 @@ pub(super) async fn link_trailers(
             .collect::<Vec<_>>(),
     )?;
     let open = sqlx::query!(
-        r#"SELECT t.id AS "id!: i64", t.message_id AS "message!: i64" FROM message_trailers t
+        r#"SELECT t.id AS "id!: i64", t.message_id AS "message!: i64", t.about FROM message_trailers t
            WHERE t.message_id IN (SELECT value FROM json_each(?1))
              AND NOT EXISTS (SELECT 1 FROM trailer_patches p WHERE p.trailer_id = t.id)"#,
         ids
@@ -103,9 +108,13 @@ pub(super) async fn link_trailers(
     let mut rows = Vec::new();
     for t in open {
         if let Some(i) = graph.stored_index(t.message, stored) {
-            // Which quoted patches a stored trailer stood under is not stored: a patch that
-            // arrives after its review gets the review's trailers whole.
-            for p in graph.patches_for(i, &[]) {
+            // The quoted patch titles it stood under, as stored.
+            let about: Vec<String> = t
+                .about
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok())
+                .unwrap_or_default();
+            for p in graph.patches_for(i, &about) {
                 rows.push((t.id, graph.nodes[p].id));
             }
         }
