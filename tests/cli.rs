@@ -279,6 +279,35 @@ fn scan_then_import_git_history_from_the_command_line() {
 }
 
 #[test]
+fn scan_survives_a_comment_at_the_argument_limit() {
+    // A call tree-sitter does not see (in a #define) is read as text, which gives up after
+    // 8,192 bytes of arguments; a `/*` straddling that limit made the scan panic (exit 101).
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("linux");
+    std::fs::create_dir_all(tree.join("fs")).unwrap();
+    for pad in [8189, 8190, 8191] {
+        let args = format!("i, READ, {}", "a".repeat(pad - "i, READ, ".len()));
+        std::fs::write(
+            tree.join("fs/x.c"),
+            format!("#define BAD(i) iov_iter_init({args}/* x */)\nint y;\n"),
+        )
+        .unwrap();
+        let out = run(
+            &dir.path().join(format!("{pad}.db")),
+            &[
+                "scan",
+                "--tree",
+                tree.to_str().unwrap(),
+                "--campaign",
+                "iov-iter-direction",
+            ],
+        );
+        assert!(out.status.success(), "pad {pad}: {}", stderr(&out));
+        assert!(stdout(&out).contains("1 sites, 1 new"), "{}", stdout(&out));
+    }
+}
+
+#[test]
 fn scan_json_is_an_auditor_document_that_imports_as_the_scan_stores() {
     let dir = tempfile::tempdir().unwrap();
     let tree = concat!(env!("CARGO_MANIFEST_DIR"), "/importer/tests/data/tree");

@@ -40,6 +40,39 @@ pub async fn open(path: &Path) -> Result<SqlitePool> {
     Ok(pool)
 }
 
+/// The file of the browser sessions that belong to the database at `path`:
+/// `treewide.db` → `treewide.db-sessions`.
+pub fn sessions_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-sessions");
+    name.into()
+}
+
+/// Open (creating if needed) the browser sessions' database that belongs to `main`: the file
+/// [`sessions_path`] names, or a private in-memory database for an in-memory `main`. Sessions
+/// are kept apart from the data because every login form and every renewal writes one, and
+/// the page cache empties on any write to the data's file (`PRAGMA data_version`). The schema
+/// is the session store's own (it creates its table); deleting the file only logs everyone
+/// out.
+pub async fn open_sessions(main: &SqlitePool) -> Result<SqlitePool> {
+    let file = main.connect_options().get_filename().to_owned();
+    let name = file.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.contains("mode=memory") {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        // One connection, kept: the database lives as long as it does.
+        return Ok(SqlitePoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(opts)
+            .await?);
+    }
+    Ok(SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options(&sessions_path(&file)))
+        .await?)
+}
+
 /// Open a private in-memory database (tests and tools).
 pub async fn open_memory() -> Result<SqlitePool> {
     let opts = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);

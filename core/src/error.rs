@@ -38,6 +38,12 @@ pub enum Error {
     /// The person may not do this (a sign-off without the right to sign off).
     #[error("{0}")]
     Forbidden(String),
+    /// The same thing exists already (a note written twice).
+    #[error("{0}")]
+    Conflict(String),
+    /// Work handed to a background thread (argon2) did not finish.
+    #[error("background task: {0}")]
+    Task(String),
 }
 
 /// Result alias for core.

@@ -105,6 +105,7 @@ pub async fn all_site_notes(db: &SqlitePool, campaign: CampaignId) -> Result<Vec
 
 /// Add a note (or, with `ask`, a question to a subsystem's owners) to a site from the web or
 /// the API: in one transaction with its event; the site's version moves on (its ETag changes).
+/// The same author writing the same text on the same site again is [`crate::Error::Conflict`].
 pub async fn add(
     db: &SqlitePool,
     site: SiteId,
@@ -133,7 +134,8 @@ pub async fn add(
     let state = ask.map(|_| "open");
     let id = sqlx::query_scalar!(
         r#"INSERT INTO notes (campaign_id, site_id, author, body, created_at, ask_subsystem_id, question_state)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id AS "id!: NoteId""#,
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+           ON CONFLICT DO NOTHING RETURNING id AS "id!: NoteId""#,
         campaign,
         site,
         author,
@@ -142,8 +144,12 @@ pub async fn add(
         ask,
         state
     )
-    .fetch_one(&mut *tx)
-    .await?;
+    .fetch_optional(&mut *tx)
+    .await?
+    // notes_dedup: one author's same text on one site is one note.
+    .ok_or_else(|| {
+        crate::Error::Conflict("you have already written this note on this site".into())
+    })?;
     let kind = if ask.is_some() {
         EventKind::Question
     } else {

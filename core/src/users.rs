@@ -50,22 +50,25 @@ impl User {
 /// How long an invite link stays valid.
 pub const INVITE_DAYS: i64 = 14;
 
-fn argon2() -> Argon2<'static> {
-    // OWASP's argon2id minimum (19 MiB, 2 passes) by default. Tests set
-    // TREEWIDE_ARGON2_MEMORY_KIB low so hashing does not dominate them; it is read per call.
-    let m = std::env::var("TREEWIDE_ARGON2_MEMORY_KIB")
+/// The argon2 parameters of new hashes: OWASP's argon2id minimum (19 MiB, 2 passes) by
+/// default. Tests set TREEWIDE_ARGON2_MEMORY_KIB low so hashing does not dominate them; it is
+/// read per call.
+fn argon2_memory_kib() -> u32 {
+    std::env::var("TREEWIDE_ARGON2_MEMORY_KIB")
         .ok()
         .and_then(|v| v.parse().ok())
         .filter(|m: &u32| *m >= 8)
-        .unwrap_or(19_456);
-    let params = Params::new(m, 2, 1, None).unwrap_or_default();
+        .unwrap_or(19_456)
+}
+
+fn argon2_with(memory_kib: u32) -> Argon2<'static> {
+    let params = Params::new(memory_kib, 2, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hash a password for storage.
-pub fn hash_password(password: &str) -> Result<String> {
+fn hash_with(memory_kib: u32, password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2()
+    argon2_with(memory_kib)
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|_| Error::Invalid {
@@ -75,10 +78,80 @@ pub fn hash_password(password: &str) -> Result<String> {
         })
 }
 
+/// Hash a password for storage (on the calling thread: see [`hash_password_off_thread`]).
+pub fn hash_password(password: &str) -> Result<String> {
+    hash_with(argon2_memory_kib(), password)
+}
+
+/// Whether `password` matches the PHC string `hash` (whose own parameters are used).
 fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| argon2().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            argon2_with(argon2_memory_kib())
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
+}
+
+/// A hash of a password nobody has, made with the parameters of new hashes, so that checking
+/// a password against it costs what checking a real account's costs. Made once per parameter
+/// set (tests change the memory cost).
+fn dummy_hash() -> Result<String> {
+    static DUMMY: std::sync::Mutex<Option<(u32, String)>> = std::sync::Mutex::new(None);
+    let m = argon2_memory_kib();
+    let mut d = DUMMY.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((dm, h)) = d.as_ref() {
+        if *dm == m {
+            return Ok(h.clone());
+        }
+    }
+    let h = hash_with(m, &secret(16))?;
+    *d = Some((m, h.clone()));
+    Ok(h)
+}
+
+/// argon2 runs at once at most, one per core: each holds a core for tens of milliseconds and
+/// 19 MiB, so a burst of logins waits here instead of filling the blocking pool and the
+/// memory, and the async workers keep serving pages meanwhile.
+fn argon2_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let n = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(n)
+    })
+}
+
+/// Run `work` (argon2) on the blocking pool, at most [`argon2_slots`] at once.
+async fn off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    // The semaphore is never closed, so acquiring only waits.
+    let _slot = argon2_slots().acquire().await;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => Error::Task(e.to_string()),
+        })
+}
+
+/// [`hash_password`] on the blocking pool, for callers on an async worker.
+pub async fn hash_password_off_thread(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    off_thread(move || hash_password(&password)).await?
+}
+
+/// Check `password` against `hash` on the blocking pool; without a hash (no such account, or
+/// an invite not accepted yet) against [`dummy_hash`], which costs the same and never matches.
+async fn verify_off_thread(hash: Option<String>, password: &str) -> Result<bool> {
+    let password = password.to_owned();
+    off_thread(move || match hash {
+        Some(h) => Ok(verify_password(&h, &password)),
+        None => dummy_hash().map(|d| {
+            let _ = verify_password(&d, &password);
+            false
+        }),
+    })
+    .await?
 }
 
 /// A fresh random secret, hex.
@@ -198,27 +271,36 @@ pub fn check_new_password(password: &str, again: &str) -> std::result::Result<()
     check_password(password)
 }
 
-/// Set the password with an invite token (which is then used up).
+/// Set the password with an invite token, which is used up in the same statement: of any
+/// number of simultaneous acceptances of one invite exactly one sets the password, the others
+/// find it used ([`Error::NotFound`]).
 pub async fn accept_invite(db: &SqlitePool, token: &str, password: &str) -> Result<User> {
     check_password(password).map_err(|_| Error::Invalid {
         what: "password",
         value: String::new(),
         expected: "at least 10 characters",
     })?;
-    let user = by_invite(db, token)
-        .await?
-        .ok_or_else(|| Error::NotFound("invite (used or expired)".into()))?;
-    let hash = hash_password(password)?;
-    sqlx::query!(
-        "UPDATE users SET password_hash = ?2, invite_hash = NULL, invite_expires = NULL WHERE id = ?1",
-        user.id,
+    // A cheap look first, so that a wrong link costs no argon2 run.
+    if by_invite(db, token).await?.is_none() {
+        return Err(Error::NotFound("invite (used or expired)".into()));
+    }
+    let hash = hash_password_off_thread(password).await?;
+    let invite = token_hash(token);
+    let at = now();
+    let id = sqlx::query_scalar!(
+        r#"UPDATE users SET password_hash = ?3, invite_hash = NULL, invite_expires = NULL
+           WHERE invite_hash = ?1 AND invite_expires > ?2
+           RETURNING id AS "id!: UserId""#,
+        invite,
+        at,
         hash
     )
-    .execute(db)
-    .await?;
-    get(db, user.id)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::NotFound("invite (used or expired)".into()))?;
+    get(db, id)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("user {}", user.id)))
+        .ok_or_else(|| Error::NotFound(format!("user {id}")))
 }
 
 /// A user by id.
@@ -238,30 +320,17 @@ pub async fn get(db: &SqlitePool, id: UserId) -> Result<Option<User>> {
     }))
 }
 
-/// The user with this email and password, if they match.
+/// The user with this email and password, if they match. argon2 runs on the blocking pool;
+/// an unknown email or an account without a password costs the same argon2 run, so the
+/// answer's timing does not tell which addresses have accounts.
 pub async fn authenticate(db: &SqlitePool, email: &str, password: &str) -> Result<Option<User>> {
-    let email = email.trim().to_ascii_lowercase();
-    let id = sqlx::query_scalar!(
-        r#"SELECT id AS "id!: UserId" FROM users WHERE email = ?1"#,
-        email
-    )
-    .fetch_optional(db)
-    .await?;
-    let Some(user) = (match id {
-        Some(id) => get(db, id).await?,
-        None => None,
-    }) else {
-        // Same work either way, so timing does not tell which addresses have accounts.
-        let _ = verify_password(
-            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$Zm9vYmFyYmF6",
-            password,
-        );
-        return Ok(None);
-    };
-    Ok(
-        (!user.password_hash.is_empty() && verify_password(&user.password_hash, password))
-            .then_some(user),
-    )
+    let user = by_email(db, email).await?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .filter(|h| !h.is_empty());
+    let ok = verify_off_thread(hash, password).await?;
+    Ok(user.filter(|_| ok))
 }
 
 /// Whether `user` may sign off `site`: an admin, or an M:/R: of one of the subsystems the
@@ -501,5 +570,16 @@ mod tests {
         assert!(check_password(&"ü".repeat(10)).is_ok());
         assert!(check_password(&"ü".repeat(9)).is_err());
         assert!(check_new_password("correct horse 1", "correct horse 1").is_ok());
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_hash_costs_and_matches_nothing() {
+        let real = hash_password("correct horse 1").unwrap();
+        let dummy = dummy_hash().unwrap();
+        let params = |h: &str| PasswordHash::new(h).unwrap().params.to_string();
+        assert_eq!(params(&real), params(&dummy));
+        assert!(verify_password(&real, "correct horse 1"));
+        assert!(!verify_password(&dummy, "correct horse 1"));
+        assert!(!verify_password(&dummy, ""));
     }
 }

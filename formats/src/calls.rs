@@ -123,10 +123,12 @@ pub fn text_call(src: &[u8], after_name: usize) -> (usize, Vec<String>) {
                 }
             }
             b'/' if src.get(i + 1) == Some(&b'*') => {
-                i = src[i + 2..limit]
+                // The `/*` may straddle the limit: its body then starts past it.
+                let body = (i + 2).min(limit);
+                i = src[body..limit]
                     .windows(2)
                     .position(|w| w == b"*/")
-                    .map_or(limit, |p| i + 2 + p + 1);
+                    .map_or(limit, |p| body + p + 1);
             }
             _ => {}
         }
@@ -150,5 +152,28 @@ mod tests {
         let (end, args) = text_call(src, 1);
         assert_eq!(&src[..end], b"f(a, g(b, c), \"x,)\", /* ) */ d)");
         assert_eq!(args, vec!["a", "g(b, c)", "\"x,)\"", "/* ) */ d"]);
+    }
+
+    #[test]
+    fn a_comment_opening_at_the_argument_limit_ends_the_call_unbalanced() {
+        // `f(` then padding up to the 8,192-byte limit, where `/*` begins: the `*` is the
+        // first byte past it.
+        for pad in [8189, 8190, 8191] {
+            let mut src = b"f(".to_vec();
+            src.extend(std::iter::repeat_n(b'x', pad));
+            src.extend_from_slice(b"/* c */ y)\nnext");
+            let (end, args) = text_call(&src, 1);
+            assert!(end <= src.len(), "pad {pad}");
+            assert!(
+                args.is_empty(),
+                "pad {pad}: no closing parenthesis within the limit"
+            );
+        }
+        // A string whose escape is the last byte before the limit.
+        let mut src = b"f(\"".to_vec();
+        src.extend(std::iter::repeat_n(b'x', 8188));
+        src.extend_from_slice(b"\\\"\")");
+        let (end, _) = text_call(&src, 1);
+        assert!(end <= src.len());
     }
 }

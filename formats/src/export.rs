@@ -167,7 +167,19 @@ pub async fn write_json(
     audit::write(&document(db, slug).await?, out)
 }
 
-/// Write the campaign's sites as CSV (one row per site, decided status included).
+/// A CSV cell a spreadsheet will show as text: one starting with `=`, `+`, `-`, `@`, a tab or
+/// a carriage return would be read as a formula (OWASP's CSV injection), so it gets a leading
+/// `'`, which spreadsheets hide.
+pub fn inert_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// Write the campaign's sites as CSV (one row per site, decided status included), every cell
+/// made inert with [`inert_cell`].
 pub async fn write_csv(
     db: &SqlitePool,
     q: &sites::SiteQuery,
@@ -196,7 +208,7 @@ pub async fn write_csv(
         let Some(last) = page.last() else { break };
         after = last.id;
         for s in page {
-            w.write_record([
+            let row = [
                 s.id.to_string(),
                 s.campaign,
                 s.file,
@@ -211,9 +223,38 @@ pub async fn write_csv(
                 s.verdict.unwrap_or_default(),
                 s.reason,
                 s.code,
-            ])?;
+            ];
+            w.write_record(row.iter().map(|c| inert_cell(c).into_owned()))?;
         }
     }
     w.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_get_a_quote() {
+        for (cell, out) in [
+            (
+                "=HYPERLINK(\"http://evil.example\")",
+                "'=HYPERLINK(\"http://evil.example\")",
+            ),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            (
+                "iov_iter_bvec(&iter, WRITE, bv, 1, len);",
+                "iov_iter_bvec(&iter, WRITE, bv, 1, len);",
+            ),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(inert_cell(cell), out, "{cell:?}");
+        }
+    }
 }

@@ -16,6 +16,8 @@ pub enum Failure {
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
     PreconditionRequired(String),
@@ -35,6 +37,7 @@ impl From<treewide_core::Error> for Failure {
             treewide_core::Error::Transition { .. } => Failure::Forbidden(e.to_string()),
             treewide_core::Error::Stale { .. } => Failure::PreconditionFailed(e.to_string()),
             treewide_core::Error::Forbidden(why) => Failure::Forbidden(why),
+            treewide_core::Error::Conflict(why) => Failure::Conflict(why),
             e => Failure::Internal(e),
         }
     }
@@ -46,6 +49,7 @@ impl Failure {
             Failure::NotFound(_) => StatusCode::NOT_FOUND,
             Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
             Failure::Forbidden(_) => StatusCode::FORBIDDEN,
+            Failure::Conflict(_) => StatusCode::CONFLICT,
             Failure::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Failure::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Failure::LogIn(_) => StatusCode::UNAUTHORIZED,

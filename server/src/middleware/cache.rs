@@ -10,10 +10,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use sqlx::sqlite::SqliteConnection;
@@ -30,6 +31,8 @@ struct Kept {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    /// When it was kept, for the `Age` of the answers served from it.
+    at: Instant,
 }
 
 #[derive(Default)]
@@ -153,6 +156,9 @@ pub async fn layer(State(cache): State<PageCache>, req: Request, next: Next) -> 
         let mut res = Response::new(Body::from(k.body.clone()));
         *res.status_mut() = k.status;
         *res.headers_mut() = k.headers.clone();
+        // RFC 9111's Age: how long ago the answer was made; it also tells a hit from a miss.
+        res.headers_mut()
+            .insert(header::AGE, HeaderValue::from(k.at.elapsed().as_secs()));
         return res;
     }
     let res = next.run(req).await;
@@ -181,6 +187,7 @@ pub async fn layer(State(cache): State<PageCache>, req: Request, next: Next) -> 
             status: parts.status,
             headers: parts.headers.clone(),
             body: body.clone(),
+            at: Instant::now(),
         },
     );
     Response::from_parts(parts, Body::from(body))

@@ -1,27 +1,32 @@
-//! What stands between the network and the handlers: login sessions and CSRF tokens, API
-//! tokens, the page cache, ETags, the body limit and security headers.
+//! What stands between the network and the handlers: login sessions and CSRF tokens, login
+//! rate limits, API tokens, the page cache, ETags, the body limit and security headers.
 
 pub mod bearer;
 mod cache;
 pub mod csrf;
 mod etag;
 mod headers;
+pub mod login_limit;
 pub mod session;
 
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
+use tower_sessions_sqlx_store::SqliteStore;
 use treewide_core::SqlitePool;
+
+use crate::config::Config;
 
 /// Largest request body (a diff for the check, a form): 1 MiB.
 const MAX_BODY: usize = 1 << 20;
 
-/// Wrap the application in every layer, innermost first: sessions, the page cache (which
-/// must see the session cookie, and answers before their ETag), ETags, the body limit,
-/// security headers, tracing.
-pub fn wrap(app: Router, db: SqlitePool) -> Router {
+/// Wrap the application in every layer, innermost first: session renewal, sessions, the
+/// page cache (which must see the session cookie, and answers before their ETag), ETags, the
+/// body limit, security headers, tracing.
+pub fn wrap(app: Router, db: SqlitePool, sessions: SqliteStore, config: &Config) -> Router {
     let app = app
-        .layer(session::layer(db.clone()))
+        .layer(axum::middleware::from_fn(session::keep_alive))
+        .layer(session::layer(db.clone(), sessions, config.secure_cookies))
         .layer(axum::middleware::from_fn_with_state(
             cache::PageCache::new(db),
             cache::layer,

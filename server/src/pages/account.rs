@@ -1,6 +1,7 @@
 //! One's account: log in and out, accept an invite (set a password), manage API tokens.
 
 use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -10,6 +11,7 @@ use treewide_core::users::{self, Scope};
 use super::{chrome, poster, safe_next, viewer};
 use crate::error::{Failure, PageError};
 use crate::middleware::csrf::{check_csrf, csrf_token};
+use crate::middleware::login_limit::{retry_after_secs, ClientAddr};
 use crate::middleware::session::{AuthSession, Credentials, SessionUser};
 use crate::state::AppState;
 use crate::views::account::{InvitePage, LoginPage, NoticePage, SettingsPage};
@@ -36,6 +38,7 @@ async fn login_page(auth: AuthSession, Query(q): Query<NextQuery>) -> Result<Log
         chrome: chrome(&auth, "/login").await?,
         csrf: csrf_token(&auth.session).await?,
         next: safe_next(q.next.as_deref()),
+        email: String::new(),
         error: None,
     })
 }
@@ -50,25 +53,38 @@ struct LoginForm {
     csrf: String,
 }
 
-/// `POST /login`
-async fn login(mut auth: AuthSession, Form(f): Form<LoginForm>) -> Result<Response, PageError> {
+/// `POST /login`: rate-limited per account and per client address (429 with `Retry-After`).
+async fn login(
+    State(st): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    mut auth: AuthSession,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, PageError> {
     check_csrf(&auth.session, &f.csrf).await?;
     let next = safe_next(f.next.as_deref());
+    if let Err(wait) = st.logins.attempt(&f.email, addr) {
+        let secs = retry_after_secs(wait);
+        let page = refused(&auth, next, f.email, too_many_attempts(secs)).await?;
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, secs.to_string())],
+            page,
+        )
+            .into_response());
+    }
     let user = auth
         .authenticate(Credentials {
-            email: f.email,
+            email: f.email.clone(),
             password: f.password,
         })
         .await
-        .map_err(|_| Failure::Forbidden("login failed".into()))?;
+        .map_err(|e| match e {
+            axum_login::Error::Backend(e) => Failure::from(e),
+            axum_login::Error::Session(_) => Failure::Forbidden("login failed".into()),
+        })?;
     let Some(user) = user else {
-        let page = LoginPage {
-            chrome: chrome(&auth, "/login").await?,
-            csrf: csrf_token(&auth.session).await?,
-            next,
-            error: Some("Wrong email or password.".into()),
-        };
-        return Ok((axum::http::StatusCode::UNAUTHORIZED, page).into_response());
+        let page = refused(&auth, next, f.email, "Wrong email or password.".into()).await?;
+        return Ok((StatusCode::UNAUTHORIZED, page).into_response());
     };
     auth.login(&user)
         .await
@@ -77,6 +93,37 @@ async fn login(mut auth: AuthSession, Form(f): Form<LoginForm>) -> Result<Respon
     let _ = auth.session.cycle_id().await;
     let _ = auth.session.remove::<String>("csrf").await;
     Ok(Redirect::to(&next).into_response())
+}
+
+/// The login form again after a refused attempt, with the email typed and why.
+async fn refused(
+    auth: &AuthSession,
+    next: String,
+    email: String,
+    error: String,
+) -> Result<LoginPage, PageError> {
+    Ok(LoginPage {
+        chrome: chrome(auth, "/login").await?,
+        csrf: csrf_token(&auth.session).await?,
+        next,
+        email,
+        error: Some(error),
+    })
+}
+
+/// The login form's words for a refused attempt, with the wait in minutes or seconds.
+fn too_many_attempts(secs: u64) -> String {
+    let wait = if secs >= 90 {
+        format!("{} minutes", secs.div_ceil(60))
+    } else if secs == 1 {
+        "1 second".to_owned()
+    } else {
+        format!("{secs} seconds")
+    };
+    format!(
+        "Too many login attempts for this account or from your address. \
+         Try again in {wait}."
+    )
 }
 
 #[derive(Deserialize)]
@@ -99,9 +146,9 @@ async fn invite_page(
     auth: AuthSession,
     Path(token): Path<String>,
 ) -> Result<InvitePage, PageError> {
-    let user = users::by_invite(&st.db, &token).await?.ok_or_else(|| {
-        Failure::NotFound("this invite link was used already or has expired".into())
-    })?;
+    let user = users::by_invite(&st.db, &token)
+        .await?
+        .ok_or_else(invite_gone)?;
     Ok(InvitePage {
         chrome: chrome(&auth, "/invite").await?,
         csrf: csrf_token(&auth.session).await?,
@@ -109,6 +156,10 @@ async fn invite_page(
         token,
         error: None,
     })
+}
+
+fn invite_gone() -> Failure {
+    Failure::NotFound("this invite link was used already or has expired".into())
 }
 
 #[derive(Deserialize)]
@@ -127,9 +178,9 @@ async fn accept_invite(
     Form(f): Form<InviteForm>,
 ) -> Result<Response, PageError> {
     check_csrf(&auth.session, &f.csrf).await?;
-    let user = users::by_invite(&st.db, &token).await?.ok_or_else(|| {
-        Failure::NotFound("this invite link was used already or has expired".into())
-    })?;
+    let user = users::by_invite(&st.db, &token)
+        .await?
+        .ok_or_else(invite_gone)?;
     if let Err(refused) = users::check_new_password(&f.password, &f.password2) {
         let page = InvitePage {
             chrome: chrome(&auth, "/invite").await?,
@@ -138,9 +189,13 @@ async fn accept_invite(
             token,
             error: Some(refused.to_string()),
         };
-        return Ok((axum::http::StatusCode::BAD_REQUEST, page).into_response());
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
     }
-    let user = users::accept_invite(&st.db, &token, &f.password).await?;
+    // Another acceptance of the same link may have won since the look above.
+    let user = match users::accept_invite(&st.db, &token, &f.password).await {
+        Err(treewide_core::Error::NotFound(_)) => return Err(invite_gone().into()),
+        r => r?,
+    };
     auth.login(&SessionUser(user))
         .await
         .map_err(|_| Failure::Forbidden("login failed".into()))?;

@@ -50,14 +50,35 @@ pub async fn chrome(auth: &AuthSession, here: &str) -> Result<Chrome, PageError>
     })
 }
 
-/// Only same-site paths are followed after login (no open redirects).
+/// Where to go after login: `next` when it is a path of this site, else `/` (no open
+/// redirects, and nothing a `Location` header cannot carry).
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
-    }
+    next.filter(|n| is_local_path(n)).unwrap_or("/").to_owned()
 }
 
+/// Whether `p` (as the form or query gave it, decoded once) is a path on this site, read the
+/// way browsers read a `Location`: one leading `/` (`//host` and `/\host` are other hosts);
+/// ASCII without control characters, whitespace or backslashes, which browsers drop or turn
+/// into `/` (`/\t/evil.example` is `//evil.example` to them); a valid URI path and query.
+/// Its percent-decoded form is held to the same rules, so that a second decoding somewhere
+/// cannot make it another host.
+fn is_local_path(p: &str) -> bool {
+    fn plain(p: &str) -> bool {
+        let mut rest = p.chars();
+        rest.next() == Some('/')
+            && !matches!(rest.next(), Some('/' | '\\'))
+            && !p
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    }
+    let decoded = percent_encoding::percent_decode_str(p).decode_utf8_lossy();
+    p.is_ascii()
+        && plain(p)
+        && plain(&decoded)
+        && p.parse::<axum::http::uri::PathAndQuery>()
+            .is_ok_and(|pq| pq.path().starts_with('/'))
+        && axum::http::HeaderValue::from_str(p).is_ok()
+}
 /// The logged-in person; anyone else is sent to log in and come back to `here`.
 fn viewer<'a>(auth: &'a AuthSession, here: &str) -> Result<&'a User, PageError> {
     auth.user
@@ -77,4 +98,54 @@ async fn poster<'a>(auth: &'a AuthSession, here: &str, csrf: &str) -> Result<&'a
 /// Any other path.
 pub async fn not_found() -> PageError {
     PageError(Failure::NotFound("no such page".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_of_this_site_are_followed_after_login() {
+        for ok in [
+            "/",
+            "/settings",
+            "/c/iov-iter-pin/s/nvm-express-target-driver",
+            "/c/iov-iter-pin?status=needs_pin&sort=questions",
+            "/c/x/site/12#history",
+            "/c/a%2Fb",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok, "{ok}");
+        }
+        let nasty = [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/%09/evil.example",
+            "/%2F/evil.example",
+            "/%5Cevil.example",
+            "/%0a",
+            "/%00",
+            "/ /evil.example",
+            "/a b",
+            "/\u{7f}",
+            "/\u{85}evil",
+            "/\u{a0}evil",
+            "/\u{2028}",
+            "/café",
+            "https://evil.example/",
+            "evil.example",
+            "javascript:alert(1)",
+            "\\\\evil.example",
+            "/c/\\evil",
+            "/%E2%80%A8",
+            "/%ZZ/\t",
+        ];
+        for bad in nasty {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -49,7 +49,7 @@ async fn feed_response(
     slug: &str,
     sub: Option<&str>,
 ) -> Result<Response, PageError> {
-    let xml = Feed::load(&st.db, slug, sub)
+    let xml = Feed::load(&st.db, slug, sub, st.public_url.as_ref())
         .await?
         .render()
         .map_err(|e| Failure::BadRequest(format!("feed: {e}")))?;

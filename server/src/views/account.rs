@@ -12,6 +12,8 @@ pub struct LoginPage {
     pub chrome: Chrome,
     pub csrf: String,
     pub next: String,
+    /// The email typed before, kept when a login is refused.
+    pub email: String,
     pub error: Option<String>,
 }
 

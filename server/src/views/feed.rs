@@ -1,4 +1,5 @@
-//! Atom feeds of a campaign's or a subsystem's events.
+//! Atom feeds of a campaign's or a subsystem's events. Every text goes through [`xml_text`]:
+//! what people type may hold characters XML 1.0 cannot carry, even escaped.
 
 use askama::Template;
 use treewide_core::events::{self, Event};
@@ -6,6 +7,7 @@ use treewide_core::subsystems::{self, SubsystemFilter};
 use treewide_core::{campaigns, SqlitePool};
 
 use super::{enc, EventView};
+use crate::config::PublicUrl;
 
 /// Events per feed.
 const ENTRIES: u32 = 100;
@@ -27,18 +29,21 @@ pub struct Feed {
     pub title: String,
     /// A stable tag: URI for the feed.
     pub id: String,
-    /// The page the feed follows (relative: feed readers resolve it against the feed URL).
+    /// The page the feed follows: absolute with a public URL, else relative (feed readers
+    /// resolve it against the feed's URL).
     pub page: String,
     pub updated: String,
     pub entries: Vec<FeedEntry>,
 }
 
 impl Feed {
-    /// The feed of campaign `slug`, or of one of its subsystems (by URL slug).
+    /// The feed of campaign `slug`, or of one of its subsystems (by URL slug), linking to
+    /// `public_url` when known.
     pub async fn load(
         db: &SqlitePool,
         slug: &str,
         sub: Option<&str>,
+        public_url: Option<&PublicUrl>,
     ) -> treewide_core::Result<Feed> {
         let c = campaigns::meta(db, slug).await?;
         let (subsystem, name, page) = match sub {
@@ -57,15 +62,21 @@ impl Feed {
         let updated = events
             .first()
             .map_or_else(|| c.updated_at.clone(), |(e, _)| e.at.clone());
+        let link = |path: &str| public_url.map_or_else(|| path.to_owned(), |u| u.join(path));
+        let mut entries = Feed::entries(&c.slug, events);
+        for e in &mut entries {
+            e.href = e.href.as_deref().map(link);
+        }
         Ok(Feed {
-            title: match &name {
+            title: xml_text(&match &name {
                 Some(n) => format!("{} — {}", c.title, n),
                 None => c.title.clone(),
-            },
+            }),
+            // The id stays the same whatever URL the server is reached at.
             id: format!("tag:treewide,2026:{}", page),
-            page,
+            page: link(&page),
             updated,
-            entries: Feed::entries(&c.slug, events),
+            entries,
         })
     }
 
@@ -82,17 +93,52 @@ impl Feed {
                 };
                 FeedEntry {
                     id: e.id.0,
-                    title,
+                    title: xml_text(&title),
                     at: e.at,
-                    actor: e.actor,
+                    actor: xml_text(&e.actor),
                     href,
-                    text: if e.reason.is_empty() {
+                    text: xml_text(&if e.reason.is_empty() {
                         view.what
                     } else {
                         format!("{} — {}", view.what, e.reason)
-                    },
+                    }),
                 }
             })
             .collect()
+    }
+}
+
+/// `s` with every character XML 1.0 does not allow (C0 controls other than tab, newline and
+/// carriage return; U+FFFE, U+FFFF) replaced by U+FFFD: escaping cannot carry them, and one
+/// would make the whole feed unreadable.
+pub fn xml_text(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_a_feed_cannot_carry_is_replaced() {
+        assert_eq!(
+            xml_text("a\u{1}b\u{0}c\u{1b}[0m"),
+            "a\u{fffd}b\u{fffd}c\u{fffd}[0m"
+        );
+        assert_eq!(xml_text("tab\tnl\ncr\r"), "tab\tnl\ncr\r");
+        assert_eq!(
+            xml_text("\u{fffe}\u{ffff}\u{10000}é"),
+            "\u{fffd}\u{fffd}\u{10000}é"
+        );
+        assert_eq!(
+            xml_text("<&> stay for the escaper"),
+            "<&> stay for the escaper"
+        );
     }
 }
