@@ -53,6 +53,13 @@ fn untar(tgz: &Path) -> tempfile::TempDir {
     dir
 }
 
+/// Write `text` to `dir/name`; the path.
+fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
 async fn count_kind(db: &SqlitePool, kind: &str) -> i64 {
     sqlx::query_scalar::<_, i64>("SELECT count(*) FROM message_trailers WHERE kind = ?1")
         .bind(kind)
@@ -242,8 +249,7 @@ async fn audit_db(extra: &str) -> SqlitePool {
         );
     assert!(text.contains("ceph-audit"));
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("audit.json");
-    std::fs::write(&path, text).unwrap();
+    let path = write_file(dir.path(), "audit.json", &text);
     let db = db::open_memory().await.unwrap();
     let batch = auditor::parse_file(&path, "test").unwrap();
     ingest::store(&db, &batch).await.unwrap();
@@ -499,11 +505,7 @@ async fn lore_fetch_200_404_and_refused() {
 async fn a_later_import_reroots_stored_replies_whose_parent_arrives() {
     let db = db::open_memory().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mbox = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
+    let mbox = |name: &str, text: &str| write_file(dir.path(), name, text);
     // First the replies: c answers b (absent) and names a (absent) in References; d answers c.
     let replies = mbox(
         "replies.mbox",
@@ -549,11 +551,7 @@ async fn a_later_import_reroots_stored_replies_whose_parent_arrives() {
 async fn a_review_imported_before_its_series_signs_only_the_patches_it_quotes() {
     let db = db::open_memory().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mbox = |name: &str, text: &str| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    };
+    let mbox = |name: &str, text: &str| write_file(dir.path(), name, text);
     // A reply to the cover letter reviewing patch 2 only, then (later) the series.
     let review = mbox(
         "review.mbox",
