@@ -79,15 +79,23 @@ async fn maintainers_sign_off_others_may_only_propose() {
     assert_eq!(r.status, 303);
     assert!(r.header("location").unwrap().starts_with("/login?next="));
 
-    // an outsider may not confirm…
-    let csrf = other.get(&site).csrf();
+    // an outsider's confirmation is a proposal for the owners: nothing changes yet
+    let page = other.get(&site);
+    assert!(
+        page.body.contains(">Propose<"),
+        "outsiders are offered to propose"
+    );
+    let csrf = page.csrf();
     let r = other.form(
         &format!("{site}/status"),
         &[("csrf", &csrf), ("status", "confirmed_safe")],
     );
-    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = r.header("location").unwrap().to_owned();
+    assert!(to.contains("?proposed="), "{to}");
+    assert!(other.get(&to).body.contains("Your change is proposal #"));
     assert_eq!(status_of(&mut other, id), "awaiting_owner");
-    // …but may propose
+    // …and may move it between open statuses at once
     let r = other.form(
         &format!("{site}/status"),
         &[
@@ -125,6 +133,97 @@ async fn maintainers_sign_off_others_may_only_propose() {
     assert_eq!(last["actor"], "hch@lst.de");
     assert_eq!(last["source"], "web");
     assert_eq!(last["reason"], "sgl_alloc() pages are anonymous");
+    // the outsider's proposal was made against another status
+    assert_eq!(v["proposals"][0]["state"], "open");
+
+    // the sign-off holds: the outsider's "troll" through the form and through the API (with
+    // a status:write token) become proposals; the status and who set it stay
+    let csrf = other.get(&site).csrf();
+    let r = other.form(
+        &format!("{site}/status"),
+        &[
+            ("csrf", &csrf),
+            ("status", "needs_fix"),
+            ("reason", "troll"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let out = run(
+        &app.db_path,
+        &[
+            "token",
+            "create",
+            "--email",
+            "someone@example.org",
+            "--scope",
+            "status:write",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bot = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
+    let etag = other
+        .get(&format!("/api/v1/sites/{id}"))
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let r = patch(
+        &mut other,
+        &format!("/api/v1/sites/{id}"),
+        Some(&bot),
+        Some(&etag),
+        br#"{"status": "needs_pin", "reason": "troll again"}"#,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let api_proposal = r.json()["proposal"]["id"].as_i64().unwrap();
+    assert_eq!(status_of(&mut other, id), "confirmed_safe");
+    let page = hch.get(&site);
+    assert!(
+        page.body.contains("set by hch@lst.de on"),
+        "the status says who decided"
+    );
+    assert!(page.body.contains("troll again") && page.body.contains(">Accept<"));
+
+    // the maintainer rejects the form's proposal in the page and the bot's through the API
+    let v = hch.get(&format!("/api/v1/sites/{id}/proposals")).json();
+    let open: Vec<i64> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["state"] == "open" && p["to"] == "needs_fix")
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(open.len(), 1);
+    let r = hch.form(
+        &format!("{site}/proposals/{}/reject", open[0]),
+        &[("csrf", &page.csrf()), ("reason", "no: sgl_alloc()")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    // the outsider cannot decide proposals, not even their own
+    let r = other.send(
+        "POST",
+        &format!("/api/v1/proposals/{api_proposal}/accept"),
+        &[
+            ("Authorization", bot.as_str()),
+            ("Content-Type", "application/json"),
+        ],
+        Some(b"{}"),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(status_of(&mut other, id), "confirmed_safe");
+    let v = hch.get(&format!("/api/v1/sites/{id}/proposals")).json();
+    let rejected = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == open[0])
+        .unwrap()
+        .clone();
+    assert_eq!(rejected["state"], "rejected");
+    assert_eq!(rejected["decided_by"], "hch@lst.de");
 
     // wrong password: 401 page, no session
     let mut c = Client::new(app.url());

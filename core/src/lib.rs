@@ -14,6 +14,7 @@ pub mod mail;
 pub mod matcher;
 pub mod model;
 pub mod notes;
+pub mod proposals;
 pub mod refs;
 pub mod report;
 pub mod signoff;

@@ -447,6 +447,20 @@ pub enum EventSource {
     Cli,
 }
 
+impl EventSource {
+    /// The name used in SQL and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Import => "import",
+            EventSource::Demo => "demo",
+            EventSource::Scan => "scan",
+            EventSource::Web => "web",
+            EventSource::Api => "api",
+            EventSource::Cli => "cli",
+        }
+    }
+}
+
 /// What an event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]

@@ -14,7 +14,8 @@ pub enum Authority {
     History,
     /// A maintainer or reviewer of the site's subsystem, or an admin: may sign off.
     Signoff,
-    /// Anyone else logged in (or a bot with `status:write`): may propose, not sign off.
+    /// Anyone else logged in (or a bot with `status:write`): moves open sites between open
+    /// statuses; confirming or moving a signed-off site is a proposal (`proposals`).
     Proposal,
 }
 
@@ -33,6 +34,9 @@ pub fn check(from: Status, to: Status, by: Authority) -> Result<bool> {
         Authority::Proposal if matches!(to, Status::Fixed | Status::ConfirmedSafe) => {
             deny("without sign-off: only the subsystem's maintainers or reviewers may confirm")
         }
+        Authority::Proposal if matches!(from, Status::Fixed | Status::ConfirmedSafe) => deny(
+            "without sign-off: a signed-off site changes only by its subsystem's maintainers or reviewers",
+        ),
         Authority::Proposal => Ok(true),
     }
 }
@@ -61,7 +65,14 @@ mod tests {
     fn proposals_may_move_between_open_states() {
         assert!(check(Unreviewed, NeedsPin, Authority::Proposal).unwrap());
         assert!(check(NeedsFix, FixProposed, Authority::Proposal).unwrap());
-        assert!(check(ConfirmedSafe, NeedsPin, Authority::Proposal).unwrap());
+    }
+
+    #[test]
+    fn signed_off_sites_change_only_on_sign_off_authority() {
+        assert!(check(ConfirmedSafe, NeedsPin, Authority::Proposal).is_err());
+        assert!(check(Fixed, NeedsFix, Authority::Proposal).is_err());
+        assert!(check(ConfirmedSafe, NeedsPin, Authority::Signoff).unwrap());
+        assert!(check(Fixed, NeedsFix, Authority::History).unwrap());
     }
 
     #[test]

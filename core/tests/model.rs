@@ -179,3 +179,153 @@ async fn same_status_is_not_an_event() {
         .unwrap();
     assert_eq!(events::count(&pool).await.unwrap(), 0);
 }
+
+/// A request by someone without sign-off authority.
+fn outsider(to: Status, reason: &'static str) -> StatusRequest<'static> {
+    StatusRequest {
+        actor: "someone@example.org",
+        reason,
+        ..req(to, Authority::Proposal, None)
+    }
+}
+
+#[tokio::test]
+async fn a_signed_off_site_changes_only_by_its_owners_others_make_proposals() {
+    use treewide_core::proposals::{self, Outcome, ProposalState};
+    let (pool, _d) = fresh().await;
+    change_status(&pool, req(Status::ConfirmedSafe, Authority::Signoff, None))
+        .await
+        .unwrap();
+    // The outsider's change waits as a proposal; asking again reuses it.
+    let troll = outsider(Status::NeedsFix, "troll");
+    let Outcome::Proposed { id } = proposals::request(&pool, troll.clone(), None)
+        .await
+        .unwrap()
+    else {
+        panic!("not a proposal");
+    };
+    let again = proposals::request(&pool, troll, None).await.unwrap();
+    assert_eq!(again, Outcome::Proposed { id });
+    let Outcome::Proposed { id: pin } = proposals::request(
+        &pool,
+        outsider(Status::NeedsPin, "user-backed after all"),
+        None,
+    )
+    .await
+    .unwrap() else {
+        panic!("not a proposal");
+    };
+    assert_eq!(status(&pool).await.0, "confirmed_safe");
+    // Only owners decide; authors may only withdraw their own.
+    let e = proposals::decide(
+        &pool,
+        id,
+        true,
+        Authority::Proposal,
+        "x",
+        EventSource::Web,
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e}");
+    let e = proposals::withdraw(&pool, id, "hch@lst.de")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden(_)), "{e}");
+    // Rejected with a reason; accepted with the event naming the proposal.
+    let p = proposals::decide(
+        &pool,
+        id,
+        false,
+        Authority::Signoff,
+        "hch@lst.de",
+        EventSource::Web,
+        "no",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (p.state, p.decision_reason.as_deref()),
+        (ProposalState::Rejected, Some("no"))
+    );
+    let p = proposals::decide(
+        &pool,
+        pin,
+        true,
+        Authority::Signoff,
+        "hch@lst.de",
+        EventSource::Api,
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(p.state, ProposalState::Accepted);
+    assert_eq!(status(&pool).await.0, "needs_pin");
+    let ev = events::for_site(&pool, SiteId(1)).await.unwrap();
+    let last = ev.last().unwrap();
+    assert_eq!(last.actor, "hch@lst.de");
+    assert!(
+        last.reason
+            .starts_with(&format!("proposal #{pin} by someone@example.org accepted")),
+        "{}",
+        last.reason
+    );
+    // Decided is decided.
+    let e = proposals::decide(
+        &pool,
+        pin,
+        true,
+        Authority::Signoff,
+        "hch@lst.de",
+        EventSource::Web,
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Conflict(_)), "{e}");
+}
+
+#[tokio::test]
+async fn a_proposal_made_against_an_old_status_is_superseded_not_applied() {
+    use treewide_core::proposals::{self, Outcome, ProposalState};
+    let (pool, _d) = fresh().await;
+    // An outsider proposes to confirm; meanwhile the owner sets another status.
+    let Outcome::Proposed { id } =
+        proposals::request(&pool, outsider(Status::ConfirmedSafe, "looks fine"), None)
+            .await
+            .unwrap()
+    else {
+        panic!("not a proposal");
+    };
+    change_status(&pool, req(Status::NeedsPin, Authority::Signoff, None))
+        .await
+        .unwrap();
+    let e = proposals::decide(
+        &pool,
+        id,
+        true,
+        Authority::Signoff,
+        "hch@lst.de",
+        EventSource::Web,
+        "",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, Error::Conflict(_)), "{e}");
+    assert_eq!(status(&pool).await.0, "needs_pin");
+    let p = proposals::get(&pool, id).await.unwrap();
+    assert_eq!(p.state, ProposalState::Superseded);
+    // Withdrawing one's own open proposal.
+    let Outcome::Proposed { id } =
+        proposals::request(&pool, outsider(Status::ConfirmedSafe, "now?"), None)
+            .await
+            .unwrap()
+    else {
+        panic!("not a proposal");
+    };
+    let p = proposals::withdraw(&pool, id, "someone@example.org")
+        .await
+        .unwrap();
+    assert_eq!(p.state, ProposalState::Withdrawn);
+}

@@ -6,6 +6,7 @@ mod check;
 mod events;
 mod messages;
 mod openapi;
+mod proposals;
 mod sites;
 
 use axum::Router;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(check::router())
         .merge(messages::router())
+        .merge(proposals::router())
         .merge(openapi::router())
         .fallback(not_found);
     Router::new()

@@ -12,8 +12,9 @@ use serde_json::json;
 use treewide_core::history::{CommitInfo, SiteCommit};
 use treewide_core::mail::ThreadPage;
 use treewide_core::model::{CommitRole, EventSource, SiteId, Status};
+use treewide_core::proposals::{self, Outcome};
 use treewide_core::sites::SiteQuery;
-use treewide_core::transition::{change_status, StatusRequest};
+use treewide_core::transition::StatusRequest;
 use treewide_core::users::{self, Scope};
 use treewide_core::{campaigns, events, notes, refs, sites, subsystems};
 
@@ -232,6 +233,9 @@ pub struct SiteDetailJson<'a> {
     /// and whether a maintainer applied it.
     #[schema(value_type = Vec<Object>)]
     fixes: &'a [treewide_core::mail::ProposedFix],
+    /// Status changes waiting for (or decided by) the site's owners, open ones first.
+    #[schema(value_type = Vec<Object>)]
+    proposals: &'a [treewide_core::proposals::Proposal],
     #[schema(value_type = Vec<Object>)]
     trailers: &'a [treewide_core::mail::Trailer],
     /// Commits that fixed, changed, moved or removed the call, oldest first (from
@@ -261,6 +265,7 @@ impl<'a> SiteDetailJson<'a> {
             events: &d.events,
             messages: d.mail.thread_json(),
             fixes: &d.mail.fixes,
+            proposals: &d.proposals,
             trailers: &d.mail.trailers,
             commits: d.commits.iter().map(SiteCommitJson::from).collect(),
         }
@@ -309,7 +314,8 @@ pub struct PatchSite {
     request_body = PatchSite,
     security(("bearer" = ["status:write"])),
     responses((status = 200, description = "the changed site, with its new ETag", body = serde_json::Value),
-              (status = 401, description = "no valid token"), (status = 403, description = "scope or sign-off right missing"),
+              (status = 202, description = "the change needs the site's owners: stored as a proposal (`proposal`)", body = serde_json::Value),
+              (status = 401, description = "no valid token"), (status = 403, description = "scope missing"),
               (status = 412, description = "stale ETag"), (status = 428, description = "If-Match missing")))]
 pub async fn patch_site(
     State(st): State<AppState>,
@@ -324,7 +330,7 @@ pub async fn patch_site(
     let site = sites::get(&st.db, id).await?;
     if_match(&headers, &site_etag(id, site.version))?;
     let by = users::authority(&st.db, &caller.user, id).await?;
-    let version = change_status(
+    let out = proposals::request(
         &st.db,
         StatusRequest {
             site: id,
@@ -335,8 +341,27 @@ pub async fn patch_site(
             reason: p.reason.trim(),
             expected_version: Some(site.version),
         },
+        Some(caller.user.id.0),
     )
     .await?;
+    let version = match out {
+        Outcome::Changed { version } => version,
+        Outcome::Proposed { id: pid } => {
+            let proposal = proposals::get(&st.db, pid).await?;
+            let mut res = (
+                StatusCode::ACCEPTED,
+                Json(json!({
+                    "proposal": proposal,
+                    "detail": "the change needs the site's owners (its subsystem's maintainers or reviewers): it waits as this proposal"
+                })),
+            )
+                .into_response();
+            if let Ok(v) = site_etag(id, site.version).parse() {
+                res.headers_mut().insert(header::ETAG, v);
+            }
+            return Ok(res);
+        }
+    };
     let site = sites::get(&st.db, id).await?;
     let mut res = Json(json!({ "site": site })).into_response();
     if let Ok(v) = site_etag(id, version).parse() {

@@ -6,7 +6,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use treewide_core::model::{EventSource, SiteId, Status};
-use treewide_core::transition::{change_status, StatusRequest};
+use treewide_core::proposals::{self, Outcome};
+use treewide_core::transition::{Authority, StatusRequest};
 use treewide_core::{campaigns, notes, users};
 
 use super::{chrome, poster};
@@ -23,12 +24,18 @@ pub fn router() -> Router<AppState> {
         .route("/c/{campaign}/site/{id}", get(site))
         .route("/c/{campaign}/site/{id}/status", post(set_status))
         .route("/c/{campaign}/site/{id}/notes", post(add_note))
+        .route(
+            "/c/{campaign}/site/{id}/proposals/{proposal}/{decision}",
+            post(decide_proposal),
+        )
 }
 
 #[derive(Deserialize)]
 struct SiteQuery {
     /// Strong mail threads to skip.
     threads: Option<u32>,
+    /// The proposal the viewer's status change just became.
+    proposed: Option<i64>,
 }
 
 /// `GET /c/{campaign}/site/{id}`: one site with its notes, references, mail and history.
@@ -45,7 +52,14 @@ async fn site(
         return Err(Failure::NotFound(format!("site {id} not found in campaign {slug}")).into());
     }
     let chrome = chrome(&auth, &format!("/c/{}/site/{id}", enc(&c.slug))).await?;
-    Ok(SitePage::new(d, chrome))
+    let may_decide = match &auth.user {
+        Some(u) => users::authority(&st.db, &u.0, id).await? == Authority::Signoff,
+        None => false,
+    };
+    let mut page = SitePage::new(d, chrome);
+    page.may_decide = may_decide;
+    page.just_proposed = q.proposed;
+    Ok(page)
 }
 
 #[derive(Deserialize)]
@@ -69,7 +83,7 @@ async fn set_status(
     let site = SiteId(id);
     let to: Status = f.status.parse()?;
     let by = users::authority(&st.db, user, site).await?;
-    change_status(
+    let out = proposals::request(
         &st.db,
         StatusRequest {
             site,
@@ -80,9 +94,58 @@ async fn set_status(
             reason: f.reason.trim(),
             expected_version: None,
         },
+        Some(user.id.0),
     )
     .await?;
-    Ok(Redirect::to(&here).into_response())
+    Ok(match out {
+        Outcome::Changed { .. } => Redirect::to(&here),
+        Outcome::Proposed { id } => Redirect::to(&format!("{here}?proposed={id}#proposals")),
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /c/{campaign}/site/{id}/proposals/{proposal}/{accept|reject|withdraw}`: an owner
+/// decides a proposal, or its author withdraws it.
+async fn decide_proposal(
+    State(st): State<AppState>,
+    auth: AuthSession,
+    Path((slug, id, proposal, decision)): Path<(String, i64, i64, String)>,
+    Form(f): Form<DecisionForm>,
+) -> Result<Response, PageError> {
+    let here = format!("/c/{}/site/{id}", enc(&slug));
+    let user = poster(&auth, &here, &f.csrf).await?;
+    let p = proposals::get(&st.db, proposal).await?;
+    if p.site != SiteId(id) {
+        return Err(Failure::NotFound(format!("proposal #{proposal} of site {id}")).into());
+    }
+    match decision.as_str() {
+        "withdraw" => {
+            proposals::withdraw(&st.db, proposal, &user.display()).await?;
+        }
+        "accept" | "reject" => {
+            let by = users::authority(&st.db, user, p.site).await?;
+            proposals::decide(
+                &st.db,
+                proposal,
+                decision == "accept",
+                by,
+                &user.display(),
+                EventSource::Web,
+                f.reason.trim(),
+            )
+            .await?;
+        }
+        other => return Err(Failure::NotFound(format!("no decision {other:?}")).into()),
+    }
+    Ok(Redirect::to(&format!("{here}#proposals")).into_response())
 }
 
 #[derive(Deserialize)]

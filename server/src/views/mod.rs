@@ -297,8 +297,8 @@ impl EventView {
             at: e.at.replace('T', " ").trim_end_matches('Z').to_owned(),
             actor: e.actor,
             source: match e.source_ref {
-                Some(r) => format!("{} ({r})", format!("{:?}", e.source).to_lowercase()),
-                None => format!("{:?}", e.source).to_lowercase(),
+                Some(r) => format!("{} ({r})", e.source.as_str()),
+                None => e.source.as_str().to_owned(),
             },
             what,
             reason: e.reason,

@@ -13,6 +13,7 @@ use treewide_core::mail::{
 };
 use treewide_core::model::{CampaignId, CommitRole, SiteId, Status};
 use treewide_core::notes::{self, Note};
+use treewide_core::proposals::{self, Proposal, ProposalState};
 use treewide_core::refs::{self, Reference};
 use treewide_core::sites::{self, FirstSeen, Site};
 use treewide_core::SqlitePool;
@@ -88,6 +89,8 @@ pub struct SiteDetail {
     /// Commits that fixed, changed, moved or removed the call, oldest first.
     pub commits: Vec<SiteCommit>,
     pub mail: SiteMail,
+    /// Status changes asked for by people who may not make them, open ones first.
+    pub proposals: Vec<Proposal>,
 }
 
 impl SiteDetail {
@@ -109,6 +112,7 @@ impl SiteDetail {
             first_seen: sites::first_seen(db, id).await?,
             commits: history::for_site(db, id).await?,
             mail: SiteMail::load(db, campaign.id, id, page).await?,
+            proposals: proposals::for_site(db, id).await?,
             campaign,
             site,
         })
@@ -202,6 +206,62 @@ pub struct SitePage {
     pub mail: MailView,
     /// Commits that fixed, changed, moved or removed the call, oldest first.
     pub commits: Vec<SiteCommitView>,
+    /// Who set the current status, when and through what ("by Christoph Hellwig on
+    /// 2022-09-21 (web)"), from the last status event.
+    pub decision: Option<String>,
+    pub proposals: Vec<ProposalView>,
+    /// The viewer may sign off here (and decide proposals).
+    pub may_decide: bool,
+    /// The proposal the viewer's change just became (`?proposed=N`).
+    pub just_proposed: Option<i64>,
+}
+
+/// A proposal as the site page shows it.
+pub struct ProposalView {
+    pub id: i64,
+    pub open: bool,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub to_code: &'static str,
+    pub reason: String,
+    pub author: String,
+    pub at: String,
+    /// "accepted by X on DATE: why", for decided ones.
+    pub outcome: Option<String>,
+}
+
+impl ProposalView {
+    pub fn new(p: Proposal) -> ProposalView {
+        let state = match p.state {
+            ProposalState::Open => None,
+            ProposalState::Accepted => Some("accepted"),
+            ProposalState::Rejected => Some("rejected"),
+            ProposalState::Withdrawn => Some("withdrawn"),
+            ProposalState::Superseded => Some("superseded"),
+        };
+        ProposalView {
+            id: p.id,
+            open: p.state == ProposalState::Open,
+            from: p.from.label(),
+            to: p.to.label(),
+            to_code: p.to.as_str(),
+            author: p.author,
+            at: p.created_at.get(..10).unwrap_or(&p.created_at).to_owned(),
+            outcome: state.map(|w| {
+                let by = p.decided_by.unwrap_or_default();
+                let on = p
+                    .decided_at
+                    .as_deref()
+                    .map(|d| d.get(..10).unwrap_or(d).to_owned())
+                    .unwrap_or_default();
+                match p.decision_reason.filter(|r| !r.is_empty()) {
+                    Some(r) => format!("{w} by {by} on {on}: {r}"),
+                    None => format!("{w} by {by} on {on}"),
+                }
+            }),
+            reason: p.reason,
+        }
+    }
 }
 
 impl SitePage {
@@ -252,6 +312,22 @@ impl SitePage {
                 .map(|n| NoteView::new(n, &c.slug))
                 .collect(),
             refs: d.refs.into_iter().map(RefView::new).collect(),
+            decision: d
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.kind == treewide_core::model::EventKind::Status)
+                .map(|e| {
+                    format!(
+                        "set by {} on {} ({})",
+                        e.actor,
+                        e.at.get(..10).unwrap_or(&e.at),
+                        e.source.as_str()
+                    )
+                }),
+            proposals: d.proposals.into_iter().map(ProposalView::new).collect(),
+            may_decide: false,
+            just_proposed: None,
             events: d.events.into_iter().map(EventView::new).collect(),
             first_seen: d.first_seen,
             commits: d.commits.into_iter().map(SiteCommitView::new).collect(),

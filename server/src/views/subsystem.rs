@@ -5,10 +5,12 @@ use askama_web::WebTemplate;
 use treewide_core::campaigns::Campaign;
 use treewide_core::mail::{self, MailScope, ThreadPage};
 use treewide_core::model::Status;
+use treewide_core::proposals;
 use treewide_core::subsystems::{self, Subsystem, SubsystemFilter};
 use treewide_core::{history, notes, sites, verdicts, SqlitePool};
 
 use super::mail::MailView;
+use super::site::ProposalView;
 use super::{
     enc, CampaignHead, Chrome, CommitLink, NoteView, Progress, SiteRow, StatusChoice, VerdictView,
 };
@@ -60,6 +62,8 @@ pub struct SubsystemPage {
     pub pager: Pager,
     pub verdicts: Vec<VerdictView>,
     pub notes: Vec<NoteView>,
+    /// Open proposals on the subsystem's sites, with each site's page.
+    pub proposals: Vec<(ProposalView, String)>,
     /// Mail about the subsystem's sites.
     pub mail: MailView,
 }
@@ -98,6 +102,7 @@ impl SubsystemPage {
             })
             .collect();
         let ns = notes::for_subsystem(db, c.id, info.as_ref().map(|s| s.id)).await?;
+        let open = proposals::open_in_subsystem(db, c.id, info.as_ref().map(|s| s.id)).await?;
         let base = format!("/c/{}/s/{}", enc(&c.slug), enc(&sub));
         let status_q = status
             .map(|s| format!("status={}&", s.as_str()))
@@ -158,6 +163,20 @@ impl SubsystemPage {
             },
             verdicts: vs,
             notes: ns.into_iter().map(|n| NoteView::new(n, &c.slug)).collect(),
+            proposals: open
+                .into_iter()
+                .map(|p| {
+                    let href = format!("/c/{}/site/{}#proposals", enc(&c.slug), p.site);
+                    let at = format!("{}:{}", p.file, p.line);
+                    let mut v = ProposalView::new(p);
+                    v.reason = if v.reason.is_empty() {
+                        at
+                    } else {
+                        format!("{at}: {}", v.reason)
+                    };
+                    (v, href)
+                })
+                .collect(),
             info,
             c: CampaignHead::new(&c),
         })
