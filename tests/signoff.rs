@@ -468,3 +468,109 @@ async fn two_clients_patching_with_the_same_etag_exactly_one_wins() {
         assert_eq!(codes, vec![200, 412], "round {round}");
     }
 }
+
+#[tokio::test]
+async fn my_queue_lists_what_waits_for_me_and_claims_come_and_go() {
+    let app = spawn_app().await;
+    let mut hch = person(&app, "hch@lst.de");
+    let mut other = person(&app, "someone@example.org");
+    let id = nvme_site(&mut hch);
+    let site = format!("/c/iov-iter-pin/site/{id}");
+
+    // An outsider's confirmation waits in the maintainer's queue, with the nvme question.
+    let csrf = other.get(&site).csrf();
+    let r = other.form(
+        &format!("{site}/status"),
+        &[
+            ("csrf", &csrf),
+            ("status", "confirmed_safe"),
+            ("reason", "sgl pages are ours"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    let me = hch.get("/me");
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert!(
+        me.body.contains("NVM EXPRESS TARGET DRIVER"),
+        "my subsystems"
+    );
+    assert!(me.body.contains("sgl pages are ours"), "the proposal");
+    assert!(me.body.contains("Sites awaiting your sign-off"));
+    assert!(
+        hch.get(&site).body.contains("href=\"/me\""),
+        "the header links the queue"
+    );
+    let anon = Client::new(app.url()).get("/me");
+    assert_eq!(anon.status, 303, "anonymous visitors log in first");
+
+    // The same through the API and the CLI.
+    let out = run(
+        &app.db_path,
+        &[
+            "token",
+            "create",
+            "--email",
+            "hch@lst.de",
+            "--scope",
+            "read",
+        ],
+    );
+    assert!(out.status.success());
+    let bearer = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
+    let r = hch.send(
+        "GET",
+        "/api/v1/me/queue",
+        &[("Authorization", bearer.as_str())],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let q = r.json();
+    assert_eq!(q["queue"]["proposals"][0]["reason"], "sgl pages are ours");
+    assert!(q["queue"]["awaiting_total"].as_i64().unwrap() >= 1);
+    let out = run(&app.db_path, &["queue", "--email", "hch@lst.de"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Proposals waiting (1)"), "{text}");
+
+    // Claims: from the page, shown to all; through the API, released again.
+    let r = other.form(&format!("{site}/claim"), &[("csrf", &csrf), ("days", "3")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(Client::new(app.url())
+        .get(&site)
+        .body
+        .contains("someone@example.org claimed this site until"));
+    let v = hch.get(&format!("/api/v1/sites/{id}")).json();
+    assert_eq!(v["claims"][0]["who"], "someone@example.org");
+    let out = run(
+        &app.db_path,
+        &[
+            "token",
+            "create",
+            "--email",
+            "someone@example.org",
+            "--scope",
+            "notes:write",
+        ],
+    );
+    let bot = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
+    let claim = format!("/api/v1/sites/{id}/claim");
+    let json = [
+        ("Authorization", bot.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let r = other.send("POST", &claim, &json, Some(br#"{"days": 120}"#));
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = other.send("POST", &claim, &json, Some(br#"{"days": 5}"#));
+    assert_eq!(r.status, 201, "{}", r.body);
+    let auth = [("Authorization", bot.as_str())];
+    assert_eq!(other.send("DELETE", &claim, &auth, None).status, 204);
+    assert_eq!(other.send("DELETE", &claim, &auth, None).status, 404);
+    assert!(hch.get(&format!("/api/v1/sites/{id}")).json()["claims"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

@@ -2,6 +2,7 @@
 //! subsystems, verdict groups, notes, references, events) and all of its SQL.
 
 pub mod campaigns;
+pub mod claims;
 pub mod counts;
 pub mod db;
 mod error;
@@ -15,6 +16,7 @@ pub mod matcher;
 pub mod model;
 pub mod notes;
 pub mod proposals;
+pub mod queue;
 pub mod refs;
 pub mod report;
 pub mod signoff;

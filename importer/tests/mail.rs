@@ -299,6 +299,61 @@ async fn an_auditor_campaign_takes_its_fixed_form_and_start_from_its_file() {
 }
 
 #[tokio::test]
+async fn a_claimants_patch_releases_the_claim_and_queues_show_what_waits() {
+    use treewide_core::{claims, queue, users};
+    let db = fixture_db().await;
+    let site = SiteId(1);
+    let (viro, _) = users::invite(&db, "viro@zeniv.linux.org.uk", "Al Viro", false)
+        .await
+        .unwrap();
+    let (reader, _) = users::invite(&db, "reader@example.org", "", false)
+        .await
+        .unwrap();
+    claims::claim_site(&db, site, &viro, 14).await.unwrap();
+    let held = claims::claim_site(&db, site, &reader, 3).await.unwrap();
+    assert_eq!(claims::for_site(&db, site).await.unwrap().len(), 2);
+    // Only the holder releases; an expired claim is no claim.
+    assert!(claims::release(&db, held.id, &viro).await.is_err());
+    sqlx::query("UPDATE claims SET expires_at = '2000-01-01T00:00:00Z' WHERE id = ?1")
+        .bind(held.id)
+        .execute(&db)
+        .await
+        .unwrap();
+    let live = claims::for_site(&db, site).await.unwrap();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].email, "viro@zeniv.linux.org.uk");
+    assert!(
+        claims::claim_site(&db, site, &viro, 91).await.is_err(),
+        "90 days at most"
+    );
+
+    // The CEPH maintainer's queue before the patch: the open question, the site awaiting.
+    let q = queue::for_email(&db, "IDryomov@gmail.com").await.unwrap();
+    assert_eq!(q.subsystems.len(), 1);
+    assert_eq!(q.questions.len(), 1, "{:?}", q.questions);
+
+    // Al Viro's patch for the site arrives: his claim is done.
+    let r = import_file(&db, &data("generated/ceph-pin.mbox")).await;
+    assert_eq!(r.summary.claims_released, 1);
+    assert!(claims::for_site(&db, site).await.unwrap().is_empty());
+    let why: String = sqlx::query_scalar("SELECT released_why FROM claims WHERE user_id = ?1")
+        .bind(viro.id.0)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(why, "patch 20220921100000.ceph-pin-1@zeniv.linux.org.uk");
+    // Jeff Layton reviewed the patch that proposes the fix: it is in his queue.
+    let q = queue::for_email(&db, "jlayton@kernel.org").await.unwrap();
+    assert_eq!(q.reviewed_patches.len(), 1, "{:?}", q.reviewed_patches);
+    assert_eq!(q.reviewed_patches[0].trailer, "Reviewed-by");
+    let q = queue::for_email(&db, "idryomov@gmail.com").await.unwrap();
+    assert_eq!(
+        q.awaiting_total, 1,
+        "the fix_proposed site waits for its owners"
+    );
+}
+
+#[tokio::test]
 async fn patch_proposes_fix_and_trailers_sign_off_for_the_sites_subsystem() {
     let db = fixture_db().await;
     let site = SiteId(1);

@@ -8,6 +8,7 @@ mod import;
 mod listing;
 mod maintainers;
 mod progress;
+mod queue;
 mod report;
 mod scan;
 mod serve;
@@ -51,6 +52,9 @@ pub enum Command {
     Sites(listing::SitesArgs),
     /// Write a campaign out as treewide-audit/1 JSON (re-importable) or CSV.
     Export(export::Args),
+    /// What waits for one person across campaigns (as /me shows it): questions to their
+    /// subsystems, proposals, sites awaiting their sign-off, claims, patches they reviewed.
+    Queue(queue::Args),
 }
 
 /// Run one subcommand against the database at `db`.
@@ -67,6 +71,7 @@ pub async fn run(command: Command, db: &Path) -> anyhow::Result<()> {
         Command::Campaigns => listing::campaigns(db).await,
         Command::Sites(args) => listing::sites(db, args).await,
         Command::Export(args) => export::run(db, args).await,
+        Command::Queue(args) => queue::run(db, args).await,
     }
 }
 

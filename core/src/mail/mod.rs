@@ -176,6 +176,8 @@ pub struct MailSummary {
     pub fix_proposed: Vec<String>,
     pub trailers_new: u64,
     pub answers_new: u64,
+    /// Claims released because the claimant's patch for the site arrived.
+    pub claims_released: u64,
     pub import_ids: Vec<ImportId>,
 }
 

@@ -180,8 +180,15 @@ impl<'c> MailWriter<'c> {
                 .or_else(|| known.get(msgid).map(|k| k.id))
         };
         let (links_new, mut new_patches) =
-            store_links(tx, &msgs, id_of, &mut self.per_campaign).await?;
+            store_links(tx, &msgs, &id_of, &mut self.per_campaign).await?;
         summary.links_new += links_new;
+        // A claimant's patch that touches a claimed site releases the claim.
+        let patch_msgs: Vec<i64> = msgs
+            .iter()
+            .filter(|m| m.links.iter().any(|l| l.how == LinkHow::Patch))
+            .filter_map(|m| id_of(&m.message_id))
+            .collect();
+        summary.claims_released += crate::claims::release_by_patches(tx, &patch_msgs).await?;
         new_patches.sort();
         for (mi, li) in new_patches {
             let (m, l) = (msgs[mi], &msgs[mi].links[li]);

@@ -6,6 +6,7 @@ mod check;
 mod events;
 mod messages;
 mod openapi;
+mod people;
 mod proposals;
 mod sites;
 
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(check::router())
         .merge(messages::router())
         .merge(proposals::router())
+        .merge(people::router())
         .merge(openapi::router())
         .fallback(not_found);
     Router::new()

@@ -5,7 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use super::{campaigns, check, events, messages, proposals, sites};
+use super::{campaigns, check, events, messages, people, proposals, sites};
 use crate::state::AppState;
 
 /// `/openapi.json`.
@@ -25,8 +25,9 @@ pub fn swagger_ui() -> SwaggerUi {
     paths(campaigns::campaigns, campaigns::campaign, campaigns::subsystems, campaigns::burndown,
           sites::sites, sites::site, sites::patch_site, sites::post_note, events::events_feed, check::check,
           messages::messages, messages::message, messages::site_messages,
-          proposals::site_proposals, proposals::proposal, proposals::decide),
-    components(schemas(sites::PatchSite, sites::PostNote, proposals::Decision, sites::SiteDetailJson, sites::SiteCommitJson, sites::CommitJson)),
+          proposals::site_proposals, proposals::proposal, proposals::decide,
+          people::my_queue, people::claim, people::release),
+    components(schemas(sites::PatchSite, sites::PostNote, proposals::Decision, people::ClaimBody, sites::SiteDetailJson, sites::SiteCommitJson, sites::CommitJson)),
     modifiers(&BearerAuth),
     tags((name = "read", description = "public reads"), (name = "write", description = "needs an API token with the scope"),
          (name = "check", description = "patch check for CI"), (name = "mail", description = "imported list mail"))

@@ -236,6 +236,9 @@ pub struct SiteDetailJson<'a> {
     /// Status changes waiting for (or decided by) the site's owners, open ones first.
     #[schema(value_type = Vec<Object>)]
     proposals: &'a [treewide_core::proposals::Proposal],
+    /// Live claims ("I'm on it") on the site and its subsystem.
+    #[schema(value_type = Vec<Object>)]
+    claims: &'a [treewide_core::claims::Claim],
     #[schema(value_type = Vec<Object>)]
     trailers: &'a [treewide_core::mail::Trailer],
     /// Commits that fixed, changed, moved or removed the call, oldest first (from
@@ -266,6 +269,7 @@ impl<'a> SiteDetailJson<'a> {
             messages: d.mail.thread_json(),
             fixes: &d.mail.fixes,
             proposals: &d.proposals,
+            claims: &d.claims,
             trailers: &d.mail.trailers,
             commits: d.commits.iter().map(SiteCommitJson::from).collect(),
         }

@@ -6,6 +6,7 @@ mod account;
 mod assets;
 mod campaign;
 mod home;
+mod me;
 mod questions;
 mod reports;
 mod site;
@@ -24,6 +25,7 @@ use crate::views::Chrome;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(home::router())
+        .merge(me::router())
         .merge(campaign::router())
         .merge(subsystem::router())
         .merge(site::router())

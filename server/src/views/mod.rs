@@ -7,6 +7,7 @@ pub mod chart;
 pub mod feed;
 pub mod home;
 pub mod mail;
+pub mod me;
 pub mod site;
 pub mod subsystem;
 

@@ -6,6 +6,7 @@ use askama_web::WebTemplate;
 use percent_encoding::utf8_percent_encode;
 use serde_json::json;
 use treewide_core::campaigns::{self, Campaign};
+use treewide_core::claims::{self, Claim};
 use treewide_core::events::{self, Event};
 use treewide_core::history::{self, SiteCommit};
 use treewide_core::mail::{
@@ -91,6 +92,8 @@ pub struct SiteDetail {
     pub mail: SiteMail,
     /// Status changes asked for by people who may not make them, open ones first.
     pub proposals: Vec<Proposal>,
+    /// Live claims on the site (its own and its subsystem's).
+    pub claims: Vec<Claim>,
 }
 
 impl SiteDetail {
@@ -113,6 +116,7 @@ impl SiteDetail {
             commits: history::for_site(db, id).await?,
             mail: SiteMail::load(db, campaign.id, id, page).await?,
             proposals: proposals::for_site(db, id).await?,
+            claims: claims::for_site(db, id).await?,
             campaign,
             site,
         })
@@ -214,6 +218,8 @@ pub struct SitePage {
     pub may_decide: bool,
     /// The proposal the viewer's change just became (`?proposed=N`).
     pub just_proposed: Option<i64>,
+    /// Live claims: (who, what, until, claim id, the viewer holds it).
+    pub claims: Vec<(String, String, String, i64, bool)>,
 }
 
 /// A proposal as the site page shows it.
@@ -267,6 +273,19 @@ impl ProposalView {
 impl SitePage {
     /// The page of a site, in the frame `chrome`.
     pub fn new(d: SiteDetail, chrome: Chrome) -> SitePage {
+        let claims = d
+            .claims
+            .into_iter()
+            .map(|k| {
+                let what = match k.subsystem {
+                    Some(s) => format!("all of {s}"),
+                    None => "this site".to_owned(),
+                };
+                let mine = chrome.viewer.as_deref() == Some(k.who.as_str());
+                let until = k.expires_at.get(..10).unwrap_or(&k.expires_at).to_owned();
+                (k.who, what, until, k.id, mine)
+            })
+            .collect();
         let c = &d.campaign;
         let s = d.site;
         let mut ask_choices: Vec<(String, String)> = d
@@ -326,6 +345,7 @@ impl SitePage {
                     )
                 }),
             proposals: d.proposals.into_iter().map(ProposalView::new).collect(),
+            claims,
             may_decide: false,
             just_proposed: None,
             events: d.events.into_iter().map(EventView::new).collect(),
