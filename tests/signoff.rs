@@ -574,3 +574,152 @@ async fn my_queue_lists_what_waits_for_me_and_claims_come_and_go() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn bulk_changes_are_all_or_nothing_even_under_concurrent_writers() {
+    let app = spawn_app().await;
+    let mut hch = person(&app, "hch@lst.de");
+    let out = run(
+        &app.db_path,
+        &[
+            "token",
+            "create",
+            "--email",
+            "hch@lst.de",
+            "--scope",
+            "status:write",
+        ],
+    );
+    let auth = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
+    // What waits for hch: the nvme target sites awaiting an owner.
+    let mine = hch
+        .get("/api/v1/sites?action_required_for=HCH@lst.de")
+        .json();
+    let ids: Vec<i64> = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert!(!ids.is_empty(), "{mine}");
+    let nvme = nvme_site(&mut hch);
+    assert!(ids.contains(&nvme));
+    // A site hch does not own (another subsystem's), to confirm.
+    let all = hch
+        .get("/api/v1/sites?campaign=iov-iter-pin&limit=500")
+        .json();
+    let foreign = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["subsystem"] != "NVM EXPRESS TARGET DRIVER"
+                && !["fixed", "confirmed_safe", "gone"].contains(&s["status"].as_str().unwrap())
+        })
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let etag = |c: &mut Client, id: i64| {
+        c.get(&format!("/api/v1/sites/{id}"))
+            .header("etag")
+            .unwrap()
+            .to_owned()
+    };
+    let body = |items: &[(i64, &str, &str)]| {
+        let items: Vec<serde_json::Value> = items
+            .iter()
+            .map(|(id, tag, status)| {
+                serde_json::json!({"id": id, "if_match": tag, "status": status, "reason": "bulk"})
+            })
+            .collect();
+        serde_json::json!({ "items": items }).to_string()
+    };
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let before = status_of(&mut hch, nvme);
+    let (e_nvme, e_foreign) = (etag(&mut hch, nvme), etag(&mut hch, foreign));
+
+    // One item without authority: 207, nothing written, each item's outcome given.
+    let r = hch.send(
+        "POST",
+        "/api/v1/sites/bulk",
+        &headers,
+        Some(
+            body(&[
+                (nvme, &e_nvme, "confirmed_safe"),
+                (foreign, &e_foreign, "confirmed_safe"),
+            ])
+            .as_bytes(),
+        ),
+    );
+    assert_eq!(r.status, 207, "{}", r.body);
+    let v = r.json();
+    assert_eq!(
+        (
+            v["items"][0]["status"].as_u64(),
+            v["items"][1]["status"].as_u64()
+        ),
+        (Some(200), Some(403))
+    );
+    assert_eq!(status_of(&mut hch, nvme), before, "nothing written");
+    // A stale ETag: 412 for that item, nothing written.
+    let r = hch.send(
+        "POST",
+        "/api/v1/sites/bulk",
+        &headers,
+        Some(body(&[(nvme, "\"site-1-v999\"", "confirmed_safe")]).as_bytes()),
+    );
+    assert_eq!(
+        r.status, 400,
+        "an ETag of another site is a bad request: {}",
+        r.body
+    );
+    let stale = format!("\"site-{nvme}-v999\"");
+    let r = hch.send(
+        "POST",
+        "/api/v1/sites/bulk",
+        &headers,
+        Some(body(&[(nvme, &stale, "confirmed_safe")]).as_bytes()),
+    );
+    assert_eq!(
+        (r.status, r.json()["items"][0]["status"].as_u64()),
+        (207, Some(412))
+    );
+
+    // Two writers with the same ETags at once: exactly one bulk call commits.
+    let payload = body(&[(nvme, &e_nvme, "confirmed_safe")]);
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let (base, auth, payload) = (app.url().to_owned(), auth.clone(), payload.clone());
+            std::thread::spawn(move || {
+                let mut c = Client::new(&base);
+                let headers = [
+                    ("Authorization", auth.as_str()),
+                    ("Content-Type", "application/json"),
+                ];
+                c.send(
+                    "POST",
+                    "/api/v1/sites/bulk",
+                    &headers,
+                    Some(payload.as_bytes()),
+                )
+                .status
+            })
+        })
+        .collect();
+    let mut codes: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    codes.sort();
+    assert_eq!(codes, [200, 207]);
+    assert_eq!(status_of(&mut hch, nvme), "confirmed_safe");
+    // Done: no longer waiting for hch.
+    let mine = hch
+        .get("/api/v1/sites?action_required_for=hch@lst.de")
+        .json();
+    assert!(!mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == nvme));
+}

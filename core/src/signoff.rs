@@ -63,3 +63,88 @@ pub async fn sign_off_group(
     tx.commit().await?;
     Ok(ids.len())
 }
+
+/// One change of a bulk request.
+#[derive(Debug, Clone)]
+pub struct BulkChange {
+    pub site: crate::model::SiteId,
+    /// The site version the requester saw; `None` skips the check (`If-Match: *`).
+    pub expected_version: Option<i64>,
+    pub to: Status,
+    pub reason: String,
+}
+
+/// What a bulk request did: every item's new version, or its HTTP-like status and why.
+#[derive(Debug, Clone)]
+pub struct BulkOutcome {
+    /// All items succeeded and were written; otherwise nothing was.
+    pub committed: bool,
+    pub items: Vec<std::result::Result<i64, (u16, String)>>,
+}
+
+/// Many status changes on `user`'s say-so in one `BEGIN IMMEDIATE` transaction, all or
+/// nothing. Each item needs `user`'s authority for that change as it stands (a change that
+/// would need the site's owners is refused, not proposed); every item is tried so the answer
+/// names every failure (412 stale, 403 authority, 404 no site, 409 not allowed).
+pub async fn bulk(
+    db: &SqlitePool,
+    user: &User,
+    items: &[BulkChange],
+    source: EventSource,
+) -> Result<BulkOutcome> {
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let actor = user.display();
+    let mut out = Vec::with_capacity(items.len());
+    for it in items {
+        let by = if users::may_sign_off(&mut *tx, user, it.site).await? {
+            Authority::Signoff
+        } else {
+            Authority::Proposal
+        };
+        let current = sqlx::query_scalar!(
+            r#"SELECT status AS "status: Status" FROM sites WHERE id = ?1"#,
+            it.site
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let r = match current {
+            None => Err((404, format!("site {} not found", it.site))),
+            Some(from) if crate::proposals::needs_owner(from, it.to, by) => Err((
+                403,
+                "only this subsystem's maintainers and reviewers (or an admin) may make this change".into(),
+            )),
+            Some(_) => match change_status_in(
+                &mut tx,
+                StatusRequest {
+                    site: it.site,
+                    to: it.to,
+                    by,
+                    actor: &actor,
+                    source,
+                    reason: &it.reason,
+                    expected_version: it.expected_version,
+                },
+            )
+            .await
+            {
+                Ok(v) => Ok(v),
+                Err(Error::Stale { actual, .. }) => Err((
+                    412,
+                    format!("the site changed: it is at version {actual}"),
+                )),
+                Err(Error::NotFound(w)) => Err((404, format!("{w} not found"))),
+                Err(e @ Error::Transition { .. }) => Err((409, e.to_string())),
+                Err(e) => return Err(e),
+            },
+        };
+        out.push(r);
+    }
+    let committed = out.iter().all(|r| r.is_ok());
+    if committed {
+        tx.commit().await?;
+    }
+    Ok(BulkOutcome {
+        committed,
+        items: out,
+    })
+}

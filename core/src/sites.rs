@@ -41,6 +41,9 @@ pub struct SiteQuery {
     /// Exact path or a glob (`fs/cifs/*`).
     pub file: Option<String>,
     pub callee: Option<String>,
+    /// Only sites waiting for this person's word: awaiting an owner or with a proposed fix, in
+    /// a subsystem whose M:/R: lists the address (lower-cased).
+    pub action_required_for: Option<String>,
 }
 
 /// Up to `limit` sites matching `q` with id greater than `after`, by id (cursor pagination).
@@ -61,6 +64,8 @@ pub async fn list(db: &SqlitePool, q: &SiteQuery, after: SiteId, limit: u32) -> 
                AND (?4 IS NULL OR s.status = ?4)
                AND (?5 IS NULL OR s.file = ?5 OR s.file GLOB ?5)
                AND (?6 IS NULL OR s.callee = ?6)
+               AND (?8 IS NULL OR (s.status IN ('awaiting_owner', 'fix_proposed') AND s.subsystem_id IN
+                                   (SELECT subsystem_id FROM subsystem_people WHERE email = ?8)))
              ORDER BY s.id LIMIT ?7"#,
         after,
         campaign,
@@ -68,7 +73,8 @@ pub async fn list(db: &SqlitePool, q: &SiteQuery, after: SiteId, limit: u32) -> 
         status,
         q.file,
         q.callee,
-        limit
+        limit,
+        q.action_required_for
     )
     .fetch_all(db)
     .await?)

@@ -26,8 +26,8 @@ pub fn swagger_ui() -> SwaggerUi {
           sites::sites, sites::site, sites::patch_site, sites::post_note, events::events_feed, check::check,
           messages::messages, messages::message, messages::site_messages,
           proposals::site_proposals, proposals::proposal, proposals::decide,
-          people::my_queue, people::claim, people::release),
-    components(schemas(sites::PatchSite, sites::PostNote, proposals::Decision, people::ClaimBody, sites::SiteDetailJson, sites::SiteCommitJson, sites::CommitJson)),
+          people::my_queue, people::claim, people::release, sites::bulk),
+    components(schemas(sites::PatchSite, sites::PostNote, sites::BulkBody, sites::BulkItem, proposals::Decision, people::ClaimBody, sites::SiteDetailJson, sites::SiteCommitJson, sites::CommitJson)),
     modifiers(&BearerAuth),
     tags((name = "read", description = "public reads"), (name = "write", description = "needs an API token with the scope"),
          (name = "check", description = "patch check for CI"), (name = "mail", description = "imported list mail"))

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/sites", get(sites))
         .route("/sites/{id}", get(site).patch(patch_site))
         .route("/sites/{id}/notes", post(post_note))
+        .route("/sites/bulk", post(bulk))
 }
 
 /// Filters and cursor of `/api/v1/sites`.
@@ -49,6 +50,8 @@ pub struct SitesParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     callee: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    action_required_for: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
@@ -61,6 +64,7 @@ pub struct SitesParams {
            ("status" = Option<String>, Query, description = "unreviewed, needs_fix, needs_pin, awaiting_owner, fix_proposed, fixed, confirmed_safe or gone"),
            ("file" = Option<String>, Query, description = "path or glob"),
            ("callee" = Option<String>, Query, description = "callee name"),
+           ("action_required_for" = Option<String>, Query, description = "an email: only sites awaiting that person's word (awaiting owner or fix proposed, in a subsystem listing the address as M:/R:)"),
            ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
            ("cursor" = Option<String>, Query, description = "the `next` of the previous page")),
     responses((status = 200, description = "`items` and the `next` page (also in the Link header)", body = serde_json::Value),
@@ -82,6 +86,11 @@ pub async fn sites(
         status: params::status(p.status.as_deref())?,
         file: p.file.clone().filter(|s| !s.is_empty()),
         callee: p.callee.clone().filter(|s| !s.is_empty()),
+        action_required_for: p
+            .action_required_for
+            .as_deref()
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty()),
         ..Default::default()
     };
     if let Some(slug) = p.campaign.as_deref().filter(|s| !s.is_empty()) {
@@ -421,6 +430,104 @@ pub async fn post_note(
     Ok((
         StatusCode::CREATED,
         Json(json!({ "note": note, "site": id })),
+    )
+        .into_response())
+}
+
+/// One change of `POST /api/v1/sites/bulk`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkItem {
+    id: i64,
+    /// The site's ETag as last read (`"site-12-v3"`), or `*`.
+    if_match: String,
+    #[schema(value_type = String)]
+    status: Status,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /api/v1/sites/bulk` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBody {
+    items: Vec<BulkItem>,
+}
+
+/// Most changes in one bulk request.
+const BULK_MAX: usize = 1000;
+
+/// `POST /api/v1/sites/bulk` (`status:write`): many status changes in one transaction, all or
+/// nothing. Each item names the site's ETag; the caller needs the authority for every change
+/// (a change that needs the site's owners is refused here, not turned into a proposal: use
+/// `PATCH /api/v1/sites/{id}` for that). When any item fails nothing is written, and the answer
+/// lists every item's outcome: 412 for a stale ETag, 403 for missing authority, 404 for no
+/// such site, 409 when the change is not allowed at all.
+#[utoipa::path(post, path = "/api/v1/sites/bulk", tag = "write",
+    request_body = BulkBody,
+    security(("bearer" = ["status:write"])),
+    responses((status = 200, description = "every change made: each item's new ETag", body = serde_json::Value),
+              (status = 207, description = "nothing written: `items` gives each item's status and error", body = serde_json::Value),
+              (status = 400, description = "bad body, or more than 1,000 items")))]
+pub async fn bulk(
+    State(st): State<AppState>,
+    caller: ApiCaller,
+    body: Result<Json<BulkBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::StatusWrite)?;
+    let Json(b) = body.map_err(|e| Failure::BadRequest(e.body_text()))?;
+    if b.items.is_empty() || b.items.len() > BULK_MAX {
+        return Err(Failure::BadRequest(format!(
+            "items: 1 to {BULK_MAX} changes, not {}",
+            b.items.len()
+        ))
+        .into());
+    }
+    let mut requests = Vec::with_capacity(b.items.len());
+    for (i, it) in b.items.iter().enumerate() {
+        let tag = it.if_match.trim();
+        let expected_version = if tag == "*" {
+            None
+        } else {
+            let v = tag
+                .strip_prefix(&format!("\"site-{}-v", it.id))
+                .and_then(|r| r.strip_suffix('"'))
+                .and_then(|v| v.parse().ok());
+            Some(v.ok_or_else(|| {
+                Failure::BadRequest(format!(
+                    "items[{i}].if_match: expected the site's ETag (\"site-{}-vN\") or *, found {tag:?}",
+                    it.id
+                ))
+            })?)
+        };
+        requests.push(treewide_core::signoff::BulkChange {
+            site: SiteId(it.id),
+            expected_version,
+            to: it.status,
+            reason: it.reason.trim().to_owned(),
+        });
+    }
+    let outcome =
+        treewide_core::signoff::bulk(&st.db, &caller.user, &requests, EventSource::Api).await?;
+    let items: Vec<serde_json::Value> = outcome
+        .items
+        .iter()
+        .zip(&b.items)
+        .map(|(o, it)| match o {
+            Ok(version) => {
+                json!({ "id": it.id, "status": 200, "etag": site_etag(SiteId(it.id), *version) })
+            }
+            Err((code, why)) => json!({ "id": it.id, "status": code, "error": why }),
+        })
+        .collect();
+    let code = if outcome.committed {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    Ok((
+        code,
+        Json(json!({ "committed": outcome.committed, "items": items })),
     )
         .into_response())
 }
