@@ -16,6 +16,7 @@ pub mod model;
 pub mod notes;
 pub mod refs;
 pub mod report;
+pub mod routing;
 pub mod signoff;
 pub mod sites;
 pub mod subsystems;
