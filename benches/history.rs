@@ -265,7 +265,7 @@ fn main() {
             sha256: String::new(),
             actor: "bench".into(),
         };
-        let batch = scan::to_batch(&result, &spec, None, specs, None, origin);
+        let batch = scan::to_batch(&result, &spec, None, specs, None, Vec::new(), origin);
         ingest::store(&pool, &batch).await.expect("store");
         let job = GitImport {
             repo: repo.clone(),

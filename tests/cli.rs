@@ -157,6 +157,8 @@ fn every_command_has_help() {
         vec!["import", "github", "--help"],
         vec!["sync", "github-issue", "--help"],
         vec!["campaigns", "--help"],
+        vec!["campaign", "set-signoff-scope", "--help"],
+        vec!["maintainers", "--help"],
         vec!["sites", "--help"],
         vec!["export", "--help"],
     ] {
@@ -344,4 +346,102 @@ fn scan_json_is_an_auditor_document_that_imports_as_the_scan_stores() {
     );
     let sites = |db| stdout(&run(db, &["sites", "--campaign", "iov-iter-direction"]));
     assert_eq!(sites(&scanned), sites(&imported));
+}
+
+/// The real kernel tree of the real-tree tests (`scripts/linux-source.sh`), if it can be had.
+fn linux_tree() -> Option<std::path::PathBuf> {
+    let out = std::process::Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/linux-source.sh"
+    ))
+    .output()
+    .ok()?;
+    if !out.status.success() {
+        eprintln!("SKIPPED: no Linux tree ({})", stderr(&out).trim());
+        return None;
+    }
+    Some(stdout(&out).trim().into())
+}
+
+#[test]
+fn maintainers_why_explains_the_routing_of_real_files() {
+    let Some(tree) = linux_tree() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        &dir.path().join("t.db"),
+        &[
+            "maintainers",
+            "--tree",
+            tree.to_str().unwrap(),
+            "--why",
+            "net/ceph/messenger.c",
+            "drivers/clk/clkdev.c",
+            "include/linux/bpf.h",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for want in [
+        "net/ceph/messenger.c: 3 sections by path (get_maintainer.pl --sections), 0 by keyword",
+        "1. CEPH COMMON CODE (LIBCEPH)  [Supported]  (primary; depth 2; may sign off)",
+        "     matched  F:  net/ceph/   (MAINTAINERS:",
+        "2. NETWORKING [GENERAL]  [Maintained]  (depth 1; may sign off only where a campaign's scope is any-section)",
+        "     M: Jakub Kicinski <kuba@kernel.org>",
+        "3. THE REST  [Buried alive in reporters]  (depth -1;",
+        "excluded (X:):\n   COMMON CLK FRAMEWORK  [Maintained]",
+        "     excluded X:  drivers/clk/clkdev.c   (MAINTAINERS:",
+        "tie with BPF [CORE]; may sign off)",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+}
+
+#[test]
+fn the_campaign_lead_widens_and_narrows_who_signs_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    assert!(run(&db, &["import", "auditor", "--quiet", DEMO_PIN])
+        .status
+        .success());
+    let out = run(
+        &db,
+        &[
+            "campaign",
+            "set-signoff-scope",
+            "iov-iter-pin",
+            "any-section",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "iov-iter-pin: sign-off scope any-section (was specific): maintainers and reviewers of \
+         any MAINTAINERS section of the site's file may sign off, and admins"
+    );
+    let again = run(
+        &db,
+        &[
+            "campaign",
+            "set-signoff-scope",
+            "iov-iter-pin",
+            "any_section",
+        ],
+    );
+    assert_eq!(
+        stdout(&again).trim(),
+        "iov-iter-pin: sign-off scope already any-section"
+    );
+    let bad = run(
+        &db,
+        &["campaign", "set-signoff-scope", "iov-iter-pin", "all"],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("specific or any-section"),
+        "{}",
+        stderr(&bad)
+    );
+    let missing = run(&db, &["campaign", "set-signoff-scope", "nope", "specific"]);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("nope"), "{}", stderr(&missing));
 }

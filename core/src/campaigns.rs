@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 
 use crate::counts::StatusCounts;
-use crate::model::{CampaignId, Status};
+use crate::model::{CampaignId, SignoffScope, Status};
 use crate::{Error, Result};
 
 /// A campaign with its progress.
@@ -22,6 +22,8 @@ pub struct Campaign {
     pub tree_url: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Whose sign-off the campaign takes (`campaign set-signoff-scope`).
+    pub signoff_scope: SignoffScope,
     pub counts: StatusCounts,
     pub open_questions: u64,
 }
@@ -55,6 +57,7 @@ struct Row {
     tree_url: Option<String>,
     created_at: String,
     updated_at: String,
+    signoff_scope: SignoffScope,
 }
 
 impl Row {
@@ -70,6 +73,7 @@ impl Row {
             tree_url: self.tree_url,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            signoff_scope: self.signoff_scope,
             counts,
             open_questions,
         }
@@ -81,7 +85,8 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<Campaign>> {
     let rows = sqlx::query_as!(
         Row,
         r#"SELECT id AS "id!: CampaignId", slug, title, description, rule, tree_describe, tree_commit, tree_url,
-                  created_at, updated_at FROM campaigns ORDER BY slug"#
+                  created_at, updated_at, signoff_scope AS "signoff_scope: SignoffScope"
+           FROM campaigns ORDER BY slug"#
     )
     .fetch_all(db)
     .await?;
@@ -155,13 +160,35 @@ pub async fn meta(db: &SqlitePool, slug: &str) -> Result<Campaign> {
     let row = sqlx::query_as!(
         Row,
         r#"SELECT id AS "id!: CampaignId", slug, title, description, rule, tree_describe, tree_commit, tree_url,
-                  created_at, updated_at FROM campaigns WHERE slug = ?1"#,
+                  created_at, updated_at, signoff_scope AS "signoff_scope: SignoffScope"
+           FROM campaigns WHERE slug = ?1"#,
         slug
     )
     .fetch_optional(db)
     .await?
     .ok_or_else(|| Error::NotFound(format!("campaign {slug:?}")))?;
     Ok(row.into_campaign(StatusCounts::default(), 0))
+}
+
+/// Set whose sign-off campaign `slug` takes. Returns the scope it had.
+pub async fn set_signoff_scope(
+    db: &SqlitePool,
+    slug: &str,
+    scope: SignoffScope,
+) -> Result<SignoffScope> {
+    let old = meta(db, slug).await?.signoff_scope;
+    if old != scope {
+        let at = crate::model::now();
+        sqlx::query!(
+            "UPDATE campaigns SET signoff_scope = ?2, updated_at = ?3 WHERE slug = ?1",
+            slug,
+            scope,
+            at
+        )
+        .execute(db)
+        .await?;
+    }
+    Ok(old)
 }
 
 /// True when the database holds no campaign at all (the demo may load).

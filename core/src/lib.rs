@@ -19,6 +19,7 @@ pub mod proposals;
 pub mod queue;
 pub mod refs;
 pub mod report;
+pub mod routing;
 pub mod signoff;
 pub mod sites;
 pub mod subsystems;

@@ -523,6 +523,66 @@ impl CommitRole {
     }
 }
 
+/// Whose sign-off a campaign takes on a site: the people of its file's most specific
+/// MAINTAINERS sections, or of any section that matches the file. Admins always may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
+pub enum SignoffScope {
+    /// The M:/R: of the primary section and of any section as specific (same match depth).
+    #[default]
+    Specific,
+    /// The M:/R: of every section that matches the site's file (THE REST included).
+    AnySection,
+}
+
+impl SignoffScope {
+    /// Both scopes.
+    pub const ALL: [SignoffScope; 2] = [SignoffScope::Specific, SignoffScope::AnySection];
+
+    /// The name used in SQL and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignoffScope::Specific => "specific",
+            SignoffScope::AnySection => "any_section",
+        }
+    }
+
+    /// In words, for pages and the CLI.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SignoffScope::Specific => {
+                "maintainers and reviewers of the most specific MAINTAINERS section of the site's file"
+            }
+            SignoffScope::AnySection => {
+                "maintainers and reviewers of any MAINTAINERS section of the site's file"
+            }
+        }
+    }
+}
+
+impl fmt::Display for SignoffScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SignoffScope {
+    type Err = Error;
+    /// `specific`, `any_section`; `any-section` too, as typed on a command line.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let s = s.trim().replace('-', "_");
+        SignoffScope::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| Error::Invalid {
+                what: "sign-off scope",
+                value: s.clone(),
+                expected: "specific or any-section",
+            })
+    }
+}
+
 /// State of a question to a subsystem's owners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]

@@ -12,7 +12,8 @@ pub enum Authority {
     Scan,
     /// A commit in the repository's history: the record for fixed and for gone.
     History,
-    /// A maintainer or reviewer of the site's subsystem, or an admin: may sign off.
+    /// A maintainer or reviewer of a section of the site's file whose sign-off the campaign
+    /// takes (`routing::signing`), or an admin: may sign off.
     Signoff,
     /// Anyone else logged in (or a bot with `status:write`): moves open sites between open
     /// statuses; confirming or moving a signed-off site is a proposal (`proposals`).
@@ -32,7 +33,7 @@ pub fn check(from: Status, to: Status, by: Authority) -> Result<bool> {
         _ if from == Status::Gone => deny("by hand: a gone call comes back only with a tree scan"),
         Authority::Signoff => Ok(true),
         Authority::Proposal if matches!(to, Status::Fixed | Status::ConfirmedSafe) => {
-            deny("without sign-off: only the subsystem's maintainers or reviewers may confirm")
+            deny("without sign-off: only the maintainers or reviewers of the file's most specific MAINTAINERS sections (or of any, where the campaign says so) may confirm")
         }
         Authority::Proposal if matches!(from, Status::Fixed | Status::ConfirmedSafe) => deny(
             "without sign-off: a signed-off site changes only by its subsystem's maintainers or reviewers",

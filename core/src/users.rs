@@ -333,8 +333,9 @@ pub async fn authenticate(db: &SqlitePool, email: &str, password: &str) -> Resul
     Ok(user.filter(|_| ok))
 }
 
-/// Whether `user` may sign off `site`: an admin, or an M:/R: of one of the subsystems the
-/// site's file belongs to (all of them after a tree scan, else its primary subsystem).
+/// Whether `user` may sign off `site`: an admin, or an M:/R: of a section of the site's
+/// file whose sign-off the campaign takes (`routing::signing`: by default the most specific
+/// sections, the primary and any as deep; with the campaign's scope widened, any of them).
 pub async fn may_sign_off(
     db: impl sqlx::SqliteExecutor<'_>,
     user: &User,
@@ -343,17 +344,7 @@ pub async fn may_sign_off(
     if user.is_admin {
         return Ok(true);
     }
-    let n = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!: i64" FROM subsystem_people p
-           WHERE p.email = ?2 AND p.subsystem_id IN (
-               SELECT subsystem_id FROM site_subsystems WHERE site_id = ?1
-               UNION SELECT subsystem_id FROM sites WHERE id = ?1 AND subsystem_id IS NOT NULL)"#,
-        site,
-        user.email
-    )
-    .fetch_one(db)
-    .await?;
-    Ok(n > 0)
+    crate::routing::signs_for(db, site, &user.email).await
 }
 
 /// The authority `user` has over `site`.

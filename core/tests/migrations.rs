@@ -8,6 +8,8 @@ use treewide_core::{db, MIGRATOR};
 const HONEST_IMPORTS: i64 = 20261125000008;
 /// The migration that keeps patch versions and applied notes.
 const REVISIONS: i64 = 20261125000009;
+/// The migration that narrows sign-off to the most specific MAINTAINERS sections.
+const SIGNOFF_SCOPE: i64 = 20261125000011;
 
 /// A pool on a fresh database in `dir`, migrated up to (not including) `upto`.
 async fn migrated_before(dir: &std::path::Path, upto: i64) -> sqlx::SqlitePool {
@@ -161,4 +163,56 @@ async fn the_import_log_migration_moves_reused_columns_to_their_own_and_keeps_id
     };
     assert!(mail(Some("c0ffee")).await.is_err());
     mail(None).await.unwrap();
+}
+
+#[tokio::test]
+async fn sites_scanned_before_depths_were_kept_sign_off_by_their_primary_section_until_rescanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = migrated_before(dir.path(), SIGNOFF_SCOPE).await;
+    // net/ceph as a scan stored it: LIBCEPH first, NETWORKING [GENERAL] second.
+    sqlx::raw_sql(
+        "INSERT INTO campaigns (id, slug, title, created_at, updated_at) VALUES (1, 'c', 'C', 'now', 'now');
+         INSERT INTO subsystems (id, name, slug) VALUES (1, 'CEPH COMMON CODE (LIBCEPH)', 'ceph'),
+                                                       (2, 'NETWORKING [GENERAL]', 'net');
+         INSERT INTO subsystem_people (subsystem_id, role, name, email) VALUES
+           (1, 'maintainer', 'Ilya Dryomov', 'idryomov@gmail.com'),
+           (2, 'maintainer', 'Jakub Kicinski', 'kuba@kernel.org');
+         INSERT INTO sites (id, campaign_id, identity, file, line, callee, iter_kind, status, decided_by,
+                            subsystem_id, created_at, updated_at)
+         VALUES (1, 1, 'i1', 'net/ceph/messenger_v1.c', 52, 'iov_iter_bvec', 'ITER_BVEC', 'unreviewed',
+                 'default', 1, 'now', 'now');
+         INSERT INTO site_subsystems (site_id, subsystem_id, rank) VALUES (1, 1, 0), (1, 2, 1);",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    MIGRATOR.run(&pool).await.unwrap();
+
+    let c = treewide_core::campaigns::meta(&pool, "c").await.unwrap();
+    assert_eq!(
+        c.signoff_scope,
+        treewide_core::model::SignoffScope::Specific
+    );
+    let rows: Vec<(i64, Option<i64>, String)> =
+        sqlx::query_as("SELECT rank, depth, matched FROM site_subsystems ORDER BY rank")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, [(0, None, String::new()), (1, None, String::new())]);
+    let site = treewide_core::model::SiteId(1);
+    let signs = |email: &'static str| {
+        let pool = pool.clone();
+        async move {
+            treewide_core::routing::signs_for(&pool, site, email)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(signs("idryomov@gmail.com").await);
+    assert!(!signs("kuba@kernel.org").await, "no depth: no tie");
+    let bad = sqlx::query("UPDATE campaigns SET signoff_scope = 'everyone'")
+        .execute(&pool)
+        .await;
+    assert!(bad.is_err(), "the CHECK constraint holds");
 }

@@ -6,8 +6,9 @@ use treewide_core::subsystems::SubsystemFilter;
 use treewide_core::users::{self, User};
 use treewide_core::{db, Error, SqlitePool};
 
-/// Two sites of SUB A decided by one verdict group; the first also belongs to SUB B, whose
-/// maintainer is hch (so hch may sign off the first site and not the second).
+/// Two sites of SUB A decided by one verdict group; the first also belongs to SUB B, as
+/// specific a section for its file as SUB A (same match depth), whose maintainer is hch (so
+/// hch may sign off the first site and not the second).
 async fn fresh() -> (SqlitePool, tempfile::TempDir, User) {
     let dir = tempfile::tempdir().unwrap();
     let pool = db::open(&dir.path().join("t.db")).await.unwrap();
@@ -21,7 +22,7 @@ async fn fresh() -> (SqlitePool, tempfile::TempDir, User) {
                             verdict_id, subsystem_id, created_at, updated_at)
          VALUES (1, 1, 'i1', 'fs/a.c', 10, 'iov_iter_bvec', 'ITER_BVEC', 'awaiting_owner', 'verdict', 1, 1, 'now', 'now'),
                 (2, 1, 'i2', 'fs/b.c', 20, 'iov_iter_bvec', 'ITER_BVEC', 'awaiting_owner', 'verdict', 1, 1, 'now', 'now');
-         INSERT INTO site_subsystems (site_id, subsystem_id, rank) VALUES (1, 1, 0), (1, 2, 1);",
+         INSERT INTO site_subsystems (site_id, subsystem_id, rank, depth) VALUES (1, 1, 0, 2), (1, 2, 1, 2);",
     )
     .execute(&pool)
     .await

@@ -80,6 +80,45 @@ impl Entry {
     }
 }
 
+/// One MAINTAINERS line that matched a path (`F:`, `N:`, `K:`) or excluded a section (`X:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedLine {
+    /// `F`, `N`, `K` or `X`.
+    pub letter: char,
+    /// The value as written.
+    pub value: String,
+    /// 1-based line number in MAINTAINERS.
+    pub line: usize,
+    /// The line's own match depth (`F:`, `N:`); `None` for `K:` and `X:`.
+    pub depth: Option<i32>,
+}
+
+impl fmt::Display for MatchedLine {
+    /// `F:\tfs/ceph/`, as written in MAINTAINERS.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:\t{}", self.letter, self.value)
+    }
+}
+
+/// Why one section covers a path, or was taken off it ([`Maintainers::explain`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionMatch {
+    /// Index in [`Maintainers::entries`].
+    pub entry: usize,
+    /// Place in get_maintainer.pl's order (0: the primary); `None` when an `X:` line
+    /// excluded the section.
+    pub rank: Option<usize>,
+    /// The section's match depth as the script sorts by it (that of its last matching
+    /// `F:`/`N:` line); `None` for a `K:`-only match and for excluded sections.
+    pub depth: Option<i32>,
+    /// Another listed section has the same depth (the script orders such ties at random).
+    pub tied: bool,
+    /// The `F:`/`N:`/`K:` lines that matched, in file order.
+    pub matched: Vec<MatchedLine>,
+    /// The `X:` lines that match the path.
+    pub excluded_by: Vec<MatchedLine>,
+}
+
 /// Why a MAINTAINERS text was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ParseError {
@@ -134,6 +173,10 @@ struct FilePattern {
     entry: usize,
     /// Position among all fields, so "the last matching line wins" can be mirrored.
     seq: usize,
+    /// 1-based line number in MAINTAINERS.
+    line: usize,
+    /// The value as written.
+    value: String,
 }
 
 impl FilePattern {
@@ -154,12 +197,13 @@ struct PatternIndex {
     /// `X:` patterns per entry.
     excludes: HashMap<usize, Vec<FilePattern>>,
     names: RegexSet,
-    /// (entry, seq) per `N:` regex of `names`.
-    name_owners: Vec<(usize, usize)>,
+    /// (entry, seq, line) per `N:` regex of `names`.
+    name_owners: Vec<(usize, usize, usize)>,
     keywords: RegexSet,
-    /// (entry, sort key) per `K:` regex of `keywords`; the key is the script's `@typevalue`
-    /// index as a string, because it sorts the indices with Perl's default string `sort`.
-    keyword_owners: Vec<(usize, String)>,
+    /// (entry, sort key, line) per `K:` regex of `keywords`; the key is the script's
+    /// `@typevalue` index as a string, because it sorts the indices with Perl's default string
+    /// `sort`.
+    keyword_owners: Vec<(usize, String, usize)>,
 }
 
 /// Parse MAINTAINERS text, treating no `F:`/`X:` value as a directory (see [`parse_with_dirs`]).
@@ -247,8 +291,8 @@ pub fn parse_with_dirs(
                 'W' => e.web.push(value.into()),
                 'T' => e.trees.push(value.into()),
                 'F' | 'X' => {
-                    let pattern =
-                        compile_file_pattern(value, &is_dir, entry, tv).map_err(bad_regex)?;
+                    let pattern = compile_file_pattern(value, &is_dir, entry, tv, lineno)
+                        .map_err(bad_regex)?;
                     if letter == 'F' {
                         e.files.push(value.into());
                         files.push(pattern);
@@ -261,13 +305,13 @@ pub fn parse_with_dirs(
                     extended(value).build().map_err(bad_regex)?;
                     e.file_regexes.push(value.into());
                     names.push(value.to_owned());
-                    name_owners.push((entry, tv));
+                    name_owners.push((entry, tv, lineno));
                 }
                 'K' => {
                     extended(value).build().map_err(bad_regex)?;
                     e.keywords.push(value.into());
                     keywords.push(value.to_owned());
-                    keyword_owners.push((entry, tv.to_string()));
+                    keyword_owners.push((entry, tv.to_string(), lineno));
                 }
                 _ => e.other.push(Field {
                     letter,
@@ -353,7 +397,7 @@ impl Maintainers {
             }
         }
         for i in m.names.matches(path.as_bytes()).iter() {
-            let (entry, seq) = m.name_owners[i];
+            let (entry, seq, _) = m.name_owners[i];
             hits.push((entry, seq, 0));
         }
         // The script keeps, per section, the depth of the last matching line.
@@ -387,6 +431,113 @@ impl Maintainers {
         }
         let mut seen = std::collections::HashSet::new();
         out.retain(|&(e, _)| seen.insert(self.entries[e].name.as_str()));
+        out
+    }
+
+    /// Why each section covers `path` (or was taken off it): the sections of
+    /// [`Maintainers::ranked`] in its order, each with the lines that matched, then the
+    /// sections whose `F:`/`N:` lines matched but an `X:` line excluded, in file order.
+    pub fn explain(&self, path: &str, content: Option<&str>) -> Vec<SectionMatch> {
+        let m = &self.matcher;
+        let mut lines: HashMap<usize, Vec<MatchedLine>> = HashMap::new();
+        let dirs = std::iter::once(0).chain(path.match_indices('/').map(|(i, _)| i + 1));
+        for end in dirs {
+            for &id in m.by_dir.get(&path[..end]).into_iter().flatten() {
+                let p = &m.files[id];
+                if p.matches(path) {
+                    lines.entry(p.entry).or_default().push(MatchedLine {
+                        letter: 'F',
+                        value: p.value.clone(),
+                        line: p.line,
+                        depth: Some(p.depth),
+                    });
+                }
+            }
+        }
+        for i in m.names.matches(path.as_bytes()).iter() {
+            let (entry, _, line) = m.name_owners[i];
+            lines.entry(entry).or_default().push(MatchedLine {
+                letter: 'N',
+                value: m.names.patterns()[i].clone(),
+                line,
+                depth: Some(0),
+            });
+        }
+        let path_matched: Vec<usize> = lines.keys().copied().collect();
+        if let Some(text) = content.filter(|_| path != "MAINTAINERS") {
+            for i in m.keywords.matches(text.as_bytes()).iter() {
+                let (entry, _, line) = &m.keyword_owners[i];
+                lines.entry(*entry).or_default().push(MatchedLine {
+                    letter: 'K',
+                    value: m.keywords.patterns()[i].clone(),
+                    line: *line,
+                    depth: None,
+                });
+            }
+        }
+        let excluded_by = |entry: usize| -> Vec<MatchedLine> {
+            m.excludes
+                .get(&entry)
+                .into_iter()
+                .flatten()
+                .filter(|x| x.matches(path))
+                .map(|x| MatchedLine {
+                    letter: 'X',
+                    value: x.value.clone(),
+                    line: x.line,
+                    depth: None,
+                })
+                .collect()
+        };
+        let ranked = self.ranked(path, content);
+        let take = |lines: &mut HashMap<usize, Vec<MatchedLine>>, entry: usize| {
+            let mut l = lines.remove(&entry).unwrap_or_default();
+            l.sort_by_key(|l| l.line);
+            l
+        };
+        let mut out: Vec<SectionMatch> = Vec::with_capacity(ranked.len());
+        for (rank, &(entry, depth)) in ranked.iter().enumerate() {
+            let tied = depth.is_some()
+                && ranked
+                    .iter()
+                    .any(|&(other, d)| other != entry && d == depth);
+            let mut matched = take(&mut lines, entry);
+            let excluded_by = excluded_by(entry);
+            if !excluded_by.is_empty() {
+                // Listed for a K: line only: its path lines did not count.
+                matched.retain(|l| l.letter == 'K');
+            }
+            out.push(SectionMatch {
+                entry,
+                rank: Some(rank),
+                depth,
+                tied,
+                matched,
+                excluded_by,
+            });
+        }
+        let mut excluded: Vec<usize> = path_matched
+            .into_iter()
+            .filter(|&e| !ranked.iter().any(|&(r, _)| r == e))
+            .collect();
+        excluded.sort_unstable();
+        for entry in excluded {
+            let by = excluded_by(entry);
+            if by.is_empty() {
+                // A later section of the same name as a listed one: the script drops it.
+                continue;
+            }
+            let mut matched = take(&mut lines, entry);
+            matched.retain(|l| l.letter != 'K');
+            out.push(SectionMatch {
+                entry,
+                rank: None,
+                depth: None,
+                tied: false,
+                matched,
+                excluded_by: by,
+            });
+        }
         out
     }
 
@@ -440,6 +591,7 @@ fn compile_file_pattern(
     is_dir: &impl Fn(&str) -> bool,
     entry: usize,
     seq: usize,
+    line: usize,
 ) -> Result<FilePattern, regex::Error> {
     let mut conv = value
         .replace('.', "\\.")
@@ -470,6 +622,8 @@ fn compile_file_pattern(
         depth,
         entry,
         seq,
+        line,
+        value: value.to_owned(),
     })
 }
 
@@ -653,6 +807,13 @@ F:\tdrivers/bar.c
         }
     }
 
+    fn names_of<'a>(m: &'a Maintainers, path: &str, content: Option<&str>) -> Vec<&'a str> {
+        m.subsystems_for(path, content)
+            .into_iter()
+            .map(|e| e.name.as_str())
+            .collect()
+    }
+
     fn names(m: &Maintainers, path: &str, content: Option<&str>) -> Vec<String> {
         m.subsystems_for(path, content)
             .into_iter()
@@ -731,6 +892,77 @@ F:\t*/
         let m = parse(text).unwrap();
         // A matched at depth 3 then 1: the script keeps 1, so B (2) ranks first.
         assert_eq!(names(&m, "x/y/z/f.c", None), ["B", "A"]);
+    }
+
+    #[test]
+    fn explain_names_the_lines_that_matched_and_excluded() {
+        let text = "\
+DEEP
+N:\tc/x
+F:\ta/b/c/
+X:\ta/b/c/skip/
+OTHER
+F:\ta/b/
+K:\tmagic
+TWIN
+F:\ta/b/
+SHALLOW
+F:\t*
+F:\t*/
+";
+        let m = parse(text).unwrap();
+        let why = m.explain("a/b/c/x.c", Some("the magic word"));
+        let got: Vec<_> = why
+            .iter()
+            .map(|s| {
+                let lines: Vec<String> = s.matched.iter().map(|l| l.to_string()).collect();
+                (
+                    m.entries[s.entry].name.as_str(),
+                    s.rank,
+                    s.depth,
+                    s.tied,
+                    lines,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "DEEP",
+                    Some(0),
+                    Some(3),
+                    false,
+                    vec!["N:\tc/x".into(), "F:\ta/b/c/".into()]
+                ),
+                (
+                    "OTHER",
+                    Some(1),
+                    Some(2),
+                    true,
+                    vec!["F:\ta/b/".into(), "K:\tmagic".into()]
+                ),
+                ("TWIN", Some(2), Some(2), true, vec!["F:\ta/b/".into()]),
+                ("SHALLOW", Some(3), Some(-1), false, vec!["F:\t*/".into()]),
+            ]
+        );
+        // The order is the one subsystems_for gives.
+        let names: Vec<_> = why
+            .iter()
+            .map(|s| m.entries[s.entry].name.as_str())
+            .collect();
+        assert_eq!(names, names_of(&m, "a/b/c/x.c", Some("the magic word")));
+        assert_eq!(why[0].matched[1].line, 3);
+        assert_eq!(why[0].matched[1].depth, Some(3));
+
+        let why = m.explain("a/b/c/skip/y.c", None);
+        let excluded = why.last().unwrap();
+        assert_eq!(m.entries[excluded.entry].name, "DEEP");
+        assert_eq!(excluded.rank, None);
+        assert_eq!(excluded.matched[0].to_string(), "F:\ta/b/c/");
+        assert_eq!(excluded.excluded_by[0].to_string(), "X:\ta/b/c/skip/");
+        assert_eq!(excluded.excluded_by[0].line, 4);
+        assert!(why[..why.len() - 1].iter().all(|s| s.rank.is_some()));
     }
 
     #[test]

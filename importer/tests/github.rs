@@ -69,14 +69,24 @@ async fn setup(kernel: &Path) -> Setup {
     let db = db::open(&dir.path().join("t.db")).await.unwrap();
     let spec = Spec::load(SLUG).unwrap();
     let result = scan::scan_tree(&t, &spec, &|_| {}).unwrap();
-    let specs = scan::to_site_specs(&result, &spec, &|_| vec!["AFS FILESYSTEM".to_owned()]);
+    let specs = scan::to_site_specs(&result, &spec, &|_| {
+        vec![treewide_core::ingest::SectionInput::named("AFS FILESYSTEM")]
+    });
     let origin = ingest::Origin {
         source: EventSource::Scan,
         name: "scan of the legacy excerpt".into(),
         sha256: String::new(),
         actor: "tester".into(),
     };
-    let batch = scan::to_batch(&result, &spec, Some("v6.0"), specs, None, origin);
+    let batch = scan::to_batch(
+        &result,
+        &spec,
+        Some("v6.0"),
+        specs,
+        None,
+        Vec::new(),
+        origin,
+    );
     let s = ingest::store(&db, &batch).await.unwrap();
     assert_eq!(s.sites_total, 3, "{s:?}");
 

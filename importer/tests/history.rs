@@ -103,7 +103,7 @@ async fn scan_worktree(db: &SqlitePool, tree: &Path) {
         sha256: String::new(),
         actor: "tester".into(),
     };
-    let batch = scan::to_batch(&result, &spec, None, specs, None, origin);
+    let batch = scan::to_batch(&result, &spec, None, specs, None, Vec::new(), origin);
     ingest::store(db, &batch).await.unwrap();
 }
 

@@ -381,3 +381,132 @@ fn real_tree_matches_get_maintainer_pl() {
         disagreements.join("\n")
     );
 }
+
+/// Files of the iov_iter campaigns' subsystems and a few that exercise ties (two sections
+/// with the same depth), X: exclusions, N: regexes, K: keywords and THE REST alone.
+const WHY_FILES: &[&str] = &[
+    "fs/ceph/file.c",
+    "net/ceph/messenger.c",
+    "block/bio.c",
+    "drivers/target/target_core_file.c",
+    "drivers/vhost/scsi.c",
+    "lib/iov_iter.c",
+    "fs/smb/client/file.c",
+    "fs/cifs/file.c",
+    "drivers/nvme/host/tcp.c",
+    "include/linux/uio.h",
+    "init/main.c",
+    "net/sunrpc/svcsock.c",
+    "include/linux/bpf.h",
+    "drivers/clk/clkdev.c",
+    "drivers/char/random.c",
+    "arch/arm/mach-sunxi/sunxi.c",
+    "kernel/bpf/verifier.c",
+];
+
+/// The section blocks `get_maintainer.pl --sections FILE` prints: (name, field lines).
+fn perl_sections(tree: &Path, file: &str) -> Vec<(String, Vec<String>)> {
+    let out = Command::new("perl")
+        .args([
+            "scripts/get_maintainer.pl",
+            "--nogit",
+            "--nogit-fallback",
+            "--sections",
+            "-f",
+            file,
+        ])
+        .current_dir(tree)
+        .output()
+        .expect("run perl");
+    assert!(
+        out.status.success(),
+        "get_maintainer.pl --sections {file}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .map(|b| {
+            let mut lines = b.lines().map(str::to_owned);
+            let name = lines.next().unwrap_or_default();
+            (name, lines.collect())
+        })
+        .collect()
+}
+
+#[test]
+fn why_agrees_with_get_maintainer_pl_sections_on_real_files() {
+    let tree = match linux_tree() {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("SKIPPED: no Linux tree ({why})");
+            return;
+        }
+    };
+    if Command::new("perl").arg("-v").output().is_err() {
+        eprintln!("SKIPPED: perl is not installed");
+        return;
+    }
+    let m = maintainers::from_tree(&tree).expect("MAINTAINERS parses");
+    let files: Vec<&str> = WHY_FILES
+        .iter()
+        .copied()
+        .filter(|f| tree.join(f).is_file())
+        .collect();
+    assert!(files.len() >= 12, "only {} of the files exist", files.len());
+    let (mut agree, mut ties, mut excluded, mut keyword) = (0, 0, 0, 0);
+    let mut disagreements = Vec::new();
+    for f in &files {
+        let content = String::from_utf8_lossy(&std::fs::read(tree.join(f)).unwrap()).into_owned();
+        let why = m.explain(f, Some(&content));
+        // --sections lists the sections matched by path; K: ones it leaves out.
+        let ours: Vec<(&str, Option<i32>)> = why
+            .iter()
+            .filter(|s| s.rank.is_some() && s.depth.is_some())
+            .map(|s| (m.entries[s.entry].name.as_str(), s.depth))
+            .collect();
+        let perl = perl_sections(&tree, f);
+        let perl_names: Vec<String> = perl.iter().map(|(n, _)| n.clone()).collect();
+        if !equal_up_to_ties(&ours, &perl_names) {
+            disagreements.push(format!("{f}:\n  ours: {ours:?}\n  perl: {perl_names:?}"));
+            continue;
+        }
+        // Every line we say matched is a line of that section as the script prints it.
+        for s in why.iter().filter(|s| s.rank.is_some()) {
+            let name = &m.entries[s.entry].name;
+            let Some((_, fields)) = perl.iter().find(|(n, _)| n == name) else {
+                assert!(
+                    s.depth.is_none(),
+                    "{f}: {name} listed by path but not by perl"
+                );
+                keyword += 1;
+                continue;
+            };
+            for l in &s.matched {
+                assert!(
+                    fields.contains(&l.to_string()),
+                    "{f}: {name}: {l} is not among {fields:?}"
+                );
+            }
+        }
+        ties += usize::from(why.iter().any(|s| s.tied));
+        excluded += usize::from(why.iter().any(|s| s.rank.is_none()));
+        agree += 1;
+    }
+    eprintln!(
+        "treewide maintainers --why agrees with get_maintainer.pl --sections on {agree} of {} \
+         real files (set and order, ties compared as sets; {ties} with a tie, {excluded} with an \
+         X: exclusion, {keyword} K:-only sections shown that --sections leaves out)",
+        files.len()
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+    assert!(
+        ties >= 2 && excluded >= 2 && keyword >= 1,
+        "the odd cases were met"
+    );
+}

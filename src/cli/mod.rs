@@ -3,6 +3,7 @@
 //! what several of them share (the database, the actor, the output file) is here.
 
 mod accounts;
+mod campaign;
 mod export;
 mod import;
 mod listing;
@@ -32,7 +33,8 @@ pub enum Command {
     /// Scan a kernel source tree for a campaign's calls and store them (or print them as JSON).
     Scan(scan::Args),
     /// Print the MAINTAINERS subsystems of files, most specific first (like get_maintainer.pl
-    /// --subsystem), with their maintainers, reviewers, lists and status.
+    /// --subsystem), with their maintainers, reviewers, lists and status; `--why` explains
+    /// which lines matched each section.
     Maintainers(maintainers::Args),
     /// Write the campaign's state to outside trackers.
     #[command(subcommand)]
@@ -48,6 +50,9 @@ pub enum Command {
     Report(report::Args),
     /// List campaigns with their progress.
     Campaigns,
+    /// Change a campaign's settings (whose sign-off it takes).
+    #[command(subcommand)]
+    Campaign(campaign::Command),
     /// List call sites, filtered.
     Sites(listing::SitesArgs),
     /// Write a campaign out as treewide-audit/1 JSON (re-importable) or CSV.
@@ -69,6 +74,7 @@ pub async fn run(command: Command, db: &Path) -> anyhow::Result<()> {
         Command::Token(command) => accounts::token(db, command).await,
         Command::Report(args) => report::run(db, args).await,
         Command::Campaigns => listing::campaigns(db).await,
+        Command::Campaign(command) => campaign::run(db, command).await,
         Command::Sites(args) => listing::sites(db, args).await,
         Command::Export(args) => export::run(db, args).await,
         Command::Queue(args) => queue::run(db, args).await,

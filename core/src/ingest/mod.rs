@@ -112,7 +112,41 @@ pub struct SiteInput {
     /// Source lines around the call and the number of the first (from a tree scan).
     pub context: Option<(String, u32)>,
     /// Every subsystem of the file, primary first (from a tree scan; empty: not known).
-    pub all_subsystems: Vec<String>,
+    pub all_subsystems: Vec<SectionInput>,
+}
+
+/// A MAINTAINERS section a site's file belongs to, as a tree scan matched it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionInput {
+    /// The section (subsystem) name.
+    pub name: String,
+    /// get_maintainer.pl's match depth: that of the section's last matching `F:`/`N:` line;
+    /// `None` for a match by `K:` (content) only.
+    pub depth: Option<i32>,
+    /// The lines that matched, one per line, as written (`F:\tfs/ceph/`).
+    pub matched: String,
+}
+
+impl SectionInput {
+    /// A section known by name only (no depth, no lines).
+    pub fn named(name: impl Into<String>) -> SectionInput {
+        SectionInput {
+            name: name.into(),
+            depth: None,
+            matched: String::new(),
+        }
+    }
+}
+
+/// A section whose `F:`/`N:` lines match a scanned file but that an `X:` line takes off it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct ExcludedSection {
+    pub file: String,
+    pub section: String,
+    /// The `F:`/`N:` lines that matched, one per line.
+    pub matched: String,
+    /// The `X:` lines that excluded it, one per line.
+    pub excluded_by: String,
 }
 
 /// What a tree scan adds to a batch.
@@ -125,6 +159,8 @@ pub struct ScanInfo {
     pub problems: Vec<(String, String, u32)>,
     /// Files the scan read.
     pub files: u64,
+    /// Sections `X:` lines took off the files with sites.
+    pub exclusions: Vec<ExcludedSection>,
 }
 
 /// Where a batch came from, for the import record and events.

@@ -1,5 +1,6 @@
 //! The parts of a batch only a tree scan has: sites it no longer finds become gone, every
-//! subsystem of each site, the files it could not parse, and when the campaign was scanned.
+//! subsystem of each site (with why it matched), the sections `X:` lines took off files, the
+//! files it could not parse, and when the campaign was scanned.
 
 use std::collections::HashMap;
 
@@ -8,7 +9,7 @@ use sqlx::{Sqlite, Transaction};
 use super::campaign::SubsystemCache;
 use super::decide::{gone_after_scan, identities, Existing};
 use super::store::EventCtx;
-use super::{Batch, ScanInfo, Summary};
+use super::{Batch, ExcludedSection, ScanInfo, Summary};
 use crate::model::{SiteId, Status, SubsystemId};
 use crate::transition::{self, Authority, StatusChange};
 use crate::Result;
@@ -27,6 +28,7 @@ pub(super) async fn store_scan(
     let mut writes = mark_gone(tx, ctx, scan, unmentioned, summary).await?;
     writes += store_site_subsystems(tx, ctx, batch, subsystems).await?;
     writes += store_problems(tx, ctx, scan).await?;
+    writes += store_exclusions(tx, ctx, scan).await?;
     if writes > 0 || summary.sites_new + summary.sites_changed > 0 {
         let files = scan.files as i64;
         sqlx::query!(
@@ -71,8 +73,8 @@ async fn mark_gone(
     Ok(gone.len() as u64)
 }
 
-/// Every subsystem of every scanned site, in rank order; rewritten only where it differs.
-/// Returns the number of sites rewritten.
+/// Every subsystem of every scanned site, in rank order, with its depth and matched lines;
+/// rewritten only where it differs. Returns the number of sites rewritten.
 async fn store_site_subsystems(
     tx: &mut Transaction<'_, Sqlite>,
     ctx: &EventCtx<'_>,
@@ -80,9 +82,10 @@ async fn store_site_subsystems(
     subsystems: &mut SubsystemCache,
 ) -> Result<u64> {
     let mut writes = 0;
-    let mut stored: HashMap<SiteId, Vec<SubsystemId>> = HashMap::new();
+    let mut stored: HashMap<SiteId, Vec<(SubsystemId, Option<i64>, String)>> = HashMap::new();
     for r in sqlx::query!(
-        r#"SELECT ss.site_id AS "site_id!: SiteId", ss.subsystem_id AS "subsystem_id!: SubsystemId"
+        r#"SELECT ss.site_id AS "site_id!: SiteId", ss.subsystem_id AS "subsystem_id!: SubsystemId",
+                  ss.depth, ss.matched
            FROM site_subsystems ss JOIN sites s ON s.id = ss.site_id
            WHERE s.campaign_id = ?1 ORDER BY ss.site_id, ss.rank"#,
         ctx.campaign
@@ -90,7 +93,10 @@ async fn store_site_subsystems(
     .fetch_all(&mut **tx)
     .await?
     {
-        stored.entry(r.site_id).or_default().push(r.subsystem_id);
+        stored
+            .entry(r.site_id)
+            .or_default()
+            .push((r.subsystem_id, r.depth, r.matched));
     }
     let ids: HashMap<String, SiteId> = sqlx::query!(
         r#"SELECT id AS "id!: SiteId", identity FROM sites WHERE campaign_id = ?1"#,
@@ -109,8 +115,9 @@ async fn store_site_subsystems(
             continue;
         };
         let mut want = Vec::with_capacity(s.all_subsystems.len());
-        for name in &s.all_subsystems {
-            want.push(subsystems.id(tx, name).await?);
+        for sec in &s.all_subsystems {
+            let id = subsystems.id(tx, &sec.name).await?;
+            want.push((id, sec.depth.map(i64::from), sec.matched.clone()));
         }
         if stored.get(&site) == Some(&want) {
             continue;
@@ -118,13 +125,16 @@ async fn store_site_subsystems(
         sqlx::query!("DELETE FROM site_subsystems WHERE site_id = ?1", site)
             .execute(&mut **tx)
             .await?;
-        for (rank, sub) in want.iter().enumerate() {
+        for (rank, (sub, depth, matched)) in want.iter().enumerate() {
             let rank = rank as i64;
             sqlx::query!(
-                "INSERT OR IGNORE INTO site_subsystems (site_id, subsystem_id, rank) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO site_subsystems (site_id, subsystem_id, rank, depth, matched)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
                 site,
                 sub,
-                rank
+                rank,
+                depth,
+                matched
             )
             .execute(&mut **tx)
             .await?;
@@ -132,6 +142,49 @@ async fn store_site_subsystems(
         writes += 1;
     }
     Ok(writes)
+}
+
+/// The sections `X:` lines took off the scanned files. Like the problems they describe the
+/// latest scan: replaced, not accumulated. Returns 1 when they changed.
+async fn store_exclusions(
+    tx: &mut Transaction<'_, Sqlite>,
+    ctx: &EventCtx<'_>,
+    scan: &ScanInfo,
+) -> Result<u64> {
+    let old: Vec<ExcludedSection> = sqlx::query_as!(
+        ExcludedSection,
+        "SELECT file, section, matched, excluded_by FROM scan_exclusions
+         WHERE campaign_id = ?1 ORDER BY file, section",
+        ctx.campaign
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut new = scan.exclusions.clone();
+    new.sort();
+    new.dedup_by(|a, b| a.file == b.file && a.section == b.section);
+    if old == new {
+        return Ok(0);
+    }
+    sqlx::query!(
+        "DELETE FROM scan_exclusions WHERE campaign_id = ?1",
+        ctx.campaign
+    )
+    .execute(&mut **tx)
+    .await?;
+    for x in &new {
+        sqlx::query!(
+            "INSERT INTO scan_exclusions (campaign_id, file, section, matched, excluded_by)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            ctx.campaign,
+            x.file,
+            x.section,
+            x.matched,
+            x.excluded_by
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(1)
 }
 
 /// The files the scan could not parse cleanly. They describe the latest scan: replaced, not

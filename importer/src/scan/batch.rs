@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use treewide_core::ingest::{Batch, CampaignInput, Origin, ScanInfo, SiteInput, TreeInput};
+use treewide_core::ingest::{
+    Batch, CampaignInput, ExcludedSection, Origin, ScanInfo, SectionInput, SiteInput, TreeInput,
+};
 use treewide_core::model::{is_c_identifier, SourcePath};
 use treewide_formats::spec::Spec;
 
@@ -12,13 +14,15 @@ use super::walk::ScanResult;
 use crate::maintainers::{self, Maintainers};
 
 /// The core batch a scan stores: the campaign (from the spec), the subsystems its sites
-/// name (from MAINTAINERS), the classified sites, and what the scan could not parse.
+/// name (from MAINTAINERS), the classified sites, the sections `X:` lines took off their
+/// files, and what the scan could not parse.
 pub fn to_batch(
     result: &ScanResult,
     spec: &Spec,
     describe: Option<&str>,
     sites: Vec<(SiteInput, Vec<String>)>,
     maintainers: Option<&Maintainers>,
+    exclusions: Vec<ExcludedSection>,
     origin: Origin,
 ) -> Batch {
     let mut used: Vec<&str> = sites
@@ -63,18 +67,19 @@ pub fn to_batch(
                 .map(|p| (p.file.clone(), p.reason.clone(), p.text_sites))
                 .collect(),
             files: result.files_total,
+            exclusions,
         }),
     }
 }
 
-/// Turn a scan into the sites of a core batch, each with all its subsystems.
-/// `subsystems_of(file)` names the file's subsystems, primary first.
+/// Turn a scan into the sites of a core batch, each with all its subsystems (and their names).
+/// `subsystems_of(file)` gives the file's subsystems, primary first.
 pub fn to_site_specs(
     result: &ScanResult,
     spec: &Spec,
-    subsystems_of: &(dyn Fn(&str) -> Vec<String> + Sync),
+    subsystems_of: &(dyn Fn(&str) -> Vec<SectionInput> + Sync),
 ) -> Vec<(SiteInput, Vec<String>)> {
-    let mut cache: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut cache: HashMap<&str, Vec<SectionInput>> = HashMap::new();
     let mut out = Vec::with_capacity(result.sites.len());
     for s in &result.sites {
         let Some(group) = spec.group_of(&s.callee) else {
@@ -101,13 +106,13 @@ pub fn to_site_specs(
                 direction,
                 status: class.status,
                 reason: (!class.reason.is_empty()).then_some(class.reason),
-                subsystem: subs.first().cloned(),
+                subsystem: subs.first().map(|s| s.name.clone()),
                 notes: Vec::new(),
                 refs: Vec::new(),
                 context: Some((s.context.clone(), s.context_start)),
                 all_subsystems: subs.clone(),
             },
-            subs,
+            subs.into_iter().map(|s| s.name).collect(),
         ));
     }
     out
@@ -124,10 +129,47 @@ pub fn load_maintainers(tree: &Path) -> anyhow::Result<Option<Maintainers>> {
 
 /// A file's subsystems as get_maintainer.pl orders them (K: keywords look at its content).
 pub fn subsystem_names(m: &Maintainers, tree: &Path, file: &str) -> Vec<String> {
+    file_routing(m, tree, file)
+        .0
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
+}
+
+/// How MAINTAINERS routes `file` of the tree: its sections in get_maintainer.pl's order, each
+/// with its match depth and the lines that matched (`K:` keywords look at the file's content),
+/// and the sections an `X:` line took off it.
+pub fn file_routing(
+    m: &Maintainers,
+    tree: &Path,
+    file: &str,
+) -> (Vec<SectionInput>, Vec<ExcludedSection>) {
     let content = std::fs::read(tree.join(file)).ok();
     let content = content.as_deref().map(String::from_utf8_lossy);
-    m.subsystems_for(file, content.as_deref())
-        .into_iter()
-        .map(|e| e.name.clone())
-        .collect()
+    let lines = |ls: &[maintainers::MatchedLine]| -> String {
+        ls.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let mut sections = Vec::new();
+    let mut excluded = Vec::new();
+    for s in m.explain(file, content.as_deref()) {
+        let name = m.entries[s.entry].name.clone();
+        if s.rank.is_some() {
+            sections.push(SectionInput {
+                name,
+                depth: s.depth,
+                matched: lines(&s.matched),
+            });
+        } else {
+            excluded.push(ExcludedSection {
+                file: file.to_owned(),
+                section: name,
+                matched: lines(&s.matched),
+                excluded_by: lines(&s.excluded_by),
+            });
+        }
+    }
+    (sections, excluded)
 }

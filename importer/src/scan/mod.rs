@@ -10,17 +10,18 @@ mod batch;
 mod source;
 mod walk;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use treewide_core::ingest::{self, Batch, Origin, SiteInput};
+use treewide_core::ingest::{self, Batch, Origin, SectionInput, SiteInput};
 use treewide_core::model::EventSource;
 use treewide_core::SqlitePool;
 use treewide_formats::audit::Document;
 use treewide_formats::spec::Spec;
 
-pub use batch::{load_maintainers, subsystem_names, to_batch, to_site_specs};
+pub use batch::{file_routing, load_maintainers, subsystem_names, to_batch, to_site_specs};
 pub use source::{
     new_parser, scan_source, scan_source_explained, FoundSite, NotACall, Problem, CONTEXT_LINES,
 };
@@ -120,12 +121,20 @@ fn scan(req: &ScanRequest, progress: &dyn Progress) -> anyhow::Result<Scanned> {
     tracing::debug!(elapsed = ?started.elapsed(), "scanned");
     let maintainers = load_maintainers(tree)?;
     tracing::debug!(elapsed = ?started.elapsed(), "MAINTAINERS loaded");
-    let subsystems_of = |f: &str| {
-        maintainers
-            .as_ref()
-            .map(|m| subsystem_names(m, tree, f))
-            .unwrap_or_default()
-    };
+    // Each file with sites is routed once: its sections for the sites, its exclusions for
+    // the batch.
+    let mut routes: HashMap<&str, Vec<SectionInput>> = HashMap::new();
+    let mut exclusions = Vec::new();
+    if let Some(m) = &maintainers {
+        for s in &result.sites {
+            if let std::collections::hash_map::Entry::Vacant(v) = routes.entry(s.file.as_str()) {
+                let (sections, excluded) = file_routing(m, tree, &s.file);
+                v.insert(sections);
+                exclusions.extend(excluded);
+            }
+        }
+    }
+    let subsystems_of = |f: &str| routes.get(f).cloned().unwrap_or_default();
     let sites: Vec<(SiteInput, Vec<String>)> = to_site_specs(&result, spec, &subsystems_of);
     tracing::debug!(elapsed = ?started.elapsed(), "sites classified and mapped to subsystems");
     for p in &result.problems {
@@ -149,6 +158,14 @@ fn scan(req: &ScanRequest, progress: &dyn Progress) -> anyhow::Result<Scanned> {
         actor: req.actor.clone(),
     };
     let m: Option<&Maintainers> = maintainers.as_ref();
-    let batch = to_batch(&result, spec, describe.as_deref(), sites, m, origin);
+    let batch = to_batch(
+        &result,
+        spec,
+        describe.as_deref(),
+        sites,
+        m,
+        exclusions,
+        origin,
+    );
     Ok(Scanned { counts, batch })
 }

@@ -253,6 +253,11 @@ pub struct SiteDetailJson<'a> {
     /// Commits that fixed, changed, moved or removed the call, oldest first (from
     /// `treewide import git` / `github`).
     commits: Vec<SiteCommitJson>,
+    /// Why the file has these owners: the campaign's sign-off scope, each MAINTAINERS section
+    /// of the file (rank, match depth, the lines that matched, people, whether its people may
+    /// sign off) and the sections an `X:` line excluded.
+    #[schema(value_type = Object)]
+    owners: &'a treewide_core::routing::SiteRouting,
 }
 
 /// Source lines around a call.
@@ -281,6 +286,7 @@ impl<'a> SiteDetailJson<'a> {
             claims: &d.claims,
             trailers: &d.mail.trailers,
             commits: d.commits.iter().map(SiteCommitJson::from).collect(),
+            owners: &d.owners,
         }
     }
 }

@@ -110,6 +110,9 @@ pub struct CampaignHead {
     pub tree: Option<String>,
     pub progress: Progress,
     pub open_questions: u64,
+    /// Whose sign-off the campaign takes: `specific` or `any_section`, and in words.
+    pub signoff_scope: &'static str,
+    pub signoff: &'static str,
 }
 
 impl CampaignHead {
@@ -123,6 +126,8 @@ impl CampaignHead {
             tree: c.tree_describe.clone(),
             progress: Progress::new(&c.counts),
             open_questions: c.open_questions,
+            signoff_scope: c.signoff_scope.as_str(),
+            signoff: c.signoff_scope.describe(),
         }
     }
 }

@@ -16,6 +16,7 @@ use treewide_core::model::{CampaignId, CommitRole, SiteId, Status};
 use treewide_core::notes::{self, Note};
 use treewide_core::proposals::{self, Proposal, ProposalState};
 use treewide_core::refs::{self, Reference};
+use treewide_core::routing::{self, SiteRouting};
 use treewide_core::sites::{self, FirstSeen, Site};
 use treewide_core::SqlitePool;
 
@@ -81,6 +82,8 @@ pub struct SiteDetail {
     pub site: Site,
     /// Every subsystem of the file (name, slug), primary first.
     pub subsystems: Vec<(String, String)>,
+    /// Why the file has these owners, and whose sign-off counts.
+    pub owners: SiteRouting,
     /// Source lines around the call from the last scan, and the first one's number.
     pub context: Option<(String, i64)>,
     pub notes: Vec<Note>,
@@ -108,6 +111,7 @@ impl SiteDetail {
         let campaign = campaigns::meta(db, &site.campaign).await?;
         Ok(SiteDetail {
             subsystems: sites::subsystems(db, id).await?,
+            owners: routing::for_site(db, id).await?,
             context: sites::context(db, id).await?,
             notes: notes::for_site(db, id).await?,
             refs: refs::for_site(db, id).await?,
@@ -185,6 +189,94 @@ impl SiteCommitView {
     }
 }
 
+/// One MAINTAINERS section of the site's file, as the "Why these owners" box shows it.
+pub struct OwnerSection {
+    /// 1 for the primary section.
+    pub place: i64,
+    pub name: String,
+    pub href: String,
+    pub status: String,
+    /// The match depth, or how the section matched without one.
+    pub depth: String,
+    /// Orphan, obsolete, tie, no maintainers.
+    pub flags: Vec<&'static str>,
+    pub signs: bool,
+    pub matched: Vec<String>,
+    pub maintainers: Vec<String>,
+    pub reviewers: Vec<String>,
+    pub lists: Vec<String>,
+}
+
+/// Why a site's file has its owners: the box on the site page.
+pub struct OwnersView {
+    /// Whose sign-off the campaign takes, in words.
+    pub scope: &'static str,
+    pub sections: Vec<OwnerSection>,
+    /// (section, its matched lines, the X: lines), one line each.
+    pub excluded: Vec<(String, String, String)>,
+    /// The scan recorded which lines matched (false for imported sites and rows from before).
+    pub recorded: bool,
+}
+
+impl OwnersView {
+    /// The box for `r`, linking sections with `href(slug)`.
+    pub fn new(r: SiteRouting, href: impl Fn(&str) -> String) -> OwnersView {
+        let recorded = r.sections.iter().any(|s| !s.matched.is_empty());
+        OwnersView {
+            scope: r.scope.describe(),
+            sections: r
+                .sections
+                .into_iter()
+                .map(|s| {
+                    let mut flags = Vec::new();
+                    if s.is_orphan() {
+                        flags.push("orphan");
+                    }
+                    if s.is_obsolete() {
+                        flags.push("obsolete");
+                    }
+                    if s.tied {
+                        flags.push("tie");
+                    }
+                    if s.maintainers.is_empty() && s.reviewers.is_empty() {
+                        flags.push("no maintainers");
+                    }
+                    let depth = match (s.depth, s.matched.iter().any(|l| l.starts_with("K:"))) {
+                        (Some(d), _) => d.to_string(),
+                        (None, true) => "keyword".into(),
+                        (None, false) => "?".into(),
+                    };
+                    OwnerSection {
+                        place: s.rank + 1,
+                        href: href(&s.slug),
+                        name: s.name,
+                        status: s.status.unwrap_or_default(),
+                        depth,
+                        flags,
+                        signs: s.signs,
+                        matched: s.matched,
+                        maintainers: s.maintainers,
+                        reviewers: s.reviewers,
+                        lists: s.lists,
+                    }
+                })
+                .collect(),
+            excluded: r
+                .excluded
+                .into_iter()
+                .map(|x| {
+                    (
+                        x.section,
+                        x.matched.replace('\n', ", "),
+                        x.excluded_by.replace('\n', ", "),
+                    )
+                })
+                .collect(),
+            recorded,
+        }
+    }
+}
+
 /// The site page.
 #[derive(Template, WebTemplate)]
 #[template(path = "site.html")]
@@ -204,6 +296,8 @@ pub struct SitePage {
     pub context: Vec<(i64, String, bool)>,
     /// Every subsystem of the file (name, href), primary first.
     pub all_subsystems: Vec<(String, String)>,
+    /// Why these owners: the file's sections, what matched, who signs off.
+    pub owners: OwnersView,
     /// Subsystems a question may be addressed to: (slug, name).
     pub ask_choices: Vec<(String, String)>,
     /// Mail about the site: threads, trailers, answers pending review.
@@ -310,6 +404,7 @@ impl SitePage {
             ),
             chrome,
             context: SitePage::context_lines(d.context, s.line),
+            owners: OwnersView::new(d.owners, subsystem_href),
             all_subsystems: d
                 .subsystems
                 .into_iter()
