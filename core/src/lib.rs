@@ -22,6 +22,7 @@ pub mod report;
 pub mod routing;
 pub mod signoff;
 pub mod sites;
+pub mod stages;
 pub mod subsystems;
 pub mod transition;
 pub mod users;

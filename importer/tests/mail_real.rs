@@ -403,4 +403,22 @@ async fn extract_pages_conversions_propose_fixes_and_a_touching_patch_does_not()
         .unwrap();
     let versions: Vec<u32> = v20.versions.iter().map(|v| v.version).collect();
     assert_eq!(versions, [20, 21]);
+
+    // Fix stages from the mail: the applied conversion is in a maintainer tree, the other
+    // one posted; the campaign counts the same.
+    use treewide_core::stages::{self, Stage};
+    let map_fixes = core_mail::proposed_fixes(&db, map).await.unwrap();
+    let steps = stages::steps(
+        &map_fixes,
+        &treewide_core::history::for_site(&db, map).await.unwrap(),
+    );
+    assert_eq!(stages::current(&steps), Some(Stage::Applied));
+    assert_eq!(
+        steps[1].what.as_deref(),
+        Some("applied to for-6.5/splice by Jens Axboe <axboe@kernel.dk>")
+    );
+    let bio_fixes = core_mail::proposed_fixes(&db, bio).await.unwrap();
+    let steps = stages::steps(&bio_fixes, &[]);
+    assert_eq!(stages::current(&steps), Some(Stage::Posted));
+    assert_eq!(stages::counts(&db, pin.id).await.unwrap(), [1, 2, 0, 0, 0]);
 }

@@ -248,6 +248,12 @@ pub struct SiteDetailJson<'a> {
     /// Live claims ("I'm on it") on the site and its subsystem.
     #[schema(value_type = Vec<Object>)]
     claims: &'a [treewide_core::claims::Claim],
+    /// The furthest stage of the fix (posted, applied, next, mainline, stable), if any.
+    #[schema(value_type = Option<String>)]
+    stage: Option<treewide_core::stages::Stage>,
+    /// Each stage with whether it is reached, when, what shows it and a link.
+    #[schema(value_type = Vec<Object>)]
+    stages: &'a [treewide_core::stages::StageStep],
     #[schema(value_type = Vec<Object>)]
     trailers: &'a [treewide_core::mail::Trailer],
     /// Commits that fixed, changed, moved or removed the call, oldest first (from
@@ -284,6 +290,8 @@ impl<'a> SiteDetailJson<'a> {
             fixes: &d.mail.fixes,
             proposals: &d.proposals,
             claims: &d.claims,
+            stage: treewide_core::stages::current(&d.stages),
+            stages: &d.stages,
             trailers: &d.mail.trailers,
             commits: d.commits.iter().map(SiteCommitJson::from).collect(),
             owners: &d.owners,

@@ -50,6 +50,10 @@ pub struct CampaignPage {
     pub scan: ScanState,
     /// Open vs done over time; `None` when the campaign has no sites.
     pub burndown: Option<Burndown>,
+    /// Sites per furthest fix stage: (label, count), posted to stable.
+    pub stages: Vec<(&'static str, i64)>,
+    /// Some site has a fix stage.
+    pub has_stages: bool,
 }
 
 /// How the campaign page sorts its table.
@@ -129,8 +133,15 @@ impl CampaignPage {
     ) -> treewide_core::Result<CampaignPage> {
         let rows = subsystems::progress(db, d.campaign.id).await?;
         let burndown = history::burndown(db, d.campaign.id).await?;
+        let stages = treewide_core::stages::counts(db, d.campaign.id).await?;
         let mut page = CampaignPage::new(d, rows, order);
         page.burndown = Burndown::new(&burndown);
+        page.stages = treewide_core::stages::Stage::ALL
+            .iter()
+            .zip(stages)
+            .map(|(s, n)| (s.label(), n))
+            .collect();
+        page.has_stages = stages.iter().any(|n| *n > 0);
         page.chrome = chrome;
         Ok(page)
     }
@@ -242,6 +253,8 @@ impl CampaignPage {
             refs: refs.into_iter().map(RefView::new).collect(),
             scan,
             burndown: None,
+            stages: Vec::new(),
+            has_stages: false,
         }
     }
 }

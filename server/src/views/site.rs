@@ -97,6 +97,8 @@ pub struct SiteDetail {
     pub proposals: Vec<Proposal>,
     /// Live claims on the site (its own and its subsystem's).
     pub claims: Vec<Claim>,
+    /// Where its fix is: posted → applied → linux-next → mainline → stable.
+    pub stages: Vec<treewide_core::stages::StageStep>,
 }
 
 impl SiteDetail {
@@ -109,7 +111,12 @@ impl SiteDetail {
     ) -> treewide_core::Result<SiteDetail> {
         let site = sites::get(db, id).await?;
         let campaign = campaigns::meta(db, &site.campaign).await?;
+        let commits = history::for_site(db, id).await?;
+        let mail = SiteMail::load(db, campaign.id, id, page).await?;
         Ok(SiteDetail {
+            stages: treewide_core::stages::steps(&mail.fixes, &commits),
+            commits,
+            mail,
             subsystems: sites::subsystems(db, id).await?,
             owners: routing::for_site(db, id).await?,
             context: sites::context(db, id).await?,
@@ -117,8 +124,6 @@ impl SiteDetail {
             refs: refs::for_site(db, id).await?,
             events: events::for_site(db, id).await?,
             first_seen: sites::first_seen(db, id).await?,
-            commits: history::for_site(db, id).await?,
-            mail: SiteMail::load(db, campaign.id, id, page).await?,
             proposals: proposals::for_site(db, id).await?,
             claims: claims::for_site(db, id).await?,
             campaign,
@@ -314,6 +319,8 @@ pub struct SitePage {
     pub just_proposed: Option<i64>,
     /// Live claims: (who, what, until, claim id, the viewer holds it).
     pub claims: Vec<(String, String, String, i64, bool)>,
+    /// The fix's stage line; empty when no fix is known.
+    pub stages: Vec<treewide_core::stages::StageStep>,
 }
 
 /// A proposal as the site page shows it.
@@ -440,6 +447,11 @@ impl SitePage {
                     )
                 }),
             proposals: d.proposals.into_iter().map(ProposalView::new).collect(),
+            stages: if d.stages.iter().any(|s| s.reached) {
+                d.stages
+            } else {
+                Vec::new()
+            },
             claims,
             may_decide: false,
             just_proposed: None,
