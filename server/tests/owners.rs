@@ -98,7 +98,8 @@ async fn the_rest_signs_off_a_scanned_site_only_when_the_campaign_takes_any_sect
     assert_eq!(owners["sections"][1]["depth"], -1);
     assert_eq!(owners["sections"][1]["signs"], false);
 
-    // Linus may propose but not confirm, by form or by API.
+    // Linus may propose but not confirm, by form or by API: his confirmation waits as a
+    // proposal for the AFS owners.
     let mut linus = login(&app, "torvalds@linux-foundation.org").await;
     let confirm = |csrf: String| {
         vec![
@@ -110,7 +111,8 @@ async fn the_rest_signs_off_a_scanned_site_only_when_the_campaign_takes_any_sect
     let fields = confirm(csrf.clone());
     let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (&**k, &**v)).collect();
     let r = linus.form(&format!("{page}/status"), &fields).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.header("location").unwrap().contains("?proposed="));
     let user = users::by_email(&app.db, "torvalds@linux-foundation.org")
         .await
         .unwrap()
@@ -127,7 +129,12 @@ async fn the_rest_signs_off_a_scanned_site_only_when_the_campaign_takes_any_sect
             .unwrap()
     };
     let r = app.send(patch(etag.clone())).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.json()["proposal"]["to"], "confirmed_safe");
+    assert_ne!(
+        app.get(&format!("/api/v1/sites/{id}")).await.json()["site"]["status"],
+        "confirmed_safe"
+    );
 
     // The lead widens the campaign: the page says so and Linus's sign-off counts.
     campaigns::set_signoff_scope(&app.db, "iov-iter-direction", SignoffScope::AnySection)
