@@ -262,12 +262,23 @@ async fn questions_are_answered_by_the_asked_subsystem_and_groups_signed_off_in_
         .as_i64()
         .unwrap();
 
-    let csrf = other.get(&site).csrf();
+    // Outsiders are not offered the answer form (they are told who answers), and a forged
+    // post is still refused.
+    let page = other.get(&site);
+    assert!(!page.body.contains(&format!("/questions/{q}/answer")));
+    assert!(page
+        .body
+        .contains("maintainers and reviewers answer this question"));
+    let csrf = page.csrf();
     let r = other.form(
         &format!("/questions/{q}/answer"),
         &[("csrf", &csrf), ("text", "I think so"), ("back", &site)],
     );
     assert_eq!(r.status, 403);
+    assert!(hch
+        .get(&site)
+        .body
+        .contains(&format!("/questions/{q}/answer")));
 
     let csrf = hch.get(&site).csrf();
     let r = hch.form(
@@ -284,11 +295,32 @@ async fn questions_are_answered_by_the_asked_subsystem_and_groups_signed_off_in_
     assert_eq!(r.status, 303, "{}", r.body);
     let v = hch.get(&format!("/api/v1/sites/{id}")).json();
     assert_eq!(v["notes"][0]["question_state"], "answered");
-    assert!(v["notes"]
+    let answer = v["notes"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|n| n["body"].as_str().unwrap().contains("sgl_alloc")));
+        .find(|n| n["body"].as_str().unwrap().contains("sgl_alloc"))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        answer["answers"], q,
+        "the API says which question it answers"
+    );
+    // The page shows the answer under its question; the feed carries both texts.
+    let page = other.get(&site).body;
+    let (qpos, apos) = (
+        page.find("I'd like to see that confirmed").unwrap_or(0),
+        page.find("nvmet reads into pages from sgl_alloc()")
+            .unwrap(),
+    );
+    assert!(
+        page.contains("class=\"answer-note\""),
+        "answer under its question"
+    );
+    assert!(qpos < apos);
+    let feed = other.get("/c/iov-iter-pin/feed.atom").body;
+    assert!(feed.contains(&format!("question #{q} answered")), "{feed}");
+    assert!(feed.contains("nvmet reads into pages from sgl_alloc(): anonymous."));
 
     // bulk sign-off of the nvme group on the subsystem page: outsiders 403, hch 303
     let sub = "/c/iov-iter-pin/s/nvm-express-target-driver";

@@ -25,6 +25,8 @@ pub struct Note {
     pub ask: Option<String>,
     pub ask_slug: Option<String>,
     pub question_state: Option<QuestionState>,
+    /// For an answer: the question it answers.
+    pub answers: Option<NoteId>,
 }
 
 /// Notes on one site, oldest first.
@@ -33,7 +35,7 @@ pub async fn for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<Note>> {
         sqlx::query_as!(Note, r#"SELECT n.id AS "id!: NoteId", n.site_id AS "site_id: SiteId",
                       CASE WHEN s.id IS NULL THEN NULL ELSE s.file || ':' || s.line END AS "site_label?: String",
                       n.author, n.body, n.created_at, ab.name AS "about?", ask.name AS "ask?", ask.slug AS "ask_slug?",
-                      n.question_state AS "question_state: QuestionState"
+                      n.question_state AS "question_state: QuestionState", n.answers AS "answers: NoteId"
                FROM notes n LEFT JOIN sites s ON s.id = n.site_id
                LEFT JOIN subsystems ab ON ab.id = n.subsystem_id
                LEFT JOIN subsystems ask ON ask.id = n.ask_subsystem_id WHERE n.site_id = ?1 ORDER BY n.created_at, n.id"#, site)
@@ -49,7 +51,7 @@ pub async fn for_campaign(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<N
         r#"SELECT n.id AS "id!: NoteId", n.site_id AS "site_id: SiteId",
                       CASE WHEN s.id IS NULL THEN NULL ELSE s.file || ':' || s.line END AS "site_label?: String",
                       n.author, n.body, n.created_at, ab.name AS "about?", ask.name AS "ask?", ask.slug AS "ask_slug?",
-                      n.question_state AS "question_state: QuestionState"
+                      n.question_state AS "question_state: QuestionState", n.answers AS "answers: NoteId"
                FROM notes n LEFT JOIN sites s ON s.id = n.site_id
                LEFT JOIN subsystems ab ON ab.id = n.subsystem_id
                LEFT JOIN subsystems ask ON ask.id = n.ask_subsystem_id WHERE n.campaign_id = ?1 AND n.site_id IS NULL ORDER BY n.created_at, n.id"#,
@@ -71,7 +73,7 @@ pub async fn for_subsystem(
         r#"SELECT n.id AS "id!: NoteId", n.site_id AS "site_id: SiteId",
                       CASE WHEN s.id IS NULL THEN NULL ELSE s.file || ':' || s.line END AS "site_label?: String",
                       n.author, n.body, n.created_at, ab.name AS "about?", ask.name AS "ask?", ask.slug AS "ask_slug?",
-                      n.question_state AS "question_state: QuestionState"
+                      n.question_state AS "question_state: QuestionState", n.answers AS "answers: NoteId"
                FROM notes n LEFT JOIN sites s ON s.id = n.site_id
                LEFT JOIN subsystems ab ON ab.id = n.subsystem_id
                LEFT JOIN subsystems ask ON ask.id = n.ask_subsystem_id WHERE n.campaign_id = ?1 AND (
@@ -92,7 +94,7 @@ pub async fn all_site_notes(db: &SqlitePool, campaign: CampaignId) -> Result<Vec
         r#"SELECT n.id AS "id!: NoteId", n.site_id AS "site_id: SiteId",
                   NULL AS "site_label?: String",
                   n.author, n.body, n.created_at, ab.name AS "about?", ask.name AS "ask?", ask.slug AS "ask_slug?",
-                  n.question_state AS "question_state: QuestionState"
+                  n.question_state AS "question_state: QuestionState", n.answers AS "answers: NoteId"
            FROM notes n
            LEFT JOIN subsystems ab ON ab.id = n.subsystem_id
            LEFT JOIN subsystems ask ON ask.id = n.ask_subsystem_id
@@ -170,6 +172,21 @@ pub async fn add(
     Ok(id)
 }
 
+/// The text of `author`'s answer to question `question`.
+pub async fn answer_text(
+    db: &SqlitePool,
+    question: NoteId,
+    author: &str,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT body FROM notes WHERE answers = ?1 AND author = ?2 ORDER BY id DESC LIMIT 1",
+        question,
+        author
+    )
+    .fetch_optional(db)
+    .await?)
+}
+
 /// An open question with the subsystem it asks and its site.
 #[derive(Debug, Clone)]
 pub struct Question {
@@ -230,14 +247,15 @@ pub async fn answer(
         return Err(crate::Error::NotFound(format!("open question {}", q.id)));
     }
     let id = sqlx::query_scalar!(
-        r#"INSERT INTO notes (campaign_id, site_id, subsystem_id, author, body, created_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id AS "id!: NoteId""#,
+        r#"INSERT INTO notes (campaign_id, site_id, subsystem_id, author, body, created_at, answers)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id AS "id!: NoteId""#,
         q.campaign,
         q.site,
         q.asks,
         author,
         body,
-        at
+        at,
+        q.id
     )
     .fetch_one(&mut *tx)
     .await?;

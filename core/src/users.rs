@@ -356,6 +356,17 @@ pub async fn authority(db: &SqlitePool, user: &User, site: SiteId) -> Result<Aut
     })
 }
 
+/// Names of the subsystems whose MAINTAINERS entry lists `email` as M: or R:.
+pub async fn subsystems_of(db: &SqlitePool, email: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT DISTINCT ss.name AS "name!: String" FROM subsystem_people sp
+           JOIN subsystems ss ON ss.id = sp.subsystem_id WHERE sp.email = ?1 ORDER BY ss.name"#,
+        email
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// Whether `user` speaks for `subsystem` (answers questions asked of it).
 pub async fn speaks_for(
     db: &SqlitePool,

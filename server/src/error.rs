@@ -66,12 +66,36 @@ impl Failure {
 
 /// A failure on an HTML page.
 #[derive(Debug)]
-pub struct PageError(pub Failure);
+pub struct PageError(pub Failure, pub Option<Kept>);
+
+/// What someone typed into a refused form, shown back on the error page so nothing is lost,
+/// with the page to return to.
+#[derive(Debug)]
+pub struct Kept {
+    pub back: String,
+    pub text: String,
+}
 
 impl<E: Into<Failure>> From<E> for PageError {
     fn from(e: E) -> Self {
-        PageError(e.into())
+        PageError(e.into(), None)
     }
+}
+
+impl PageError {
+    /// The failure of a form whose `text` (typed on page `back`) must not be lost.
+    pub fn keeping(self, back: &str, text: &str) -> PageError {
+        let kept = (!text.trim().is_empty()).then(|| Kept {
+            back: back.to_owned(),
+            text: text.to_owned(),
+        });
+        PageError(self.0, kept)
+    }
+}
+
+/// `result`, with the typed `text` kept on the error page when it failed.
+pub fn keep_text<T>(result: Result<T, PageError>, back: &str, text: &str) -> Result<T, PageError> {
+    result.map_err(|e| e.keeping(back, text))
 }
 
 impl IntoResponse for PageError {
@@ -86,6 +110,7 @@ impl IntoResponse for PageError {
             status: status.as_u16(),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             message: self.0.to_string(),
+            kept: self.1,
         };
         (status, page).into_response()
     }

@@ -38,7 +38,7 @@ pub struct Credentials {
 /// Users from treewide's database.
 #[derive(Debug, Clone)]
 pub struct Backend {
-    db: SqlitePool,
+    pub(crate) db: SqlitePool,
 }
 
 impl AuthnBackend for Backend {

@@ -49,6 +49,7 @@ pub async fn chrome(auth: &AuthSession, here: &str) -> Result<Chrome, PageError>
         is_admin: u.0.is_admin,
         csrf: csrf_token(&auth.session).await?,
         here: here.to_owned(),
+        speaks_for: treewide_core::users::subsystems_of(&auth.backend.db, &u.0.email).await?,
     })
 }
 
@@ -86,7 +87,7 @@ fn viewer<'a>(auth: &'a AuthSession, here: &str) -> Result<&'a User, PageError> 
     auth.user
         .as_ref()
         .map(|u| &u.0)
-        .ok_or_else(|| PageError(Failure::LogIn(here.to_owned())))
+        .ok_or_else(|| PageError(Failure::LogIn(here.to_owned()), None))
 }
 
 /// The person posting a form from `here`: logged in (else sent to log in and come back), and
@@ -99,7 +100,7 @@ async fn poster<'a>(auth: &'a AuthSession, here: &str, csrf: &str) -> Result<&'a
 
 /// Any other path.
 pub async fn not_found() -> PageError {
-    PageError(Failure::NotFound("no such page".into()))
+    PageError(Failure::NotFound("no such page".into()), None)
 }
 
 #[cfg(test)]

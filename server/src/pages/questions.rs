@@ -9,7 +9,7 @@ use treewide_core::model::{EventSource, NoteId};
 use treewide_core::{notes, users};
 
 use super::{poster, safe_next};
-use crate::error::{Failure, PageError};
+use crate::error::{keep_text, Failure, PageError};
 use crate::middleware::session::AuthSession;
 use crate::state::AppState;
 
@@ -40,11 +40,19 @@ async fn answer(
         .await?
         .ok_or_else(|| Failure::NotFound(format!("question {id} not found")))?;
     if !users::speaks_for(&st.db, user, q.asks).await? {
-        return Err(Failure::Forbidden(
-            "only the asked subsystem's maintainers and reviewers may answer".into(),
-        )
-        .into());
+        return Err(PageError::from(Failure::Forbidden(
+            "only the asked subsystem's maintainers and reviewers (or an admin) answer it; \
+             add your text as a note on the site instead"
+                .into(),
+        ))
+        .keeping(&back, &f.text));
     }
-    notes::answer(&st.db, &q, &user.display(), &f.text, EventSource::Web).await?;
+    keep_text(
+        notes::answer(&st.db, &q, &user.display(), &f.text, EventSource::Web)
+            .await
+            .map_err(PageError::from),
+        &back,
+        &f.text,
+    )?;
     Ok(Redirect::to(&back).into_response())
 }

@@ -11,7 +11,7 @@ use treewide_core::transition::{Authority, StatusRequest};
 use treewide_core::{campaigns, notes, users};
 
 use super::{chrome, poster};
-use crate::error::{Failure, PageError};
+use crate::error::{keep_text, Failure, PageError};
 use crate::middleware::session::AuthSession;
 use crate::params;
 use crate::state::AppState;
@@ -83,20 +83,25 @@ async fn set_status(
     let site = SiteId(id);
     let to: Status = f.status.parse()?;
     let by = users::authority(&st.db, user, site).await?;
-    let out = proposals::request(
-        &st.db,
-        StatusRequest {
-            site,
-            to,
-            by,
-            actor: &user.display(),
-            source: EventSource::Web,
-            reason: f.reason.trim(),
-            expected_version: None,
-        },
-        Some(user.id.0),
-    )
-    .await?;
+    let out = keep_text(
+        proposals::request(
+            &st.db,
+            StatusRequest {
+                site,
+                to,
+                by,
+                actor: &user.display(),
+                source: EventSource::Web,
+                reason: f.reason.trim(),
+                expected_version: None,
+            },
+            Some(user.id.0),
+        )
+        .await
+        .map_err(PageError::from),
+        &here,
+        &f.reason,
+    )?;
     Ok(match out {
         Outcome::Changed { .. } => Redirect::to(&here),
         Outcome::Proposed { id } => Redirect::to(&format!("{here}?proposed={id}#proposals")),
@@ -167,15 +172,20 @@ async fn add_note(
 ) -> Result<Response, PageError> {
     let here = format!("/c/{}/site/{id}", enc(&slug));
     let user = poster(&auth, &here, &f.csrf).await?;
-    let ask = params::asked_subsystem(&st.db, &f.ask).await?;
-    notes::add(
-        &st.db,
-        SiteId(id),
-        &user.display(),
-        &f.text,
-        ask,
-        EventSource::Web,
-    )
-    .await?;
+    let stored = async {
+        let ask = params::asked_subsystem(&st.db, &f.ask).await?;
+        notes::add(
+            &st.db,
+            SiteId(id),
+            &user.display(),
+            &f.text,
+            ask,
+            EventSource::Web,
+        )
+        .await?;
+        Ok::<_, PageError>(())
+    }
+    .await;
+    keep_text(stored, &here, &f.text)?;
     Ok(Redirect::to(&here).into_response())
 }

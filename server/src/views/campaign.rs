@@ -246,10 +246,7 @@ impl CampaignPage {
                 .into_iter()
                 .map(|v| VerdictView::new(v, None))
                 .collect(),
-            notes: notes
-                .into_iter()
-                .map(|n| NoteView::new(n, &c.slug))
-                .collect(),
+            notes: NoteView::threaded(notes, &c.slug),
             refs: refs.into_iter().map(RefView::new).collect(),
             scan,
             burndown: None,

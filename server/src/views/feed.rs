@@ -3,8 +3,9 @@
 
 use askama::Template;
 use treewide_core::events::{self, Event};
+use treewide_core::model::{EventKind, NoteId};
 use treewide_core::subsystems::{self, SubsystemFilter};
-use treewide_core::{campaigns, SqlitePool};
+use treewide_core::{campaigns, notes, SqlitePool};
 
 use super::{enc, EventView};
 use crate::config::PublicUrl;
@@ -63,7 +64,23 @@ impl Feed {
             .first()
             .map_or_else(|| c.updated_at.clone(), |(e, _)| e.at.clone());
         let link = |path: &str| public_url.map_or_else(|| path.to_owned(), |u| u.join(path));
+        // Answers carry their text in their note, not in the event.
+        let mut answers = std::collections::HashMap::new();
+        for (e, _) in &events {
+            if e.kind == EventKind::Question && e.new.as_deref() == Some("answered") {
+                if let Ok(q) = e.reason.parse::<i64>() {
+                    if let Some(text) = notes::answer_text(db, NoteId(q), &e.actor).await? {
+                        answers.insert(e.id.0, text);
+                    }
+                }
+            }
+        }
         let mut entries = Feed::entries(&c.slug, events);
+        for e in &mut entries {
+            if let Some(text) = answers.remove(&e.id) {
+                e.text = xml_text(&format!("{} — {text}", e.text));
+            }
+        }
         for e in &mut entries {
             e.href = e.href.as_deref().map(link);
         }
@@ -97,10 +114,10 @@ impl Feed {
                     at: e.at,
                     actor: xml_text(&e.actor),
                     href,
-                    text: xml_text(&if e.reason.is_empty() {
+                    text: xml_text(&if view.reason.is_empty() {
                         view.what
                     } else {
-                        format!("{} — {}", view.what, e.reason)
+                        format!("{} — {}", view.what, view.reason)
                     }),
                 }
             })

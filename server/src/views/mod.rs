@@ -46,6 +46,16 @@ pub struct Chrome {
     pub csrf: String,
     /// This page's path, for "log in and come back".
     pub here: String,
+    /// Names of the subsystems whose MAINTAINERS entry lists the viewer (M:/R:): pages mark
+    /// them and offer their questions' answer forms.
+    pub speaks_for: Vec<String>,
+}
+
+impl Chrome {
+    /// Whether the viewer answers for subsystem `name` (listed in it, or an admin).
+    pub fn answers_for(&self, name: &str) -> bool {
+        self.viewer.is_some() && (self.is_admin || self.speaks_for.iter().any(|s| s == name))
+    }
 }
 
 /// One coloured segment of a progress bar.
@@ -170,6 +180,10 @@ pub struct NoteView {
     /// (subsystem, href) of a question's addressee.
     pub ask: Option<(String, String)>,
     pub open: bool,
+    /// Answers to this question, shown under it.
+    pub answers: Vec<NoteView>,
+    /// For an answer whose question is not in the list: the question's id.
+    pub answers_question: Option<i64>,
 }
 
 impl NoteView {
@@ -187,10 +201,34 @@ impl NoteView {
                 .zip(n.ask_slug)
                 .map(|(name, slug)| (name, format!("/c/{}/s/{}", enc(campaign), enc(&slug)))),
             open: n.question_state == Some(treewide_core::model::QuestionState::Open),
+            answers: Vec::new(),
+            answers_question: n.answers.map(|q| q.0),
             author: n.author,
             body: n.body,
             about: n.about,
         }
+    }
+
+    /// The notes of a list with each answer under its question (answers whose question is
+    /// not in the list stay in place, saying what they answer).
+    pub fn threaded(notes: Vec<Note>, campaign: &str) -> Vec<NoteView> {
+        let mut out: Vec<NoteView> = Vec::with_capacity(notes.len());
+        let ids: std::collections::HashSet<i64> = notes.iter().map(|n| n.id.0).collect();
+        let mut answers: Vec<NoteView> = Vec::new();
+        for n in notes {
+            let v = NoteView::new(n, campaign);
+            match v.answers_question {
+                Some(q) if ids.contains(&q) => answers.push(v),
+                _ => out.push(v),
+            }
+        }
+        for a in answers {
+            let q = a.answers_question;
+            if let Some(parent) = out.iter_mut().find(|n| Some(n.id) == q) {
+                parent.answers.push(a);
+            }
+        }
+        out
     }
 }
 
@@ -294,7 +332,13 @@ impl EventView {
                 e.new.as_deref().unwrap_or("?")
             ),
             EventKind::Note => "note added".into(),
-            EventKind::Question => "question asked".into(),
+            EventKind::Question => match (e.old.as_deref(), e.new.as_deref()) {
+                (Some("open"), Some("answered")) => format!("question #{} answered", e.reason),
+                (Some("open"), Some("answered_pending_review")) => {
+                    "question answered by mail (pending review)".into()
+                }
+                _ => "question asked".into(),
+            },
             EventKind::Ref => format!("reference {}", e.new.as_deref().unwrap_or("")),
             EventKind::Verdicts => "verdict groups replaced".into(),
             EventKind::Import => format!("imported {}", e.new.as_deref().unwrap_or("")),
@@ -306,8 +350,15 @@ impl EventView {
                 Some(r) => format!("{} ({r})", e.source.as_str()),
                 None => e.source.as_str().to_owned(),
             },
+            // A note's or question's text is what it says; an answer's is in its note.
+            reason: match e.kind {
+                EventKind::Note | EventKind::Question if e.old.is_none() => {
+                    e.new.unwrap_or(e.reason)
+                }
+                EventKind::Question if e.new.as_deref() == Some("answered") => String::new(),
+                _ => e.reason,
+            },
             what,
-            reason: e.reason,
         }
     }
 }
@@ -348,4 +399,6 @@ pub struct ErrorPage {
     pub status: u16,
     pub title: String,
     pub message: String,
+    /// What the refused form held, shown back.
+    pub kept: Option<crate::error::Kept>,
 }

@@ -427,11 +427,7 @@ impl SitePage {
                 .map(|(n, slug)| (n, subsystem_href(&slug))),
             reason: s.reason.clone(),
             site: SiteRow::new(s),
-            notes: d
-                .notes
-                .into_iter()
-                .map(|n| NoteView::new(n, &c.slug))
-                .collect(),
+            notes: NoteView::threaded(d.notes, &c.slug),
             refs: d.refs.into_iter().map(RefView::new).collect(),
             decision: d
                 .events

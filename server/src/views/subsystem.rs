@@ -5,8 +5,8 @@ use askama_web::WebTemplate;
 use treewide_core::campaigns::Campaign;
 use treewide_core::mail::{self, MailScope, ThreadPage};
 use treewide_core::model::Status;
-use treewide_core::proposals;
 use treewide_core::subsystems::{self, Subsystem, SubsystemFilter};
+use treewide_core::{claims, proposals};
 use treewide_core::{history, notes, sites, verdicts, SqlitePool};
 
 use super::mail::MailView;
@@ -64,6 +64,8 @@ pub struct SubsystemPage {
     pub notes: Vec<NoteView>,
     /// Open proposals on the subsystem's sites, with each site's page.
     pub proposals: Vec<(ProposalView, String)>,
+    /// Live claims on the subsystem or its sites: (who, what, until).
+    pub claims: Vec<(String, String, String)>,
     /// Mail about the subsystem's sites.
     pub mail: MailView,
 }
@@ -103,6 +105,15 @@ impl SubsystemPage {
             .collect();
         let ns = notes::for_subsystem(db, c.id, info.as_ref().map(|s| s.id)).await?;
         let open = proposals::open_in_subsystem(db, c.id, info.as_ref().map(|s| s.id)).await?;
+        let claims = claims::in_subsystem(db, c.id, info.as_ref().map(|s| s.id))
+            .await?
+            .into_iter()
+            .map(|k| {
+                let what = k.place.unwrap_or_else(|| "all of these sites".into());
+                let until = k.expires_at.get(..10).unwrap_or(&k.expires_at).to_owned();
+                (k.who, what, until)
+            })
+            .collect();
         let base = format!("/c/{}/s/{}", enc(&c.slug), enc(&sub));
         let status_q = status
             .map(|s| format!("status={}&", s.as_str()))
@@ -162,7 +173,8 @@ impl SubsystemPage {
                     .then(|| format!("{base}?{status_q}page={}", page + 1)),
             },
             verdicts: vs,
-            notes: ns.into_iter().map(|n| NoteView::new(n, &c.slug)).collect(),
+            notes: NoteView::threaded(ns, &c.slug),
+            claims,
             proposals: open
                 .into_iter()
                 .map(|p| {
