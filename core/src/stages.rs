@@ -53,32 +53,44 @@ impl Stage {
     }
 }
 
-/// What a branch a fixing commit was reached from says of its stage: `master`/`main` (or no
-/// branch: HEAD of a mainline clone) is mainline, a branch naming `next` is linux-next,
-/// `linux-6.1.y`-style and `stable` branches hold backports, anything else is a maintainer's
-/// tree. [`BRANCH_STAGE_SQL`] says the same in SQL.
+/// What the branch a fixing commit was reached from says of its stage: `master`/`main` (or no
+/// branch: HEAD of a mainline clone) is mainline, and so are `linux-6.1.y`-style and `stable`
+/// branches (they hold mainline's history; a backport on them is told by the upstream commit
+/// it names, [`commit_stage`]); a branch naming `next` is linux-next; anything else is a
+/// maintainer's tree. [`COMMIT_STAGE_SQL`] says the same in SQL.
 pub fn branch_stage(branch: Option<&str>) -> Stage {
     let Some(b) = branch.map(|b| b.trim_start_matches("refs/heads/")) else {
         return Stage::Mainline;
     };
     let l = b.to_ascii_lowercase();
-    if l == "master" || l == "main" || l == "head" {
+    let stable = (l.starts_with("linux-") && l.ends_with(".y")) || l.contains("stable");
+    if l == "master" || l == "main" || l == "head" || stable {
         Stage::Mainline
     } else if l.contains("next") {
         Stage::Next
-    } else if (l.starts_with("linux-") && l.ends_with(".y")) || l.contains("stable") {
-        Stage::Stable
     } else {
         Stage::Applied
     }
 }
 
-/// [`branch_stage`] over a column `c.branch`, as a stage number (0 posted … 4 stable).
-pub const BRANCH_STAGE_SQL: &str = "CASE
+/// The stage a fixing commit shows: a backport (it names its upstream commit) is stable,
+/// anything else is where its branch is ([`branch_stage`]).
+pub fn commit_stage(branch: Option<&str>, upstream: Option<&str>) -> Stage {
+    if upstream.is_some() {
+        Stage::Stable
+    } else {
+        branch_stage(branch)
+    }
+}
+
+/// [`commit_stage`] over columns `c.branch` and `c.upstream_oid`, as a stage number (0
+/// posted … 4 stable).
+pub const COMMIT_STAGE_SQL: &str = "CASE
+    WHEN c.upstream_oid IS NOT NULL THEN 4
     WHEN c.branch IS NULL THEN 3
     WHEN lower(replace(c.branch, 'refs/heads/', '')) IN ('master', 'main', 'head') THEN 3
+    WHEN (lower(replace(c.branch, 'refs/heads/', '')) LIKE 'linux-%.y') OR lower(c.branch) LIKE '%stable%' THEN 3
     WHEN lower(c.branch) LIKE '%next%' THEN 2
-    WHEN (lower(replace(c.branch, 'refs/heads/', '')) LIKE 'linux-%.y') OR lower(c.branch) LIKE '%stable%' THEN 4
     ELSE 1 END";
 
 /// One step of a site's stage line.
@@ -141,7 +153,7 @@ pub fn steps(fixes: &[ProposedFix], commits: &[SiteCommit]) -> Vec<StageStep> {
             .unwrap_or_else(|| format!("https://git.kernel.org/torvalds/c/{oid}"))
     };
     for c in commits.iter().filter(|c| c.role == CommitRole::Fix) {
-        let stage = branch_stage(c.commit.branch.as_deref());
+        let stage = commit_stage(c.commit.branch.as_deref(), c.commit.upstream_oid.as_deref());
         mark(
             stage,
             Some(&c.commit.commit_date),
@@ -178,7 +190,7 @@ pub fn current(steps: &[StageStep]) -> Option<Stage> {
 /// Sites of a campaign per furthest stage (posted … stable), for the campaign page. Counted
 /// in SQL from the same evidence as [`steps`]: a proposed fix is posted; a maintainer's
 /// applied note replying to it (or to its cover letter) is applied; fixing commits count by
-/// their branch ([`BRANCH_STAGE_SQL`]), and their backports as stable.
+/// their branch ([`COMMIT_STAGE_SQL`]), and their backports as stable.
 pub async fn counts(db: &SqlitePool, campaign: CampaignId) -> Result<[i64; 5]> {
     let sql = format!(
         "WITH per_site AS (
@@ -196,7 +208,7 @@ pub async fn counts(db: &SqlitePool, campaign: CampaignId) -> Result<[i64; 5]> {
                              AND (sp.subsystem_id = s.subsystem_id OR sp.subsystem_id IN
                                   (SELECT subsystem_id FROM site_subsystems WHERE site_id = s.id)))
            UNION ALL
-           SELECT sc.site_id, {BRANCH_STAGE_SQL} FROM site_commits sc
+           SELECT sc.site_id, {COMMIT_STAGE_SQL} FROM site_commits sc
              JOIN commits c ON c.id = sc.commit_id JOIN sites s ON s.id = sc.site_id
              WHERE s.campaign_id = ?1 AND sc.role = 'fix'
            UNION ALL
@@ -228,8 +240,8 @@ mod tests {
             (None, Stage::Mainline),
             (Some("master"), Stage::Mainline),
             (Some("refs/heads/main"), Stage::Mainline),
-            (Some("linux-6.1.y"), Stage::Stable),
-            (Some("stable-queue"), Stage::Stable),
+            (Some("linux-6.1.y"), Stage::Mainline),
+            (Some("stable-queue"), Stage::Mainline),
             (Some("for-next"), Stage::Next),
             (Some("akpm-next"), Stage::Next),
             (Some("for-6.5/block"), Stage::Applied),
@@ -302,13 +314,18 @@ mod tests {
             Some("for-6.5/block"),
             Some("vfs.rw"),
         ] {
-            let sql = format!("SELECT {BRANCH_STAGE_SQL} FROM (SELECT ?1 AS branch) c");
-            let n: i64 = sqlx::query_scalar(&sql)
-                .bind(b)
-                .fetch_one(&db)
-                .await
-                .unwrap();
-            assert_eq!(n, branch_stage(b) as i64, "{b:?}");
+            for up in [None, Some("abc")] {
+                let sql = format!(
+                    "SELECT {COMMIT_STAGE_SQL} FROM (SELECT ?1 AS branch, ?2 AS upstream_oid) c"
+                );
+                let n: i64 = sqlx::query_scalar(&sql)
+                    .bind(b)
+                    .bind(up)
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+                assert_eq!(n, commit_stage(b, up) as i64, "{b:?} {up:?}");
+            }
         }
     }
 }

@@ -477,3 +477,61 @@ async fn an_incremental_import_reopens_a_fixed_site_that_a_revert_turned_back() 
     assert!(site.reason.starts_with("reverted by"), "{}", site.reason);
     assert!(site.reason.contains(&revert[..12]), "{}", site.reason);
 }
+
+#[tokio::test]
+async fn a_fix_walks_from_a_maintainer_branch_to_mainline_to_stable() {
+    use treewide_core::stages::{self, Stage};
+    let dir = tempfile::tempdir().unwrap();
+    let mut repo = Repo::init(&dir.path().join("linux"));
+    let vringh = std::fs::read_to_string(format!("{EXCERPT}/drivers/vhost/vringh.c")).unwrap();
+    repo.write("drivers/vhost/vringh.c", &legacy(&vringh));
+    let before = repo.commit("legacy");
+    let db = database(dir.path()).await;
+    scan_worktree(&db, &repo.dir).await;
+    let stage_of_sites = |db: SqlitePool| async move {
+        let mut out = Vec::new();
+        for s in all_sites(&db).await {
+            let commits = history::for_site(&db, s.id).await.unwrap();
+            out.push(stages::current(&stages::steps(&[], &commits)));
+        }
+        out
+    };
+
+    // The fix on the maintainer's branch, read from there: in a maintainer tree.
+    repo.git(&["checkout", "-q", "-b", "vhost-for-linus"]);
+    repo.write("drivers/vhost/vringh.c", &vringh);
+    let fix = repo.commit("vhost: fix 'direction' argument of iov_iter_{init,bvec}()");
+    let branch = |b: &str| git::Options {
+        range: None,
+        branches: vec![b.into()],
+    };
+    import(&db, &repo.dir, branch("vhost-for-linus"))
+        .await
+        .unwrap();
+    assert_eq!(stage_of_sites(db.clone()).await, [Some(Stage::Applied); 2]);
+
+    // Merged into mainline and read from there: in mainline.
+    repo.git(&["checkout", "-q", "master"]);
+    repo.day += 1;
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge tag 'for-linus'",
+        "vhost-for-linus",
+    ]);
+    import(&db, &repo.dir, branch("master")).await.unwrap();
+    assert_eq!(stage_of_sites(db.clone()).await, [Some(Stage::Mainline); 2]);
+
+    // Backported to a stable branch: in stable; the campaign counts it there.
+    repo.git(&["checkout", "-q", "-b", "linux-6.0.y", &before]);
+    repo.write("drivers/vhost/vringh.c", &vringh);
+    repo.commit(&format!(
+        "vhost: fix 'direction' argument of iov_iter_{{init,bvec}}()\n\ncommit {fix} upstream."
+    ));
+    import(&db, &repo.dir, branch("linux-6.0.y")).await.unwrap();
+    assert_eq!(stage_of_sites(db.clone()).await, [Some(Stage::Stable); 2]);
+    let c = campaigns::meta(&db, "iov-iter-direction").await.unwrap();
+    assert_eq!(stages::counts(&db, c.id).await.unwrap(), [0, 0, 0, 0, 2]);
+}

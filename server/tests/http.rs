@@ -383,6 +383,7 @@ async fn store_vringh_history(app: &TestApp) -> (i64, i64) {
         actor: "test".into(),
         tip: None,
         pages: Vec::new(),
+        promotions: Vec::new(),
         commits: vec![
             commit(
                 "de4eda9d",

@@ -174,6 +174,9 @@ pub struct HistoryBatch {
     pub cursors: Vec<Cursor>,
     /// Web pages about linked commits (GitHub pull requests), stored as the sites' `url` refs.
     pub pages: Vec<SitePage>,
+    /// Stored commits this read found on a branch further along (a maintainer's fix now
+    /// reachable from mainline): (commit id, branch).
+    pub promotions: Vec<(String, String)>,
 }
 
 /// A web page about a site's commit, e.g. the pull request that merged it.

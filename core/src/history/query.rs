@@ -38,6 +38,30 @@ pub async fn cursors(db: &SqlitePool, campaign: CampaignId, repo: &str) -> Resul
     .await?)
 }
 
+/// The campaign's fixing commits that are not known to be in mainline yet (read from a
+/// maintainer's branch or linux-next): (commit id, branch), for an import to check whether
+/// its branches now hold them.
+pub async fn fixes_in_flight(
+    db: &SqlitePool,
+    campaign: CampaignId,
+) -> Result<Vec<(String, Option<String>)>> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT c.oid, c.branch FROM site_commits sc JOIN commits c ON c.id = sc.commit_id
+           JOIN sites s ON s.id = sc.site_id
+           WHERE s.campaign_id = ?1 AND sc.role = 'fix' AND c.upstream_oid IS NULL"#,
+        campaign
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            crate::stages::branch_stage(r.branch.as_deref()) < crate::stages::Stage::Mainline
+        })
+        .map(|r| (r.oid, r.branch))
+        .collect())
+}
+
 /// A site's link to a commit, with the commit, as the queries below read it.
 struct CommitRow {
     site_id: SiteId,

@@ -51,7 +51,27 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
         .rows_affected();
         if inserted == 1 {
             summary.commits_new += 1;
-        } else if c.url.is_some() {
+        } else {
+            // A commit first read from a maintainer's branch, now reached from mainline (or
+            // linux-next): its fix has moved on, and its branch says so.
+            let stored = sqlx::query_scalar!("SELECT branch FROM commits WHERE oid = ?1", c.oid)
+                .fetch_one(&mut *tx)
+                .await?;
+            let (old, new) = (
+                crate::stages::branch_stage(stored.as_deref()),
+                crate::stages::branch_stage(c.branch.as_deref()),
+            );
+            if c.branch.is_some() && new > old {
+                sqlx::query!(
+                    "UPDATE commits SET branch = ?2 WHERE oid = ?1",
+                    c.oid,
+                    c.branch
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        if inserted == 0 && c.url.is_some() {
             // A commit first read from a local clone gains its GitHub page.
             sqlx::query!(
                 "UPDATE commits SET url = ?2 WHERE oid = ?1 AND url IS NULL",
@@ -68,6 +88,21 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
         .fetch_one(&mut *tx)
         .await?;
         commit_ids.insert(c.oid.as_str(), id);
+    }
+    // Fixes that moved on since they were first read (merged into mainline, …).
+    for (oid, branch) in &batch.promotions {
+        let stored = sqlx::query_scalar!("SELECT branch FROM commits WHERE oid = ?1", oid)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(stored) = stored {
+            if crate::stages::branch_stage(Some(branch))
+                > crate::stages::branch_stage(stored.as_deref())
+            {
+                sqlx::query!("UPDATE commits SET branch = ?2 WHERE oid = ?1", oid, branch)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
     }
     let subjects: HashMap<&str, &CommitInfo> =
         batch.commits.iter().map(|c| (c.oid.as_str(), c)).collect();

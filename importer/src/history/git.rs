@@ -40,6 +40,8 @@ pub struct RepoWalk {
     pub repo_key: String,
     /// "master at 1a2b3c4d5e6f".
     pub tip_name: String,
+    /// Fixes in flight (see `read`) that a tip further along now holds: (commit id, branch).
+    pub promotions: Vec<(String, String)>,
 }
 
 /// A tip to walk from.
@@ -59,14 +61,17 @@ struct Walked {
 }
 
 /// Read `repo`'s history for `sites`. `done` are the cursors of earlier imports of this
-/// repository (their commits are not read again); `progress(commits, total)` is called as
-/// the walk goes (total is 0 until the walk is complete).
+/// repository (their commits are not read again); `in_flight` are stored fixing commits not
+/// yet known in mainline (commit id, branch), checked for being reachable from a tip further
+/// along (a maintainer's fix merged into mainline since); `progress(commits, total)` is
+/// called as the walk goes (total is 0 until the walk is complete).
 pub fn read(
     repo_path: &Path,
     opts: &Options,
     spec: &Spec,
     sites: &[TrackedSite],
     done: &[Cursor],
+    in_flight: &[(String, Option<String>)],
     progress: &dyn Fn(u64, u64),
 ) -> anyhow::Result<RepoWalk> {
     let mut repo = gix::open(repo_path)
@@ -230,6 +235,7 @@ pub fn read(
     }
     let tip_name = format!("{} at {}", first.label, &first.id.to_string()[..12]);
     let outcome = analyzer.finish(sites, &tip_files, &tip_name);
+    let promotions = promotions(&repo, &tips, in_flight);
     Ok(RepoWalk {
         outcome,
         cursors: tips
@@ -243,6 +249,7 @@ pub fn read(
         tip: Some(first.id.to_string()),
         repo_key,
         tip_name,
+        promotions,
     })
 }
 
@@ -256,6 +263,37 @@ pub fn repo_key(repo_path: &Path) -> anyhow::Result<String> {
 }
 
 /// The tips to walk and the commits to hide.
+/// The fixes in flight that a tip further along holds (the fix is an ancestor of the tip):
+/// each with the tip's label as its new branch. A commit this repository lacks is skipped.
+fn promotions(
+    repo: &gix::Repository,
+    tips: &[Tip],
+    in_flight: &[(String, Option<String>)],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (oid, branch) in in_flight {
+        let Ok(id) = ObjectId::from_hex(oid.as_bytes()) else {
+            continue;
+        };
+        if !repo.has_object(id) {
+            continue;
+        }
+        let now = treewide_core::stages::branch_stage(branch.as_deref());
+        let best = tips
+            .iter()
+            .filter(|t| treewide_core::stages::branch_stage(Some(&t.label)) > now)
+            .filter(|t| {
+                repo.merge_base(id, t.id)
+                    .is_ok_and(|b| b.is_some_and(|b| b.detach() == id))
+            })
+            .max_by_key(|t| treewide_core::stages::branch_stage(Some(&t.label)));
+        if let Some(t) = best {
+            out.push((oid.clone(), t.label.clone()));
+        }
+    }
+    out
+}
+
 fn tips(repo: &gix::Repository, opts: &Options) -> anyhow::Result<(Vec<Tip>, Vec<ObjectId>)> {
     if let Some(range) = &opts.range {
         let (a, b) = range

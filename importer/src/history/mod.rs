@@ -118,6 +118,7 @@ pub async fn import_github(
         cursors: read.cursors,
         pages: read.pages,
         requests: Some(read.requests),
+        promotions: Vec::new(),
     };
     store_read(db, campaign.id, &job.actor, read).await
 }
@@ -133,8 +134,17 @@ pub async fn import_git(
         campaign_and_sites(db, &job.campaign, job.spec.as_deref()).await?;
     let key = git::repo_key(&job.repo)?;
     let done = treewide_core::history::cursors(db, campaign.id, &key).await?;
+    let in_flight = treewide_core::history::fixes_in_flight(db, campaign.id).await?;
     let started = std::time::Instant::now();
-    let read = git::read(&job.repo, &job.options, &spec, &sites, &done, progress)?;
+    let read = git::read(
+        &job.repo,
+        &job.options,
+        &spec,
+        &sites,
+        &done,
+        &in_flight,
+        progress,
+    )?;
     let read = SourceHistory {
         source: treewide_core::history::HistorySource::Git,
         name: format!("git {} ({})", read.repo_key, read.tip_name),
@@ -144,6 +154,7 @@ pub async fn import_git(
         cursors: read.cursors,
         pages: Vec::new(),
         requests: None,
+        promotions: read.promotions,
     };
     store_read(db, campaign.id, &job.actor, read).await
 }
@@ -179,6 +190,8 @@ struct SourceHistory {
     cursors: Vec<treewide_core::history::Cursor>,
     pages: Vec<treewide_core::history::SitePage>,
     requests: Option<u64>,
+    /// Stored fixes found on a branch further along: (commit id, branch).
+    promotions: Vec<(String, String)>,
 }
 
 /// Store a read in one transaction and report it.
@@ -202,6 +215,7 @@ async fn store_read(
         statuses: read.outcome.statuses,
         cursors: read.cursors,
         pages: read.pages,
+        promotions: read.promotions,
     };
     let summary = treewide_core::history::store(db, &batch)
         .await
