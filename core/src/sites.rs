@@ -1,7 +1,7 @@
 //! Call sites: listing, filtering and one site's detail, and the site's version (its ETag).
 
 use serde::Serialize;
-use sqlx::{QueryBuilder, Sqlite, SqliteExecutor, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
 
 use crate::model::{CampaignId, DecidedBy, IterKind, SiteId, Status};
 use crate::subsystems::SubsystemFilter;
@@ -52,9 +52,79 @@ pub async fn list(db: &SqlitePool, q: &SiteQuery, after: SiteId, limit: u32) -> 
     by_ids(db, &ids).await
 }
 
+/// [`list`] on one connection (an export's read transaction, which sees one snapshot).
+pub async fn list_on(
+    conn: &mut SqliteConnection,
+    q: &SiteQuery,
+    after: SiteId,
+    limit: u32,
+) -> Result<Vec<Site>> {
+    let ids = list_ids(&mut *conn, q, after, limit).await?;
+    by_ids(&mut *conn, &ids).await
+}
+
+/// Where a page of [`export_page`] starts: after this file, line and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeCursor {
+    pub file: String,
+    pub line: i64,
+    pub id: SiteId,
+}
+
+impl TreeCursor {
+    /// Before every site.
+    pub fn start() -> TreeCursor {
+        TreeCursor {
+            file: String::new(),
+            line: 0,
+            id: SiteId(0),
+        }
+    }
+
+    /// Just after `s`.
+    pub fn after(s: &Site) -> TreeCursor {
+        TreeCursor {
+            file: s.file.clone(),
+            line: s.line,
+            id: s.id,
+        }
+    }
+}
+
+/// Up to `limit` of a campaign's sites after `after`, in tree order (file, line, id): how an
+/// export lists them, page by page on its read transaction's connection.
+pub async fn export_page(
+    conn: &mut SqliteConnection,
+    campaign: CampaignId,
+    after: &TreeCursor,
+    limit: u32,
+) -> Result<Vec<Site>> {
+    let limit = i64::from(limit);
+    Ok(sqlx::query_as!(
+        Site,
+        r#"SELECT s.id AS "id!: SiteId", c.slug AS campaign, s.file, s.line, s.col AS "column", s.function,
+                  s.callee, s.code, s.iter_kind AS "iter_kind: IterKind", s.direction,
+                  ss.name AS "subsystem?", ss.slug AS "subsystem_slug?", s.status AS "status: Status",
+                  s.decided_by AS "decided_by: DecidedBy", v.label AS "verdict?", s.reason, s.version,
+                  s.created_at, s.updated_at
+               FROM sites s JOIN campaigns c ON c.id = s.campaign_id
+               LEFT JOIN subsystems ss ON ss.id = s.subsystem_id
+               LEFT JOIN verdicts v ON v.id = s.verdict_id
+             WHERE s.campaign_id = ?1 AND (s.file, s.line, s.id) > (?2, ?3, ?4)
+             ORDER BY s.file, s.line, s.id LIMIT ?5"#,
+        campaign,
+        after.file,
+        after.line,
+        after.id,
+        limit
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The ids of a page of [`list`].
 async fn list_ids(
-    db: &SqlitePool,
+    db: impl SqliteExecutor<'_>,
     q: &SiteQuery,
     after: SiteId,
     limit: u32,
@@ -119,7 +189,7 @@ pub fn list_ids_query(q: &SiteQuery, after: SiteId, limit: u32) -> QueryBuilder<
 }
 
 /// The sites `ids`, by id.
-async fn by_ids(db: &SqlitePool, ids: &[SiteId]) -> Result<Vec<Site>> {
+async fn by_ids(db: impl SqliteExecutor<'_>, ids: &[SiteId]) -> Result<Vec<Site>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

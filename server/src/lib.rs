@@ -25,18 +25,23 @@ pub async fn router(db: SqlitePool, config: Config) -> treewide_core::Result<Rou
 }
 
 fn app(db: SqlitePool, sessions: SqliteStore, config: &Config) -> Router {
+    let cache = middleware::cache::PageCache::new(db.clone());
     let state = AppState {
         db: db.clone(),
         public_url: config.public_url.clone(),
         logins: Arc::new(middleware::login_limit::LoginGuard::new(
             config.login_limits,
         )),
+        versions: cache.clone(),
+        exports: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.max_exports.max(1),
+        )),
     };
     let app = pages::router()
         .merge(api::router())
         .fallback(pages::not_found)
         .with_state(state);
-    middleware::wrap(app, db, sessions, config)
+    middleware::wrap(app, db, sessions, cache, config)
 }
 
 /// Serve on `listener` until the process ends, deleting expired sessions as it goes.

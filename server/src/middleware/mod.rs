@@ -4,7 +4,7 @@
 
 mod admission;
 pub mod bearer;
-mod cache;
+pub mod cache;
 pub mod csrf;
 mod etag;
 mod headers;
@@ -25,14 +25,17 @@ const MAX_BODY: usize = 1 << 20;
 /// Wrap the application in every layer, innermost first: session renewal, sessions, the
 /// page cache (which must see the session cookie, and answers before their ETag), ETags, the
 /// body limit, admission (a slot per request, or 503), security headers, tracing.
-pub fn wrap(app: Router, db: SqlitePool, sessions: SqliteStore, config: &Config) -> Router {
+pub fn wrap(
+    app: Router,
+    db: SqlitePool,
+    sessions: SqliteStore,
+    cache: cache::PageCache,
+    config: &Config,
+) -> Router {
     let app = app
         .layer(axum::middleware::from_fn(session::keep_alive))
-        .layer(session::layer(db.clone(), sessions, config.secure_cookies))
-        .layer(axum::middleware::from_fn_with_state(
-            cache::PageCache::new(db),
-            cache::layer,
-        ))
+        .layer(session::layer(db, sessions, config.secure_cookies))
+        .layer(axum::middleware::from_fn_with_state(cache, cache::layer))
         .layer(axum::middleware::from_fn(etag::etag))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(

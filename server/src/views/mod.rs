@@ -4,6 +4,7 @@
 pub mod account;
 pub mod campaign;
 pub mod chart;
+pub mod export;
 pub mod feed;
 pub mod home;
 pub mod mail;
