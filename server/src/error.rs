@@ -68,7 +68,8 @@ impl Failure {
     fn log(&self) {
         match self {
             Failure::Internal(e) => tracing::error!(error = %e, "request failed"),
-            Failure::Unavailable(why) => tracing::warn!("answered 503: {why}"),
+            // Per request, so only at debug: a flood of them must not flood the log.
+            Failure::Unavailable(why) => tracing::debug!("answered 503: {why}"),
             _ => {}
         }
     }

@@ -11,7 +11,11 @@ mod headers;
 pub mod login_limit;
 pub mod session;
 
+use std::time::Duration;
+
+use axum::http::StatusCode;
 use axum::Router;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions_sqlx_store::SqliteStore;
@@ -42,5 +46,15 @@ pub fn wrap(
             admission::Admission::new(config.limits),
             admission::layer,
         ));
-    headers::secure(app).layer(TraceLayer::new_for_http())
+    // A 503 is load shedding doing its work, already counted by admission and error.rs; logging
+    // each at ERROR would flood the log exactly when the server is busiest.
+    let trace = TraceLayer::new_for_http().on_failure(
+        |class: ServerErrorsFailureClass, latency: Duration, _: &tracing::Span| match class {
+            ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+                tracing::debug!(?latency, "answered 503")
+            }
+            class => tracing::error!(%class, ?latency, "response failed"),
+        },
+    );
+    headers::secure(app).layer(trace)
 }
