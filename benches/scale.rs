@@ -286,27 +286,26 @@ fn main() {
     let logged_api = vec![format!("Authorization: Bearer {token}")];
     let no_cache = vec!["Cache-Control: no-cache".to_owned()];
 
-    let pages: Vec<String> = [
-        "/",
-        "/c/load",
-        "/c/load?sort=done&dir=desc&status=needs_fix",
-        "/c/load/s/generated-subsystem-0",
-        "/c/load/s/generated-subsystem-7?status=needs_fix",
-        "/c/load/site/5000",
-        "/api/v1/campaigns",
-        "/api/v1/campaigns/load",
-        "/api/v1/campaigns/load/subsystems",
-        "/api/v1/campaigns/load/burndown",
-        "/api/v1/sites?campaign=load&limit=100",
-        "/api/v1/sites?campaign=load&status=confirmed_safe&limit=500",
-        "/api/v1/sites?campaign=load&status=fixed&limit=100",
-        "/api/v1/sites?campaign=load&subsystem=generated-subsystem-150&limit=100",
-        "/api/v1/sites/5000",
-        "/api/v1/events?limit=100",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    // Pages that exist at any size (100k sites: subsystems 0-199, a subsystem of 500 sites).
+    let (sub_a, sub_b, site) = ((sites / 500 / 28).max(1), sites / 500 * 3 / 4, sites / 20);
+    let pages: Vec<String> = vec![
+        "/".into(),
+        "/c/load".into(),
+        "/c/load?sort=done&dir=desc&status=needs_fix".into(),
+        "/c/load/s/generated-subsystem-0".into(),
+        format!("/c/load/s/generated-subsystem-{sub_a}?status=needs_fix"),
+        format!("/c/load/site/{site}"),
+        "/api/v1/campaigns".into(),
+        "/api/v1/campaigns/load".into(),
+        "/api/v1/campaigns/load/subsystems".into(),
+        "/api/v1/campaigns/load/burndown".into(),
+        "/api/v1/sites?campaign=load&limit=100".into(),
+        "/api/v1/sites?campaign=load&status=confirmed_safe&limit=500".into(),
+        "/api/v1/sites?campaign=load&status=fixed&limit=100".into(),
+        format!("/api/v1/sites?campaign=load&subsystem=generated-subsystem-{sub_b}&limit=100"),
+        format!("/api/v1/sites/{site}"),
+        "/api/v1/events?limit=100".into(),
+    ];
     peak_rss_mb(pid);
 
     // 1. Alone.
