@@ -133,7 +133,42 @@ async fn the_burndown_chart_renders_with_a_size_and_its_colours_in_chromium() {
         "the open line spans the plot: {line}"
     );
     assert_eq!(
-        stroke, "rgb(214, 69, 69)",
-        "the open line is the needs-fix red"
+        stroke, "rgb(213, 94, 0)",
+        "the open line is the needs-fix vermillion"
+    );
+}
+
+#[tokio::test]
+async fn the_dark_scheme_follows_the_system_and_badges_stay_readable_in_chromium() {
+    let Some(chromium) = browser() else { return };
+    let app = spawn_app().await;
+    let mut b = common::cdp::Browser::launch(&chromium);
+    let style = |b: &mut common::cdp::Browser, sel: &str, prop: &str| {
+        b.eval(&format!(
+            "getComputedStyle(document.querySelector({})).{prop}",
+            serde_json::to_string(sel).unwrap()
+        ))
+        .as_str()
+        .unwrap()
+        .to_owned()
+    };
+    let page = format!("{}/c/iov-iter-pin", app.url());
+    b.goto(&page);
+    assert_eq!(
+        style(&mut b, "body", "backgroundColor"),
+        "rgb(251, 251, 253)"
+    );
+    b.color_scheme("dark");
+    b.goto(&page);
+    assert_eq!(style(&mut b, "body", "backgroundColor"), "rgb(20, 23, 28)");
+    assert_eq!(style(&mut b, "body", "color"), "rgb(230, 233, 239)");
+    // Badges keep their own text colour on their own background in either scheme.
+    let (bg, fg) = (
+        style(&mut b, ".badge.st-needs_pin", "backgroundColor"),
+        style(&mut b, ".badge.st-needs_pin", "color"),
+    );
+    assert_eq!(
+        (bg.as_str(), fg.as_str()),
+        ("rgb(230, 159, 0)", "rgb(0, 0, 0)")
     );
 }

@@ -4,6 +4,8 @@
 pub mod account;
 pub mod campaign;
 pub mod chart;
+#[cfg(test)]
+mod contrast;
 pub mod feed;
 pub mod home;
 pub mod mail;
