@@ -223,3 +223,28 @@ async fn pages_fit_a_phone_and_a_wide_screen_without_sideways_scrolling_in_chrom
         }
     }
 }
+
+#[tokio::test]
+async fn j_and_k_move_between_site_rows_in_chromium() {
+    let Some(chromium) = browser() else { return };
+    let app = spawn_app().await;
+    let mut b = common::cdp::Browser::launch(&chromium);
+    b.goto(&format!("{}/c/iov-iter-pin/sites", app.url()));
+    let key = |b: &mut common::cdp::Browser, k: &str| {
+        b.eval(&format!(
+            "document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: '{k}', bubbles: true}})); document.activeElement.textContent"
+        ))
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    };
+    let first = key(&mut b, "j");
+    let second = key(&mut b, "j");
+    let back = key(&mut b, "k");
+    assert!(
+        first.contains(".c:"),
+        "the first row's link has the focus: {first:?}"
+    );
+    assert_ne!(first, second);
+    assert_eq!(first, back);
+}

@@ -44,11 +44,38 @@ pub struct SiteQuery {
     /// Only sites waiting for this person's word: awaiting an owner or with a proposed fix, in
     /// a subsystem whose M:/R: lists the address (lower-cased).
     pub action_required_for: Option<String>,
+    /// Words the site's file, function, callee, code, notes or mail subjects contain
+    /// (full-text search; see [`search_query`]).
+    pub q: Option<String>,
+    /// The enclosing function.
+    pub function: Option<String>,
+    /// Only sites someone has (or nobody has) a live claim on, of their own or their subsystem.
+    pub claimed: Option<bool>,
+}
+
+/// The FTS5 query for what someone typed: every word of 3 characters or more must appear
+/// (as a substring: the index is trigram), quoted so that no word is FTS5 syntax. `None`
+/// when no word is long enough to search for.
+pub fn search_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .filter(|w| w.chars().count() >= 3)
+        .take(16)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" AND "))
 }
 
 /// Up to `limit` sites matching `q` with id greater than `after`, by id (cursor pagination).
 pub async fn list(db: &SqlitePool, q: &SiteQuery, after: SiteId, limit: u32) -> Result<Vec<Site>> {
     let (campaign, subsystem, status) = (q.campaign, q.subsystem.map(|s| s.sql()), q.status);
+    // Words too short to search for match nothing rather than everything.
+    let search =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| search_query(t).unwrap_or_else(|| "\"\u{1}\u{1}\u{1}\"".to_owned()));
+    let at = crate::model::now();
     let limit = i64::from(limit);
     Ok(sqlx::query_as!(
         Site,
@@ -66,6 +93,11 @@ pub async fn list(db: &SqlitePool, q: &SiteQuery, after: SiteId, limit: u32) -> 
                AND (?6 IS NULL OR s.callee = ?6)
                AND (?8 IS NULL OR (s.status IN ('awaiting_owner', 'fix_proposed') AND s.subsystem_id IN
                                    (SELECT subsystem_id FROM subsystem_people WHERE email = ?8)))
+               AND (?9 IS NULL OR s.id IN (SELECT rowid FROM site_search WHERE site_search MATCH ?9))
+               AND (?10 IS NULL OR s.function = ?10)
+               AND (?11 IS NULL OR ?11 = EXISTS (SELECT 1 FROM claims k
+                        WHERE (k.site_id = s.id OR (k.subsystem_id = s.subsystem_id AND k.campaign_id = s.campaign_id))
+                          AND k.released_at IS NULL AND k.expires_at > ?12))
              ORDER BY s.id LIMIT ?7"#,
         after,
         campaign,
@@ -74,7 +106,11 @@ pub async fn list(db: &SqlitePool, q: &SiteQuery, after: SiteId, limit: u32) -> 
         q.file,
         q.callee,
         limit,
-        q.action_required_for
+        q.action_required_for,
+        search,
+        q.function,
+        q.claimed,
+        at
     )
     .fetch_all(db)
     .await?)

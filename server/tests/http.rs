@@ -467,7 +467,11 @@ async fn site_page_shows_the_fixing_commit_its_backport_and_escapes_the_subject(
     let site = app.get(&format!("/api/v1/sites/{fixed}")).await.json();
     let slug = site["site"]["subsystem_slug"].as_str().unwrap().to_owned();
     let table = app.get(&format!("/c/iov-iter-direction/s/{slug}")).await;
-    assert!(table.body.contains("<th>Fix</th>"), "{}", table.body);
+    assert!(
+        table.body.contains("<th scope=\"col\">Fix</th>"),
+        "{}",
+        table.body
+    );
     assert!(table.body.contains("<code>de4eda9dde4e</code>"));
     assert!(table.body.contains("<code>10e510e510e5</code>"));
 }

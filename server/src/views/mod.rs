@@ -11,6 +11,7 @@ pub mod home;
 pub mod mail;
 pub mod me;
 pub mod site;
+pub mod sites;
 pub mod subsystem;
 
 use askama::Template;
@@ -32,7 +33,7 @@ const URL_SAFE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
-const PATH_SAFE: &AsciiSet = &URL_SAFE.remove(b'/');
+pub(crate) const PATH_SAFE: &AsciiSet = &URL_SAFE.remove(b'/');
 
 /// Percent-encode a query value or path segment.
 pub fn enc(s: &str) -> String {
