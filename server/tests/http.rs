@@ -95,7 +95,7 @@ async fn site_page_links_source_lore_and_commits_and_shows_history() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r
         .body
-        .contains("https://elixir.bootlin.com/linux/v6.1/source/drivers/vhost/vringh.c#L"));
+        .contains("https://elixir.bootlin.com/linux/v6.1.172/source/drivers/vhost/vringh.c#L"));
     assert!(r
         .body
         .contains("https://git.kernel.org/torvalds/c/e3bf3df824675ea9cadc3cd2c75d08ee83a6ae26"));

@@ -21,7 +21,10 @@ async fn the_status_mail_lists_what_is_left_like_the_seed() {
     assert!(body.contains("Open questions to owners:"));
     assert!(body.contains("NVM EXPRESS TARGET DRIVER — drivers/nvme/target/io-cmd-file.c:94"));
     // The campaign's mail goes to the owners of what is open; questions are whole.
-    assert!(body.contains("\nTo: ") && body.contains("hch@lst.de"), "{body}");
+    assert!(
+        body.contains("\nTo: ") && body.contains("hch@lst.de"),
+        "{body}"
+    );
     assert!(body.contains("\nCc: ") && body.contains("linux-nvme@lists.infradead.org"));
     assert!(!body.contains("…\n"), "no question is cut: {body}");
     let haven = body.split("Haven't done yet:\n").nth(1).expect("the list");
