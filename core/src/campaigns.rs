@@ -102,8 +102,9 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<Campaign>> {
     .await?;
     let mut counts: HashMap<CampaignId, StatusCounts> = HashMap::new();
     for r in sqlx::query!(
-        r#"SELECT campaign_id AS "campaign_id: CampaignId", status AS "status: Status", count(*) AS "n!: i64"
-           FROM sites GROUP BY campaign_id, status"#
+        r#"-- hot: kept by triggers (migration 0020)
+           SELECT campaign_id AS "campaign_id: CampaignId", status AS "status: Status", n AS "n!: i64"
+           FROM campaign_counts WHERE n > 0"#
     )
     .fetch_all(db)
     .await?
@@ -111,7 +112,8 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<Campaign>> {
         counts.entry(r.campaign_id).or_default().add(r.status, r.n as u64);
     }
     let questions: HashMap<CampaignId, i64> = sqlx::query!(
-        r#"SELECT campaign_id AS "campaign_id: CampaignId", count(*) AS "n!: i64" FROM notes
+        r#"-- hot
+           SELECT campaign_id AS "campaign_id: CampaignId", count(*) AS "n!: i64" FROM notes
            WHERE question_state = 'open' GROUP BY campaign_id"#
     )
     .fetch_all(db)
@@ -135,7 +137,9 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<Campaign>> {
 pub async fn get(db: &SqlitePool, slug: &str) -> Result<Campaign> {
     let mut c = meta(db, slug).await?;
     for r in sqlx::query!(
-        r#"SELECT status AS "status: Status", count(*) AS "n!: i64" FROM sites WHERE campaign_id = ?1 GROUP BY status"#,
+        r#"-- hot: kept by triggers (migration 0020)
+           SELECT status AS "status: Status", n AS "n!: i64" FROM campaign_counts
+           WHERE campaign_id = ?1 AND n > 0"#,
         c.id
     )
     .fetch_all(db)
@@ -144,7 +148,8 @@ pub async fn get(db: &SqlitePool, slug: &str) -> Result<Campaign> {
         c.counts.add(r.status, r.n as u64);
     }
     c.open_questions = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "n!: i64" FROM notes WHERE campaign_id = ?1 AND question_state = 'open'"#,
+        r#"-- hot
+           SELECT count(*) AS "n!: i64" FROM notes WHERE campaign_id = ?1 AND question_state = 'open'"#,
         c.id
     )
     .fetch_one(db)

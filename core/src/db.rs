@@ -118,6 +118,23 @@ impl ImportCache {
     }
 }
 
+/// A read transaction: every query on it sees the database as it was at its first read,
+/// whatever commits meanwhile (WAL), so that a long read (an export streamed page by page)
+/// is consistent. Dropping it ends the transaction and gives the connection back.
+pub struct Snapshot(sqlx::Transaction<'static, sqlx::Sqlite>);
+
+impl Snapshot {
+    /// Take a connection from `db` and begin reading.
+    pub async fn begin(db: &SqlitePool) -> Result<Snapshot> {
+        Ok(Snapshot(db.begin().await?))
+    }
+
+    /// The connection to run the snapshot's queries on.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.0
+    }
+}
+
 /// A list as one JSON parameter, for `IN (SELECT value FROM json_each(?))`.
 pub(crate) fn json_list<T: Serialize>(items: &[T]) -> Result<String> {
     serde_json::to_string(items).map_err(|e| Error::Invalid {

@@ -30,4 +30,4 @@ pub mod verdicts;
 
 pub use db::MIGRATOR;
 pub use error::{Error, Result};
-pub use sqlx::SqlitePool;
+pub use sqlx::{SqliteConnection, SqlitePool};

@@ -88,7 +88,10 @@ pub async fn for_subsystem(
 }
 
 /// Every site note of a campaign (export), by site then time.
-pub async fn all_site_notes(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<Note>> {
+pub async fn all_site_notes(
+    db: impl sqlx::SqliteExecutor<'_>,
+    campaign: CampaignId,
+) -> Result<Vec<Note>> {
     Ok(sqlx::query_as!(
         Note,
         r#"SELECT n.id AS "id!: NoteId", n.site_id AS "site_id: SiteId",

@@ -53,7 +53,7 @@ pub async fn for_campaign(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<R
 
 /// Every site reference of a campaign (export), with its site.
 pub async fn all_site_refs(
-    db: &SqlitePool,
+    db: impl sqlx::SqliteExecutor<'_>,
     campaign: CampaignId,
 ) -> Result<Vec<(SiteId, Reference)>> {
     Ok(sqlx::query!(

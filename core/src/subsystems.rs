@@ -65,10 +65,11 @@ impl SubsystemFilter {
 pub async fn progress(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<SubsystemProgress>> {
     let mut by_id: HashMap<Option<SubsystemId>, SubsystemProgress> = HashMap::new();
     for r in sqlx::query!(
-        r#"SELECT s.subsystem_id AS "subsystem_id: SubsystemId", ss.name AS "name?", ss.slug AS "slug?",
-                  s.status AS "status: Status", count(*) AS "n!: i64"
-           FROM sites s LEFT JOIN subsystems ss ON ss.id = s.subsystem_id
-           WHERE s.campaign_id = ?1 GROUP BY s.subsystem_id, s.status"#,
+        r#"-- hot: kept by triggers (migration 0020); subsystem 0 is "no subsystem"
+           SELECT nullif(k.subsystem_id, 0) AS "subsystem_id?: SubsystemId", ss.name AS "name?", ss.slug AS "slug?",
+                  k.status AS "status: Status", k.n AS "n!: i64"
+           FROM site_counts k LEFT JOIN subsystems ss ON ss.id = k.subsystem_id
+           WHERE k.campaign_id = ?1 AND k.n > 0"#,
         campaign
     )
     .fetch_all(db)
@@ -88,7 +89,8 @@ pub async fn progress(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<Subsy
     }
     // Subsystems asked a question show up even when no site of theirs is in the campaign.
     for r in sqlx::query!(
-        r#"SELECT n.ask_subsystem_id AS "id!: SubsystemId", ss.name, ss.slug, count(*) AS "n!: i64"
+        r#"-- hot
+           SELECT n.ask_subsystem_id AS "id!: SubsystemId", ss.name, ss.slug, count(*) AS "n!: i64"
            FROM notes n JOIN subsystems ss ON ss.id = n.ask_subsystem_id
            WHERE n.campaign_id = ?1 AND n.question_state = 'open' GROUP BY n.ask_subsystem_id"#,
         campaign
@@ -212,17 +214,18 @@ pub async fn used_by(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<Subsys
     Ok(out)
 }
 
-/// Status counts of a campaign's sites in one subsystem (an index-only count).
+/// Status counts of a campaign's sites in one subsystem (kept on write).
 pub async fn counts(
     db: &SqlitePool,
     campaign: CampaignId,
     subsystem: SubsystemFilter,
 ) -> Result<StatusCounts> {
-    let sub = subsystem.is_value();
+    let sub = subsystem.sql();
     let mut c = StatusCounts::default();
     for r in sqlx::query!(
-        r#"SELECT status AS "status: Status", count(*) AS "n!: i64" FROM sites
-           WHERE campaign_id = ?1 AND subsystem_id IS ?2 GROUP BY status"#,
+        r#"-- hot: kept by triggers (migration 0020)
+           SELECT status AS "status: Status", n AS "n!: i64" FROM site_counts
+           WHERE campaign_id = ?1 AND subsystem_id = ?2 AND n > 0"#,
         campaign,
         sub
     )

@@ -59,7 +59,8 @@ pub async fn decided_counts(
 ) -> Result<std::collections::HashMap<VerdictId, u64>> {
     let sub = subsystem.is_value();
     Ok(sqlx::query!(
-        r#"SELECT verdict_id AS "verdict_id!: VerdictId", count(*) AS "n!: i64" FROM sites
+        r#"-- hot
+           SELECT verdict_id AS "verdict_id!: VerdictId", count(*) AS "n!: i64" FROM sites
            WHERE campaign_id = ?1 AND verdict_id IS NOT NULL
              AND subsystem_id IS ?2
            GROUP BY verdict_id"#,

@@ -4,13 +4,17 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::num::NonZeroU32;
 
+use treewide_core::db::Snapshot;
 use treewide_core::ingest::RefInput;
+use treewide_core::model::CampaignId;
 use treewide_core::model::{DecidedBy, Person, SiteId, SourcePath};
-use treewide_core::{campaigns, notes, refs, sites, subsystems, verdicts, SqlitePool};
+use treewide_core::{
+    campaigns, notes, refs, sites, subsystems, verdicts, SqliteConnection, SqlitePool,
+};
 
 use crate::audit::{
-    self, CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag, Ident, Invalid,
-    NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc, TreeDoc, ValidMatch,
+    CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag, Ident, Invalid, NonEmpty,
+    PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc, TreeDoc, ValidMatch,
     VerdictDoc,
 };
 
@@ -18,61 +22,51 @@ use crate::audit::{
 /// campaign back (statuses decided by verdict groups stay decided by them). Every value goes
 /// through the check an import runs, so what export writes imports again.
 pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
-    let c = campaigns::get(db, slug).await?;
-    let vs = verdicts::list_in(db, c.id).await?;
-    let mut site_notes: HashMap<SiteId, Vec<notes::Note>> = HashMap::new();
-    for n in notes::all_site_notes(db, c.id).await? {
+    let (mut doc, c) = head(db, slug).await?;
+    let mut snap = Snapshot::begin(db).await?;
+    let (mut site_notes, mut site_refs) = site_extras(snap.conn(), c).await?;
+    let q = sites::SiteQuery {
+        campaign: Some(c),
+        ..Default::default()
+    };
+    let mut after = SiteId(0);
+    loop {
+        let page = sites::list_on(snap.conn(), &q, after, 5000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for s in page {
+            doc.sites
+                .push(site_doc(s, &mut site_notes, &mut site_refs)?);
+        }
+    }
+    // Sort like a tree listing so exports diff well.
+    doc.sites
+        .sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
+    Ok(doc)
+}
+
+/// The notes and references of a campaign's sites, by site.
+async fn site_extras(
+    conn: &mut SqliteConnection,
+    c: CampaignId,
+) -> anyhow::Result<(SiteNotes, SiteRefs)> {
+    let mut site_notes = SiteNotes::new();
+    for n in notes::all_site_notes(&mut *conn, c).await? {
         if let Some(s) = n.site_id {
             site_notes.entry(s).or_default().push(n);
         }
     }
-    let mut site_refs: HashMap<SiteId, Vec<refs::Reference>> = HashMap::new();
-    for (s, r) in refs::all_site_refs(db, c.id).await? {
+    let mut site_refs = SiteRefs::new();
+    for (s, r) in refs::all_site_refs(&mut *conn, c).await? {
         site_refs.entry(s).or_default().push(r);
     }
-    let mut out_sites = Vec::new();
-    let mut after = SiteId(0);
-    let q = sites::SiteQuery {
-        campaign: Some(c.id),
-        ..Default::default()
-    };
-    loop {
-        let page = sites::list(db, &q, after, 5000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        for s in page {
-            let own = s.decided_by == DecidedBy::Site;
-            out_sites.push(SiteDoc {
-                file: SourcePath::parse(&s.file)?,
-                line: NonZeroU32::new(s.line as u32).unwrap_or(NonZeroU32::MIN),
-                callee: Ident::new(&s.callee)?,
-                column: s.column.and_then(|c| NonZeroU32::new(c as u32)),
-                function: s.function.as_deref().map(Ident::new).transpose()?,
-                code: (!s.code.is_empty()).then_some(s.code),
-                iter_kind: Some(s.iter_kind),
-                direction: s.direction,
-                status: own.then_some(s.status),
-                // A verdict's reason belongs to its group; any other reason is the site's own.
-                reason: (s.decided_by != DecidedBy::Verdict && !s.reason.is_empty())
-                    .then_some(s.reason),
-                subsystem: s.subsystem.as_deref().map(NonEmpty::new).transpose()?,
-                notes: site_notes
-                    .remove(&s.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|n| note_doc(&n))
-                    .collect::<Result<_, _>>()?,
-                refs: site_refs
-                    .remove(&s.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(ref_doc)
-                    .collect::<Result<_, _>>()?,
-            });
-        }
-    }
-    // Sort like a tree listing so exports diff well.
-    out_sites.sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
+    Ok((site_notes, site_refs))
+}
+
+/// The document without its sites, and the campaign's id.
+async fn head(db: &SqlitePool, slug: &str) -> anyhow::Result<(Document, CampaignId)> {
+    let c = campaigns::meta(db, slug).await?;
+    let vs = verdicts::list_in(db, c.id).await?;
     let subsystems = subsystems::used_by(db, c.id)
         .await?
         .into_iter()
@@ -97,7 +91,8 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
         .map(|n| CampaignNoteDoc::new(note_doc(&n)?, n.about.as_deref()))
         .collect::<Result<_, _>>()?;
     let (spec, start) = treewide_core::campaigns::fix_spec(db, c.id).await?;
-    Ok(Document {
+    let id = c.id;
+    let doc = Document {
         format: FormatTag,
         campaign: CampaignDoc {
             slug: treewide_core::model::Slug::parse(&c.slug)?,
@@ -138,7 +133,48 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
             .into_iter()
             .map(ref_doc)
             .collect::<Result<_, _>>()?,
-        sites: out_sites,
+        sites: Vec::new(),
+    };
+    Ok((doc, id))
+}
+
+/// Notes and references of a campaign's sites, by site.
+type SiteNotes = HashMap<SiteId, Vec<notes::Note>>;
+type SiteRefs = HashMap<SiteId, Vec<refs::Reference>>;
+
+/// A stored site as the document writes it, with its notes and references (taken from the
+/// maps).
+fn site_doc(
+    s: sites::Site,
+    site_notes: &mut SiteNotes,
+    site_refs: &mut SiteRefs,
+) -> anyhow::Result<SiteDoc> {
+    let own = s.decided_by == DecidedBy::Site;
+    Ok(SiteDoc {
+        file: SourcePath::parse(&s.file)?,
+        line: NonZeroU32::new(s.line as u32).unwrap_or(NonZeroU32::MIN),
+        callee: Ident::new(&s.callee)?,
+        column: s.column.and_then(|c| NonZeroU32::new(c as u32)),
+        function: s.function.as_deref().map(Ident::new).transpose()?,
+        code: (!s.code.is_empty()).then_some(s.code),
+        iter_kind: Some(s.iter_kind),
+        direction: s.direction,
+        status: own.then_some(s.status),
+        // A verdict's reason belongs to its group; any other reason is the site's own.
+        reason: (s.decided_by != DecidedBy::Verdict && !s.reason.is_empty()).then_some(s.reason),
+        subsystem: s.subsystem.as_deref().map(NonEmpty::new).transpose()?,
+        notes: site_notes
+            .remove(&s.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|n| note_doc(&n))
+            .collect::<Result<_, _>>()?,
+        refs: site_refs
+            .remove(&s.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(ref_doc)
+            .collect::<Result<_, _>>()?,
     })
 }
 
@@ -158,13 +194,100 @@ fn ref_doc(r: refs::Reference) -> Result<RefDoc, Invalid> {
     })
 }
 
-/// Write the campaign as a `treewide-audit/1` document.
+/// Write the campaign as a `treewide-audit/1` document ([`JsonExport`], page by page).
 pub async fn write_json(
     db: &SqlitePool,
     slug: &str,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
-    audit::write(&document(db, slug).await?, out)
+    let mut e = JsonExport::start(db, slug).await?;
+    while let Some(chunk) = e.next_chunk().await? {
+        out.write_all(&chunk)?;
+    }
+    Ok(())
+}
+
+/// Sites read and written per chunk of a streamed export.
+const CHUNK_SITES: u32 = 2000;
+
+/// A campaign's `treewide-audit/1` document in chunks: the head (everything but the sites),
+/// then the sites page by page in tree order, then the closing brackets. The bytes are those
+/// of `audit::write(&document(…))`; memory holds one page of sites (and the notes and
+/// references of the campaign's sites), whatever the campaign's size. The sites, their notes
+/// and references are read in one read transaction, so a write during the export does not
+/// make it skip or repeat a site.
+pub struct JsonExport {
+    campaign: CampaignId,
+    /// The head, until the first chunk takes it.
+    head: Option<Vec<u8>>,
+    snap: Snapshot,
+    extras: Option<(SiteNotes, SiteRefs)>,
+    after: sites::TreeCursor,
+    any: bool,
+    done: bool,
+}
+
+impl JsonExport {
+    /// Read the campaign's head and begin the read transaction; sites are read as chunks
+    /// are asked for.
+    pub async fn start(db: &SqlitePool, slug: &str) -> anyhow::Result<JsonExport> {
+        let (doc, campaign) = head(db, slug).await?;
+        let mut head = serde_json::to_vec_pretty(&doc)?;
+        // `"sites": []\n}` closes the pretty document without sites; keep up to `"sites": `.
+        let closing = b"[]\n}";
+        anyhow::ensure!(head.ends_with(closing), "unexpected document layout");
+        head.truncate(head.len() - closing.len());
+        head.push(b'[');
+        Ok(JsonExport {
+            campaign,
+            head: Some(head),
+            snap: Snapshot::begin(db).await?,
+            extras: None,
+            after: sites::TreeCursor::start(),
+            any: false,
+            done: false,
+        })
+    }
+
+    /// The next bytes of the document, `None` after the last.
+    pub async fn next_chunk(&mut self) -> anyhow::Result<Option<Vec<u8>>> {
+        if let Some(head) = self.head.take() {
+            return Ok(Some(head));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        if self.extras.is_none() {
+            self.extras = Some(site_extras(self.snap.conn(), self.campaign).await?);
+        }
+        let page =
+            sites::export_page(self.snap.conn(), self.campaign, &self.after, CHUNK_SITES).await?;
+        let Some(last) = page.last() else {
+            self.done = true;
+            let tail: &[u8] = if self.any { b"\n  ]\n}\n" } else { b"]\n}\n" };
+            return Ok(Some(tail.to_vec()));
+        };
+        self.after = sites::TreeCursor::after(last);
+        let Some((notes, refs)) = self.extras.as_mut() else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(page.len() * 400);
+        for s in page {
+            let doc = site_doc(s, notes, refs)?;
+            out.extend_from_slice(if self.any { b",\n    " } else { b"\n    " });
+            self.any = true;
+            // One site as serde_json pretty-prints it two levels deep: every line indented
+            // by four more spaces (strings hold no raw newlines).
+            let text = serde_json::to_vec_pretty(&doc)?;
+            for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+                if i > 0 {
+                    out.extend_from_slice(b"\n    ");
+                }
+                out.extend_from_slice(line);
+            }
+        }
+        Ok(Some(out))
+    }
 }
 
 /// A CSV cell a spreadsheet will show as text: one starting with `=`, `+`, `-`, `@`, a tab or
@@ -178,35 +301,75 @@ pub fn inert_cell(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Write the campaign's sites as CSV (one row per site, decided status included), every cell
-/// made inert with [`inert_cell`].
+/// Write the campaign's sites as CSV ([`CsvExport`], page by page).
 pub async fn write_csv(
     db: &SqlitePool,
     q: &sites::SiteQuery,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record([
-        "id",
-        "campaign",
-        "file",
-        "line",
-        "function",
-        "callee",
-        "iter_kind",
-        "direction",
-        "subsystem",
-        "status",
-        "decided_by",
-        "verdict",
-        "reason",
-        "code",
-    ])?;
-    let mut after = SiteId(0);
-    loop {
-        let page = sites::list(db, q, after, 5000).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
+    let mut e = CsvExport::start(db, q.clone()).await?;
+    while let Some(chunk) = e.next_chunk().await? {
+        out.write_all(&chunk)?;
+    }
+    Ok(())
+}
+
+/// The CSV columns.
+const CSV_HEAD: [&str; 14] = [
+    "id",
+    "campaign",
+    "file",
+    "line",
+    "function",
+    "callee",
+    "iter_kind",
+    "direction",
+    "subsystem",
+    "status",
+    "decided_by",
+    "verdict",
+    "reason",
+    "code",
+];
+
+/// The sites `q` selects as CSV in chunks (one row per site by id, decided status included,
+/// every cell made inert with [`inert_cell`]), read in one read transaction.
+pub struct CsvExport {
+    q: sites::SiteQuery,
+    snap: Snapshot,
+    head: bool,
+    after: SiteId,
+    done: bool,
+}
+
+impl CsvExport {
+    /// Begin the read transaction; sites are read as chunks are asked for.
+    pub async fn start(db: &SqlitePool, q: sites::SiteQuery) -> anyhow::Result<CsvExport> {
+        Ok(CsvExport {
+            q,
+            snap: Snapshot::begin(db).await?,
+            head: true,
+            after: SiteId(0),
+            done: false,
+        })
+    }
+
+    /// The next rows, `None` after the last.
+    pub async fn next_chunk(&mut self) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        if std::mem::take(&mut self.head) {
+            w.write_record(CSV_HEAD)?;
+            return Ok(Some(w.into_inner()?));
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let page = sites::list_on(self.snap.conn(), &self.q, self.after, CHUNK_SITES).await?;
+        let Some(last) = page.last() else {
+            self.done = true;
+            return Ok(None);
+        };
+        self.after = last.id;
         for s in page {
             let row = [
                 s.id.to_string(),
@@ -226,9 +389,8 @@ pub async fn write_csv(
             ];
             w.write_record(row.iter().map(|c| inert_cell(c).into_owned()))?;
         }
+        Ok(Some(w.into_inner()?))
     }
-    w.flush()?;
-    Ok(())
 }
 
 #[cfg(test)]

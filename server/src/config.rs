@@ -1,6 +1,6 @@
 //! How a server is set up: the URL people reach it at (which decides Secure cookies and the
-//! absolute links of feeds), how hard logins are rate-limited, and how often expired sessions
-//! are deleted.
+//! absolute links of feeds), how hard logins are rate-limited, how often expired sessions
+//! are deleted, and how much load it takes on before answering 503.
 
 use std::num::NonZeroU32;
 use std::str::FromStr;
@@ -21,6 +21,50 @@ pub struct Config {
     pub login_limits: LoginLimits,
     /// How often expired sessions are deleted.
     pub session_cleanup: Duration,
+    /// Connections, requests and exports at once, and the timeouts.
+    pub limits: ServeLimits,
+}
+
+/// How much a server takes on at once, and for how long. Past these it answers
+/// `503 Service Unavailable` with `Retry-After` (or, for connections, stops accepting until
+/// one closes), so that a burst costs bounded memory and gets quick answers, never 500s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeLimits {
+    /// Open connections at most; further clients wait in the listen backlog. Each costs a
+    /// file descriptor: keep it under `ulimit -n`.
+    pub max_connections: usize,
+    /// Requests being answered at once.
+    pub max_in_flight: usize,
+    /// Requests waiting for one of those slots; a request past them gets 503 at once.
+    pub max_queued: usize,
+    /// How long a request waits for a slot before it gets 503.
+    pub queue_wait: Duration,
+    /// How long a request may take to start its answer before it gets 503 (a streamed
+    /// export's body may take longer).
+    pub request_timeout: Duration,
+    /// How long a client has to send a request's headers; an idle keep-alive connection is
+    /// closed after it too (slowloris).
+    pub header_read_timeout: Duration,
+    /// Exports (`export.json`, `export.csv`) streamed at once; each holds a database
+    /// connection while it streams.
+    pub max_exports: usize,
+}
+
+impl Default for ServeLimits {
+    /// 1,000 connections (under the common 1,024 descriptors), 64 requests in flight (eight
+    /// database connections serve them) with 1,024 more waiting up to 5 s, 30 s per answer,
+    /// 10 s for a request's headers, 2 exports at once.
+    fn default() -> ServeLimits {
+        ServeLimits {
+            max_connections: 1000,
+            max_in_flight: 64,
+            max_queued: 1024,
+            queue_wait: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(10),
+            max_exports: 2,
+        }
+    }
 }
 
 impl Default for Config {
@@ -30,6 +74,7 @@ impl Default for Config {
             secure_cookies: true,
             login_limits: LoginLimits::default(),
             session_cleanup: Duration::from_secs(3600),
+            limits: ServeLimits::default(),
         }
     }
 }

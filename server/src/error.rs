@@ -1,6 +1,6 @@
 //! Errors as responses: an HTML page for browsers, `application/problem+json` for the API.
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
@@ -21,6 +21,10 @@ pub enum Failure {
     PreconditionFailed(String),
     #[error("{0}")]
     PreconditionRequired(String),
+    /// The server is saturated (no database connection came free in time, the request
+    /// waited too long for its turn or took too long): try again after [`RETRY_AFTER`].
+    #[error("{0}")]
+    Unavailable(String),
     /// Only for logged-in people: a page sends the visitor to log in and come back to this
     /// path.
     #[error("log in first")]
@@ -38,6 +42,9 @@ impl From<treewide_core::Error> for Failure {
             treewide_core::Error::Stale { .. } => Failure::PreconditionFailed(e.to_string()),
             treewide_core::Error::Forbidden(why) => Failure::Forbidden(why),
             treewide_core::Error::Conflict(why) => Failure::Conflict(why),
+            treewide_core::Error::Db(ref db) if is_saturation(db) => {
+                Failure::Unavailable(format!("the server is busy ({db}); try again shortly"))
+            }
             e => Failure::Internal(e),
         }
     }
@@ -52,15 +59,47 @@ impl Failure {
             Failure::Conflict(_) => StatusCode::CONFLICT,
             Failure::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Failure::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            Failure::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Failure::LogIn(_) => StatusCode::UNAUTHORIZED,
             Failure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn log(&self) {
-        if let Failure::Internal(e) = self {
-            tracing::error!(error = %e, "request failed");
+        match self {
+            Failure::Internal(e) => tracing::error!(error = %e, "request failed"),
+            Failure::Unavailable(why) => tracing::warn!("answered 503: {why}"),
+            _ => {}
         }
+    }
+
+    /// `Retry-After` on a 503 answer.
+    fn decorate(&self, mut res: Response) -> Response {
+        if matches!(self, Failure::Unavailable(_)) {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RETRY_AFTER.as_secs()),
+            );
+        }
+        res
+    }
+}
+
+/// How long a saturated server asks clients to wait before trying again.
+pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Whether a database error means "too busy now" rather than "broken": the pool had no
+/// connection free in time, or SQLite stayed locked past its busy timeout.
+fn is_saturation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        // SQLITE_BUSY (5) and its extended codes (517 BUSY_SNAPSHOT, 261 BUSY_RECOVERY),
+        // SQLITE_LOCKED (6).
+        sqlx::Error::Database(d) => d
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+        _ => false,
     }
 }
 
@@ -112,7 +151,7 @@ impl IntoResponse for PageError {
             message: self.0.to_string(),
             kept: self.1,
         };
-        (status, page).into_response()
+        self.0.decorate((status, page).into_response())
     }
 }
 
@@ -129,7 +168,8 @@ impl<E: Into<Failure>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.0.log();
-        problem(self.0.status(), &self.0.to_string())
+        self.0
+            .decorate(problem(self.0.status(), &self.0.to_string()))
     }
 }
 
@@ -147,4 +187,23 @@ pub fn problem(status: StatusCode, detail: &str) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_timeout_is_503_with_retry_after_for_pages_and_the_api() {
+        let f = || Failure::from(treewide_core::Error::Db(sqlx::Error::PoolTimedOut));
+        for res in [
+            PageError(f(), None).into_response(),
+            ApiError(f()).into_response(),
+        ] {
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(res.headers()[header::RETRY_AFTER], "2");
+        }
+        let other = Failure::from(treewide_core::Error::Db(sqlx::Error::RowNotFound));
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

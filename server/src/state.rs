@@ -6,6 +6,7 @@ use std::sync::Arc;
 use treewide_core::SqlitePool;
 
 use crate::config::PublicUrl;
+use crate::middleware::cache::PageCache;
 use crate::middleware::login_limit::LoginGuard;
 
 /// What every handler shares.
@@ -16,4 +17,8 @@ pub struct AppState {
     pub public_url: Option<PublicUrl>,
     /// The login rate limits.
     pub logins: Arc<LoginGuard>,
+    /// The database's version (the page cache's watch), for the ETags of streamed exports.
+    pub versions: PageCache,
+    /// One permit per export streaming now (`ServeLimits::max_exports`).
+    pub exports: Arc<tokio::sync::Semaphore>,
 }

@@ -2,11 +2,12 @@
 //! database.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 use treewide_core::campaigns;
 use treewide_importer::demo;
-use treewide_server::{Config, PublicUrl};
+use treewide_server::{Config, PublicUrl, ServeLimits};
 
 /// Options of `treewide serve`.
 #[derive(clap::Args)]
@@ -22,6 +23,42 @@ pub struct Args {
     /// there. Without it, cookies are Secure on a loopback address only.
     #[arg(long, env = "TREEWIDE_PUBLIC_URL")]
     public_url: Option<PublicUrl>,
+    /// Open connections at most; more clients wait in the listen backlog. Keep it under
+    /// `ulimit -n`.
+    #[arg(long, env = "TREEWIDE_MAX_CONNECTIONS", default_value_t = ServeLimits::default().max_connections)]
+    max_connections: usize,
+    /// Requests answered at once; more wait for their turn (up to --max-queued of them, 5 s
+    /// each), past that they get 503 with Retry-After.
+    #[arg(long, env = "TREEWIDE_MAX_IN_FLIGHT", default_value_t = ServeLimits::default().max_in_flight)]
+    max_in_flight: usize,
+    /// Requests waiting for their turn at most.
+    #[arg(long, env = "TREEWIDE_MAX_QUEUED", default_value_t = ServeLimits::default().max_queued)]
+    max_queued: usize,
+    /// Seconds an answer may take to start before the request gets 503.
+    #[arg(long, env = "TREEWIDE_REQUEST_TIMEOUT", default_value_t = ServeLimits::default().request_timeout.as_secs())]
+    request_timeout: u64,
+    /// Seconds a client has to send a request's headers; idle keep-alive connections are
+    /// closed after as long.
+    #[arg(long, env = "TREEWIDE_HEADER_TIMEOUT", default_value_t = ServeLimits::default().header_read_timeout.as_secs())]
+    header_timeout: u64,
+    /// Exports (export.json, export.csv) streamed at once; more get 503.
+    #[arg(long, env = "TREEWIDE_MAX_EXPORTS", default_value_t = ServeLimits::default().max_exports)]
+    max_exports: usize,
+}
+
+impl Args {
+    /// The limits the options set.
+    fn limits(&self) -> ServeLimits {
+        ServeLimits {
+            max_connections: self.max_connections,
+            max_in_flight: self.max_in_flight,
+            max_queued: self.max_queued,
+            request_timeout: Duration::from_secs(self.request_timeout),
+            header_read_timeout: Duration::from_secs(self.header_timeout),
+            max_exports: self.max_exports,
+            ..ServeLimits::default()
+        }
+    }
 }
 
 /// Serve until killed.
@@ -37,7 +74,8 @@ pub async fn run(path: &Path, args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     let loopback = addr.ip().is_loopback();
-    let config = match args.public_url {
+    let limits = args.limits();
+    let mut config = match args.public_url {
         Some(url) => Config::for_public_url(url),
         // Browsers keep Secure cookies from http://127.0.0.1 and http://localhost, nowhere
         // else over http.
@@ -46,6 +84,7 @@ pub async fn run(path: &Path, args: Args) -> anyhow::Result<()> {
             ..Config::default()
         },
     };
+    config.limits = limits;
     match &config.public_url {
         Some(url) => println!(
             "treewide: serving {} on http://{addr}/ (public URL {url})",

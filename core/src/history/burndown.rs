@@ -20,21 +20,23 @@ pub(super) fn day(at: &str) -> Option<time::Date> {
     time::Date::parse(at.get(..10)?, fmt).ok()
 }
 
-/// Burndown points from each site's done date (`None`: open, or done at an unknown date,
-/// which counts as done from the first point).
+/// Burndown points from the number of sites done on each day, out of `total` sites (`None`:
+/// done at an unknown date, which counts as done from the first point).
 pub(super) fn burndown_points(
-    done: Vec<Option<Option<time::Date>>>,
+    total: u64,
+    done: impl IntoIterator<Item = (Option<time::Date>, u64)>,
     today: time::Date,
 ) -> Vec<BurndownPoint> {
-    let total = done.len() as u64;
     let mut per_day: BTreeMap<time::Date, u64> = BTreeMap::new();
     let mut undated = 0u64;
-    for d in done.into_iter().flatten() {
+    for (d, n) in done {
         match d {
-            Some(d) => *per_day.entry(d.min(today)).or_default() += 1,
-            None => undated += 1,
+            Some(d) => *per_day.entry(d.min(today)).or_default() += n,
+            None => undated += n,
         }
     }
+    // Never more done than there are sites, whatever the stored counts say.
+    let total = total.max(undated + per_day.values().sum::<u64>());
     let first = per_day.keys().next().copied().unwrap_or(today);
     let mut points = Vec::with_capacity(per_day.len() + 2);
     let mut done_count = undated;
@@ -75,12 +77,11 @@ mod tests {
     fn burndown_steps_by_day() {
         let today = date!(2026 - 11 - 25);
         let p = burndown_points(
+            5,
             vec![
-                None,
-                Some(Some(date!(2022 - 10 - 20))),
-                Some(Some(date!(2022 - 10 - 20))),
-                Some(Some(date!(2022 - 11 - 01))),
-                Some(None),
+                (Some(date!(2022 - 10 - 20)), 2),
+                (Some(date!(2022 - 11 - 01)), 1),
+                (None, 1),
             ],
             today,
         );
@@ -94,7 +95,7 @@ mod tests {
                 (today, 1, 4),
             ]
         );
-        let empty = burndown_points(vec![], today);
+        let empty = burndown_points(0, vec![], today);
         assert_eq!(
             empty,
             vec![BurndownPoint {
@@ -103,7 +104,7 @@ mod tests {
                 done: 0
             }]
         );
-        let open = burndown_points(vec![None, None], today);
+        let open = burndown_points(2, vec![], today);
         assert_eq!(
             open,
             vec![BurndownPoint {

@@ -191,48 +191,25 @@ fn first_fixes(rows: Vec<CommitRow>) -> HashMap<SiteId, CommitInfo> {
 /// today). A site counts as done from its fixing or removing commit's date when history has
 /// one, else from when it was last marked done; sites open now count as open throughout.
 pub async fn burndown(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<BurndownPoint>> {
-    let sites = sqlx::query!(
-        r#"SELECT id AS "id!: SiteId", status AS "status: Status", created_at FROM sites
-           WHERE campaign_id = ?1"#,
+    // Kept on write by triggers (migration 0020): each done site's day, counted per day.
+    let total = sqlx::query_scalar!(
+        r#"-- hot
+           SELECT ifnull(sum(n), 0) AS "n!: i64" FROM campaign_counts WHERE campaign_id = ?1"#,
+        campaign
+    )
+    .fetch_one(db)
+    .await?;
+    let days = sqlx::query!(
+        r#"-- hot
+           SELECT day, n AS "n!: i64" FROM burndown_days WHERE campaign_id = ?1 AND n > 0"#,
         campaign
     )
     .fetch_all(db)
     .await?;
-    let commits: HashMap<SiteId, String> = sqlx::query!(
-        r#"SELECT sc.site_id AS "site_id!: SiteId", min(c.commit_date) AS "date!: String"
-           FROM site_commits sc JOIN commits c ON c.id = sc.commit_id
-           JOIN sites s ON s.id = sc.site_id
-           WHERE s.campaign_id = ?1 AND sc.role IN ('fix', 'gone')
-           GROUP BY sc.site_id"#,
-        campaign
-    )
-    .fetch_all(db)
-    .await?
-    .into_iter()
-    .map(|r| (r.site_id, r.date))
-    .collect();
-    let marked: HashMap<SiteId, String> = sqlx::query!(
-        r#"SELECT site_id AS "site_id!: SiteId", max(at) AS "at!: String" FROM events
-           WHERE campaign_id = ?1 AND kind = 'status' AND site_id IS NOT NULL
-             AND new IN ('fixed', 'confirmed_safe', 'gone')
-           GROUP BY site_id"#,
-        campaign
-    )
-    .fetch_all(db)
-    .await?
-    .into_iter()
-    .map(|r| (r.site_id, r.at))
-    .collect();
-    let done_at = sites.iter().map(|s| {
-        if !s.status.is_done() {
-            return None;
-        }
-        let at = commits
-            .get(&s.id)
-            .or_else(|| marked.get(&s.id))
-            .unwrap_or(&s.created_at);
-        Some(day(at))
-    });
     let today = time::OffsetDateTime::now_utc().date();
-    Ok(burndown_points(done_at.collect(), today))
+    Ok(burndown_points(
+        total as u64,
+        days.into_iter().map(|r| (day(&r.day), r.n as u64)),
+        today,
+    ))
 }

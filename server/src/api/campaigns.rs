@@ -1,7 +1,8 @@
 //! Campaigns in the API: the list, one campaign with its groups, notes and references, its
 //! subsystems' progress and its burndown.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,6 +12,7 @@ use treewide_core::{campaigns, history, subsystems};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::views::campaign::CampaignDetail;
+use crate::views::export as reports;
 
 /// `/campaigns…` routes.
 pub fn router() -> Router<AppState> {
@@ -19,6 +21,8 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns/{slug}", get(campaign))
         .route("/campaigns/{slug}/subsystems", get(subsystems))
         .route("/campaigns/{slug}/burndown", get(burndown))
+        .route("/campaigns/{slug}/export.json", get(export_json))
+        .route("/campaigns/{slug}/export.csv", get(export_csv))
 }
 
 /// `GET /api/v1/campaigns`
@@ -75,4 +79,37 @@ pub async fn burndown(
         .map(|p| json!({ "date": p.date.to_string(), "open": p.open, "done": p.done }))
         .collect();
     Ok(Json(json!({ "campaign": c.slug, "points": points })).into_response())
+}
+
+/// `GET /api/v1/campaigns/{slug}/export.json`
+#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/export.json", tag = "read",
+    params(("slug" = String, Path, description = "campaign slug")),
+    responses((status = 200, description = "the campaign as a treewide-audit/1 document (re-importable), streamed; its ETag is the database's version", body = serde_json::Value),
+              (status = 404, description = "no such campaign", content_type = "application/problem+json"),
+              (status = 503, description = "too many exports at once (Retry-After)", content_type = "application/problem+json")))]
+pub async fn export_json(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    Ok(reports::json_download(&st, &slug, &uri, &headers).await?)
+}
+
+/// `GET /api/v1/campaigns/{slug}/export.csv?status=&subsystem=`
+#[utoipa::path(get, path = "/api/v1/campaigns/{slug}/export.csv", tag = "read",
+    params(("slug" = String, Path, description = "campaign slug"),
+           ("status" = Option<String>, Query, description = "only sites with this status"),
+           ("subsystem" = Option<String>, Query, description = "only sites of this subsystem (slug or MAINTAINERS name)")),
+    responses((status = 200, description = "the sites as CSV, streamed; its ETag is the database's version", content_type = "text/csv"),
+              (status = 404, description = "no such campaign or subsystem", content_type = "application/problem+json"),
+              (status = 503, description = "too many exports at once (Retry-After)", content_type = "application/problem+json")))]
+pub async fn export_csv(
+    State(st): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<reports::ExportQuery>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    Ok(reports::csv_download(&st, &slug, &q, &uri, &headers).await?)
 }

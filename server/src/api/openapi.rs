@@ -22,7 +22,7 @@ pub fn swagger_ui() -> SwaggerUi {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "treewide API", description = "Call sites of a treewide kernel API conversion, per subsystem: read them, sign them off, check patches."),
-    paths(campaigns::campaigns, campaigns::campaign, campaigns::subsystems, campaigns::burndown,
+    paths(campaigns::campaigns, campaigns::campaign, campaigns::subsystems, campaigns::burndown, campaigns::export_json, campaigns::export_csv,
           sites::sites, sites::site, sites::patch_site, sites::post_note, events::events_feed, check::check,
           messages::messages, messages::message, messages::site_messages,
           proposals::site_proposals, proposals::proposal, proposals::decide,

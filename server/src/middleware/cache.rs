@@ -47,7 +47,9 @@ struct Entries {
 #[derive(Clone)]
 pub struct PageCache {
     db: SqlitePool,
-    watch: Arc<tokio::sync::Mutex<Option<SqliteConnection>>>,
+    /// The watching connection, and which one it is: `data_version` counts from where a
+    /// connection started, so a new connection starts a new epoch.
+    watch: Arc<tokio::sync::Mutex<(Option<SqliteConnection>, u64)>>,
     entries: Arc<Mutex<Entries>>,
     /// Off for an in-memory database: another connection would open another database, whose
     /// data_version says nothing about this one.
@@ -65,7 +67,7 @@ impl PageCache {
         let enabled = !(file.is_empty() || file == ":memory:" || file.contains("mode=memory"));
         PageCache {
             db,
-            watch: Arc::default(),
+            watch: Arc::new(tokio::sync::Mutex::new((None, rand::random()))),
             entries: Arc::default(),
             enabled,
         }
@@ -74,20 +76,34 @@ impl PageCache {
     /// The database's current generation, or `None` when it cannot be read (then nothing is
     /// served from or kept in the cache).
     async fn generation(&self) -> Option<(i64, time::Date)> {
-        let mut watch = self.watch.lock().await;
-        if watch.is_none() {
-            let opts = (*self.db.connect_options()).clone();
-            *watch = SqliteConnection::connect_with(&opts).await.ok();
+        let (_, v) = self.version().await?;
+        Some((v, time::OffsetDateTime::now_utc().date()))
+    }
+
+    /// The database's version: an epoch and `PRAGMA data_version` of the watching connection,
+    /// which moves on every commit by any other connection (this server's or another
+    /// process's). It never repeats for other data while the server runs; a restart starts
+    /// a new epoch. `None` for an in-memory database or when it cannot be read.
+    pub async fn version(&self) -> Option<(u64, i64)> {
+        if !self.enabled {
+            return None;
         }
-        let conn = watch.as_mut()?;
+        let mut watch = self.watch.lock().await;
+        let (conn, epoch) = &mut *watch;
+        if conn.is_none() {
+            let opts = (*self.db.connect_options()).clone();
+            *conn = SqliteConnection::connect_with(&opts).await.ok();
+            *epoch = epoch.wrapping_add(1);
+        }
+        let c = conn.as_mut()?;
         match sqlx::query_scalar::<_, i64>("PRAGMA data_version")
-            .fetch_one(&mut *conn)
+            .fetch_one(&mut *c)
             .await
         {
-            Ok(v) => Some((v, time::OffsetDateTime::now_utc().date())),
+            Ok(v) => Some((*epoch, v)),
             Err(e) => {
                 tracing::warn!("page cache: cannot read data_version: {e}");
-                *watch = None;
+                *conn = None;
                 None
             }
         }

@@ -7,7 +7,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-/// Largest body the middleware hashes; larger ones (exports) go out without an ETag.
+/// Largest body the middleware hashes; larger or streamed ones go out as they are.
 const MAX_HASHED: usize = 32 << 20;
 
 /// Middleware: strong ETag from the response body's SHA-256.
@@ -44,6 +44,14 @@ pub async fn etag(req: Request, next: Next) -> Response {
             parts.headers.remove(header::CONTENT_LENGTH);
             return Response::from_parts(parts, Body::empty());
         }
+        return res;
+    }
+    // Only a body whose size is known and small is read whole to hash it; a streamed one
+    // (an export, which sets its own ETag from the database's version) goes out as it comes.
+    let small = axum::body::HttpBody::size_hint(res.body())
+        .upper()
+        .is_some_and(|n| n <= MAX_HASHED as u64);
+    if !small {
         return res;
     }
     let (mut parts, body) = res.into_parts();

@@ -2,16 +2,15 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
-use treewide_core::{campaigns, sites, subsystems};
 
 use crate::error::{Failure, PageError};
-use crate::params;
 use crate::state::AppState;
+use crate::views::export::{csv_download, json_download, ExportQuery};
 use crate::views::feed::Feed;
 
 /// The report, feed and export routes of a campaign.
@@ -76,64 +75,24 @@ async fn subsystem_feed(
     feed_response(&st, &slug, Some(&sub)).await
 }
 
-#[derive(Deserialize)]
-struct ExportQuery {
-    status: Option<String>,
-    subsystem: Option<String>,
-}
-
-/// `GET /c/{campaign}/export.csv?status=&subsystem=`: the filtered site list as CSV.
+/// `GET /c/{campaign}/export.csv?status=&subsystem=`: the filtered site list as CSV, streamed.
 async fn export_csv(
     State(st): State<AppState>,
     Path(slug): Path<String>,
     Query(q): Query<ExportQuery>,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let c = campaigns::meta(&st.db, &slug).await?;
-    let mut query = sites::SiteQuery {
-        campaign: Some(c.id),
-        status: params::status(q.status.as_deref())?,
-        ..Default::default()
-    };
-    if let Some(sub) = q.subsystem.as_deref().filter(|s| !s.is_empty()) {
-        query.subsystem = Some(subsystems::filter(&st.db, sub).await?.0);
-    }
-    let mut out = Vec::new();
-    treewide_formats::export::write_csv(&st.db, &query, &mut out)
-        .await
-        .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
-    Ok(attachment(
-        "text/csv; charset=utf-8",
-        &format!("{}.csv", c.slug),
-        out,
-    ))
+    Ok(csv_download(&st, &slug, &q, &uri, &headers).await?)
 }
 
-/// `GET /c/{campaign}/export.json`: the campaign as treewide-audit/1 (re-importable).
+/// `GET /c/{campaign}/export.json`: the campaign as treewide-audit/1 (re-importable),
+/// streamed.
 async fn export_json(
     State(st): State<AppState>,
     Path(slug): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let c = campaigns::meta(&st.db, &slug).await?;
-    let mut out = Vec::new();
-    treewide_formats::export::write_json(&st.db, &c.slug, &mut out)
-        .await
-        .map_err(|e| Failure::BadRequest(format!("{e:#}")))?;
-    Ok(attachment(
-        "application/json",
-        &format!("{}.json", c.slug),
-        out,
-    ))
-}
-
-/// A download of `body`, named `file`.
-fn attachment(content_type: &str, file: &str, body: Vec<u8>) -> Response {
-    let disposition = format!("attachment; filename=\"{file}\"");
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        body,
-    )
-        .into_response()
+    Ok(json_download(&st, &slug, &uri, &headers).await?)
 }

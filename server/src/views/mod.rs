@@ -6,6 +6,7 @@ pub mod campaign;
 pub mod chart;
 #[cfg(test)]
 mod contrast;
+pub mod export;
 pub mod feed;
 pub mod home;
 pub mod mail;
