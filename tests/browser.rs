@@ -133,7 +133,118 @@ async fn the_burndown_chart_renders_with_a_size_and_its_colours_in_chromium() {
         "the open line spans the plot: {line}"
     );
     assert_eq!(
-        stroke, "rgb(214, 69, 69)",
-        "the open line is the needs-fix red"
+        stroke, "rgb(213, 94, 0)",
+        "the open line is the needs-fix vermillion"
     );
+}
+
+#[tokio::test]
+async fn the_dark_scheme_follows_the_system_and_badges_stay_readable_in_chromium() {
+    let Some(chromium) = browser() else { return };
+    let app = spawn_app().await;
+    let mut b = common::cdp::Browser::launch(&chromium);
+    let style = |b: &mut common::cdp::Browser, sel: &str, prop: &str| {
+        b.eval(&format!(
+            "getComputedStyle(document.querySelector({})).{prop}",
+            serde_json::to_string(sel).unwrap()
+        ))
+        .as_str()
+        .unwrap()
+        .to_owned()
+    };
+    let page = format!("{}/c/iov-iter-pin", app.url());
+    b.goto(&page);
+    assert_eq!(
+        style(&mut b, "body", "backgroundColor"),
+        "rgb(251, 251, 253)"
+    );
+    b.color_scheme("dark");
+    b.goto(&page);
+    assert_eq!(style(&mut b, "body", "backgroundColor"), "rgb(20, 23, 28)");
+    assert_eq!(style(&mut b, "body", "color"), "rgb(230, 233, 239)");
+    // Badges keep their own text colour on their own background in either scheme.
+    let (bg, fg) = (
+        style(&mut b, ".badge.st-needs_pin", "backgroundColor"),
+        style(&mut b, ".badge.st-needs_pin", "color"),
+    );
+    assert_eq!(
+        (bg.as_str(), fg.as_str()),
+        ("rgb(230, 159, 0)", "rgb(0, 0, 0)")
+    );
+}
+
+#[tokio::test]
+async fn pages_fit_a_phone_and_a_wide_screen_without_sideways_scrolling_in_chromium() {
+    let Some(chromium) = browser() else { return };
+    let app = spawn_app().await;
+    let mut b = common::cdp::Browser::launch(&chromium);
+    b.goto(&format!(
+        "{}/api/v1/sites?file=drivers/nvme/target/io-cmd-file.c",
+        app.url()
+    ));
+    let v: serde_json::Value =
+        serde_json::from_str(b.eval("document.body.innerText").as_str().unwrap()).unwrap();
+    let site = v["items"][0]["id"].as_i64().unwrap();
+    let pages = [
+        "/".to_owned(),
+        "/c/iov-iter-pin".to_owned(),
+        "/c/iov-iter-direction".to_owned(),
+        "/c/iov-iter-pin/s/nvm-express-target-driver".to_owned(),
+        format!("/c/iov-iter-pin/site/{site}"),
+        "/login".to_owned(),
+    ];
+    for (w, h) in [(360, 740), (390, 844), (1920, 1080)] {
+        b.viewport(w, h);
+        for p in &pages {
+            b.goto(&format!("{}{p}", app.url()));
+            let over = b.eval(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+            );
+            if over.as_i64() != Some(0) {
+                let culprit = b.eval(
+                    "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(-3).map(e => e.outerHTML.slice(0, 160)).join(' | ')",
+                );
+                panic!("{p} at {w}px scrolls sideways by {over}px: {culprit}");
+            }
+        }
+        // The campaign table: rows as cards on a phone, every column shown on a wide screen.
+        b.goto(&format!("{}/c/iov-iter-pin", app.url()));
+        let display =
+            b.eval("getComputedStyle(document.querySelector('table.subsystems tbody tr')).display");
+        let clipped = b.eval("(() => { const t = document.querySelector('table.subsystems'); return t.scrollWidth - t.parentElement.clientWidth; })()");
+        if w < 640 {
+            assert_eq!(display, "block", "rows are cards at {w}px");
+        } else {
+            assert_eq!(display, "table-row");
+            assert!(
+                clipped.as_i64().unwrap() <= 0,
+                "the table is cut by {clipped}px at {w}px"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn j_and_k_move_between_site_rows_in_chromium() {
+    let Some(chromium) = browser() else { return };
+    let app = spawn_app().await;
+    let mut b = common::cdp::Browser::launch(&chromium);
+    b.goto(&format!("{}/c/iov-iter-pin/sites", app.url()));
+    let key = |b: &mut common::cdp::Browser, k: &str| {
+        b.eval(&format!(
+            "document.body.dispatchEvent(new KeyboardEvent('keydown', {{key: '{k}', bubbles: true}})); document.activeElement.textContent"
+        ))
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    };
+    let first = key(&mut b, "j");
+    let second = key(&mut b, "j");
+    let back = key(&mut b, "k");
+    assert!(
+        first.contains(".c:"),
+        "the first row's link has the focus: {first:?}"
+    );
+    assert_ne!(first, second);
+    assert_eq!(first, back);
 }

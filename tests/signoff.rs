@@ -39,6 +39,22 @@ fn person(app: &TestApp, email: &str) -> Client {
     c
 }
 
+/// An `Authorization: Bearer …` value for a new token of `email` with `scopes`, made with
+/// the CLI.
+fn bearer(app: &TestApp, email: &str, scopes: &[&str]) -> String {
+    let mut args = vec!["token", "create", "--email", email];
+    for s in scopes {
+        args.extend(["--scope", s]);
+    }
+    let out = run(&app.db_path, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim())
+}
+
 /// `PATCH` the site at `path` with a JSON `body`, as the bearer of `auth`, naming `etag` in
 /// If-Match.
 fn patch(c: &mut Client, path: &str, auth: Option<&str>, etag: Option<&str>, body: &[u8]) -> Res {
@@ -148,23 +164,7 @@ async fn maintainers_sign_off_others_may_only_propose() {
         ],
     );
     assert_eq!(r.status, 303, "{}", r.body);
-    let out = run(
-        &app.db_path,
-        &[
-            "token",
-            "create",
-            "--email",
-            "someone@example.org",
-            "--scope",
-            "status:write",
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let bot = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
+    let bot = bearer(&app, "someone@example.org", &["status:write"]);
     let etag = other
         .get(&format!("/api/v1/sites/{id}"))
         .header("etag")
@@ -359,17 +359,9 @@ async fn the_write_api_needs_scoped_tokens_and_if_match() {
     let mut hch = person(&app, "hch@lst.de");
     let id = nvme_site(&mut hch);
     let token = |scopes: &[&str]| {
-        let mut args = vec!["token", "create", "--email", "hch@lst.de"];
-        for s in scopes {
-            args.extend(["--scope", s]);
-        }
-        let out = run(&app.db_path, &args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        bearer(&app, "hch@lst.de", scopes)
+            .trim_start_matches("Bearer ")
+            .to_owned()
     };
     let writer = token(&["read", "status:write", "notes:write"]);
     let reader = token(&["read"]);
@@ -459,18 +451,7 @@ async fn two_clients_patching_with_the_same_etag_exactly_one_wins() {
     let app = spawn_app().await;
     let mut hch = person(&app, "hch@lst.de");
     let id = nvme_site(&mut hch);
-    let out = run(
-        &app.db_path,
-        &[
-            "token",
-            "create",
-            "--email",
-            "hch@lst.de",
-            "--scope",
-            "status:write",
-        ],
-    );
-    let auth = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
+    let auth = bearer(&app, "hch@lst.de", &["status:write"]);
     let path = format!("/api/v1/sites/{id}");
     for round in 0..5 {
         let etag = Client::new(app.url())
@@ -536,23 +517,11 @@ async fn my_queue_lists_what_waits_for_me_and_claims_come_and_go() {
     assert_eq!(anon.status, 303, "anonymous visitors log in first");
 
     // The same through the API and the CLI.
-    let out = run(
-        &app.db_path,
-        &[
-            "token",
-            "create",
-            "--email",
-            "hch@lst.de",
-            "--scope",
-            "read",
-        ],
-    );
-    assert!(out.status.success());
-    let bearer = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
+    let reader = bearer(&app, "hch@lst.de", &["read"]);
     let r = hch.send(
         "GET",
         "/api/v1/me/queue",
-        &[("Authorization", bearer.as_str())],
+        &[("Authorization", reader.as_str())],
         None,
     );
     assert_eq!(r.status, 200, "{}", r.body);
@@ -577,18 +546,7 @@ async fn my_queue_lists_what_waits_for_me_and_claims_come_and_go() {
         .contains("someone@example.org claimed this site until"));
     let v = hch.get(&format!("/api/v1/sites/{id}")).json();
     assert_eq!(v["claims"][0]["who"], "someone@example.org");
-    let out = run(
-        &app.db_path,
-        &[
-            "token",
-            "create",
-            "--email",
-            "someone@example.org",
-            "--scope",
-            "notes:write",
-        ],
-    );
-    let bot = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
+    let bot = bearer(&app, "someone@example.org", &["notes:write"]);
     let claim = format!("/api/v1/sites/{id}/claim");
     let json = [
         ("Authorization", bot.as_str()),
@@ -611,18 +569,7 @@ async fn my_queue_lists_what_waits_for_me_and_claims_come_and_go() {
 async fn bulk_changes_are_all_or_nothing_even_under_concurrent_writers() {
     let app = spawn_app().await;
     let mut hch = person(&app, "hch@lst.de");
-    let out = run(
-        &app.db_path,
-        &[
-            "token",
-            "create",
-            "--email",
-            "hch@lst.de",
-            "--scope",
-            "status:write",
-        ],
-    );
-    let auth = format!("Bearer {}", String::from_utf8_lossy(&out.stdout).trim());
+    let auth = bearer(&app, "hch@lst.de", &["status:write"]);
     // What waits for hch: the nvme target sites awaiting an owner.
     let mine = hch
         .get("/api/v1/sites?action_required_for=HCH@lst.de")

@@ -29,21 +29,31 @@ pub struct Campaign {
 }
 
 impl Campaign {
-    /// The git ref file links point at: the commit, else a `vX.Y` found in the describe.
-    pub fn tree_ref(&self) -> Option<String> {
-        if let Some(c) = &self.tree_commit {
-            return Some(c.clone());
-        }
-        let d = self.tree_describe.as_deref()?;
-        d.split(|c: char| c.is_whitespace() || c == '(' || c == ')')
-            .find(|w| {
-                w.starts_with('v')
-                    && w[1..]
-                        .split('.')
-                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            })
-            .map(str::to_owned)
+    /// The release tag the scanned tree is, as elixir.bootlin.com and git.kernel.org name
+    /// it: the most specific version the describe names (`v6.1.172` of "v6.1 (Debian
+    /// linux-source-6.1 6.1.172-1)", a Debian revision dropped). `None` when it names none.
+    pub fn version_tag(&self) -> Option<String> {
+        version_tag(self.tree_describe.as_deref()?)
     }
+}
+
+/// The most specific `vX.Y[.Z]` a describe names (see [`Campaign::version_tag`]).
+pub fn version_tag(describe: &str) -> Option<String> {
+    describe
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+        .filter_map(|w| {
+            let w = w.strip_prefix('v').unwrap_or(w);
+            // A Debian revision ("6.1.172-1") or a package suffix is not part of the tag.
+            let w = w.split('-').next()?;
+            let parts: Vec<&str> = w.split('.').collect();
+            let ok = (2..=3).contains(&parts.len())
+                && parts.iter().all(|p| {
+                    !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit())
+                });
+            ok.then(|| (parts.len(), format!("v{w}")))
+        })
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, tag)| tag)
 }
 
 struct Row {
@@ -243,4 +253,24 @@ pub async fn scan_state(db: &SqlitePool, campaign: CampaignId) -> Result<ScanSta
         files: r.scan_files,
         problems,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_tag;
+
+    #[test]
+    fn describes_give_the_most_specific_release_tag() {
+        assert_eq!(
+            version_tag("v6.1 (Debian linux-source-6.1 6.1.172-1)").as_deref(),
+            Some("v6.1.172")
+        );
+        assert_eq!(version_tag("v6.1.172").as_deref(), Some("v6.1.172"));
+        assert_eq!(version_tag("v6.9").as_deref(), Some("v6.9"));
+        assert_eq!(version_tag("local tree at 1a2b3c4").as_deref(), None);
+        assert_eq!(
+            version_tag("v6.1-rc3-42-gdeadbeef").as_deref(),
+            Some("v6.1")
+        );
+    }
 }

@@ -48,8 +48,6 @@ fn expiry(days: u32) -> Result<String> {
 
 /// `user` claims `site` for `days` (claiming again extends the claim).
 pub async fn claim_site(db: &SqlitePool, site: SiteId, user: &User, days: u32) -> Result<Claim> {
-    let until = expiry(days)?;
-    let at = now();
     let campaign = sqlx::query_scalar!(
         r#"SELECT campaign_id AS "c!: CampaignId" FROM sites WHERE id = ?1"#,
         site
@@ -57,24 +55,7 @@ pub async fn claim_site(db: &SqlitePool, site: SiteId, user: &User, days: u32) -
     .fetch_optional(db)
     .await?
     .ok_or_else(|| Error::NotFound(format!("site {site}")))?;
-    let who = user.display();
-    let id = sqlx::query_scalar!(
-        r#"INSERT INTO claims (campaign_id, site_id, user_id, who, email, created_at, expires_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-           ON CONFLICT (user_id, ifnull(site_id, 0), campaign_id, ifnull(subsystem_id, 0))
-           WHERE released_at IS NULL DO UPDATE SET expires_at = excluded.expires_at
-           RETURNING id AS "id!: i64""#,
-        campaign,
-        site,
-        user.id.0,
-        who,
-        user.email,
-        at,
-        until
-    )
-    .fetch_one(db)
-    .await?;
-    get(db, id).await
+    insert(db, campaign, Some(site), None, user, days).await
 }
 
 /// `user` claims the sites of `subsystem` in `campaign` for `days`.
@@ -85,16 +66,29 @@ pub async fn claim_subsystem(
     user: &User,
     days: u32,
 ) -> Result<Claim> {
+    insert(db, campaign, None, Some(subsystem), user, days).await
+}
+
+/// Claim a site or a subsystem (exactly one of them): a new claim, or the live one extended.
+async fn insert(
+    db: &SqlitePool,
+    campaign: CampaignId,
+    site: Option<SiteId>,
+    subsystem: Option<SubsystemId>,
+    user: &User,
+    days: u32,
+) -> Result<Claim> {
     let until = expiry(days)?;
     let at = now();
     let who = user.display();
     let id = sqlx::query_scalar!(
-        r#"INSERT INTO claims (campaign_id, subsystem_id, user_id, who, email, created_at, expires_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+        r#"INSERT INTO claims (campaign_id, site_id, subsystem_id, user_id, who, email, created_at, expires_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
            ON CONFLICT (user_id, ifnull(site_id, 0), campaign_id, ifnull(subsystem_id, 0))
            WHERE released_at IS NULL DO UPDATE SET expires_at = excluded.expires_at
            RETURNING id AS "id!: i64""#,
         campaign,
+        site,
         subsystem,
         user.id.0,
         who,

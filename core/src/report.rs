@@ -37,6 +37,16 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
             let _ = writeln!(out, "Cc: {}", i.lists.join(", "));
         }
     }
+    if info.is_none() && filter.is_none() {
+        // The whole campaign's mail goes to the owners of whatever is still open.
+        let (to, cc) = addressees(db, c.id).await?;
+        if !to.is_empty() {
+            let _ = writeln!(out, "To: {}", to.join(", "));
+        }
+        if !cc.is_empty() {
+            let _ = writeln!(out, "Cc: {}", cc.join(", "));
+        }
+    }
     if !c.rule.is_empty() {
         let _ = writeln!(out, "Rule: {}", c.rule);
     }
@@ -68,6 +78,13 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
         total.get(Status::ConfirmedSafe),
         total.get(Status::Gone)
     );
+    let fixes = fixing_commits(db, c.id, filter).await?;
+    if !fixes.is_empty() {
+        let _ = writeln!(out, "\nFixed by:");
+        for f in fixes {
+            let _ = writeln!(out, "  {f}");
+        }
+    }
     if filter.is_none() {
         let _ = writeln!(out, "\nPer subsystem (done/total; what is open):");
         let width = rows
@@ -111,12 +128,14 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
                 Some(id) => site_label(db, id).await?,
                 None => "(campaign)".into(),
             };
+            // Whole questions, wrapped for mail: a cut question is no question.
+            let _ = writeln!(out, "  {} — {}:", n.ask.as_deref().unwrap_or("?"), label);
+            for l in wrap(&n.body, 72) {
+                let _ = writeln!(out, "      {l}");
+            }
             let _ = writeln!(
                 out,
-                "  {} — {}: {}\n      ({}, {})",
-                n.ask.as_deref().unwrap_or("?"),
-                label,
-                one_line(&n.body, 200),
+                "      ({}, {})",
                 n.author,
                 n.created_at.get(..10).unwrap_or(&n.created_at)
             );
@@ -161,6 +180,101 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
     Ok(out)
 }
 
+/// The maintainers and reviewers (To:) and lists (Cc:) of the subsystems with open sites or
+/// open questions, each once, in subsystem order.
+async fn addressees(
+    db: &SqlitePool,
+    campaign: crate::model::CampaignId,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let open: std::collections::HashSet<_> = subsystems::progress(db, campaign)
+        .await?
+        .into_iter()
+        .filter(|p| p.counts.done() < p.counts.total() || p.open_questions > 0)
+        .filter_map(|p| p.id)
+        .collect();
+    let (mut to, mut cc) = (Vec::new(), Vec::new());
+    for s in subsystems::used_by(db, campaign).await? {
+        if !open.contains(&s.id) {
+            continue;
+        }
+        for p in s.maintainers.iter().chain(&s.reviewers) {
+            if !to.contains(p) {
+                to.push(p.clone());
+            }
+        }
+        for l in &s.lists {
+            if !cc.contains(l) {
+                cc.push(l.clone());
+            }
+        }
+    }
+    Ok((to, cc))
+}
+
+/// The commits that fixed sites (from history) and the commits the campaign names
+/// (`[vhost] fix …` references), oldest first: "[vhost] subject (1a2b3c4d5e6f)".
+async fn fixing_commits(
+    db: &SqlitePool,
+    campaign: crate::model::CampaignId,
+    filter: Option<SubsystemFilter>,
+) -> Result<Vec<String>> {
+    let sub = filter.map(|f| f.sql());
+    let rows = sqlx::query!(
+        r#"SELECT oid AS "oid!: String", subject AS "subject!: String", tag, at FROM (
+             SELECT DISTINCT c.oid, c.subject, c.subject_tag AS tag, c.commit_date AS at
+             FROM site_commits sc JOIN commits c ON c.id = sc.commit_id JOIN sites s ON s.id = sc.site_id
+             WHERE s.campaign_id = ?1 AND sc.role = 'fix' AND c.upstream_oid IS NULL
+               AND (?2 IS NULL OR (?2 = 0 AND s.subsystem_id IS NULL) OR s.subsystem_id = ?2)
+             UNION
+             SELECT r.target, r.title, r.tag, r.date FROM refs r
+             WHERE r.campaign_id = ?1 AND r.kind = 'commit' AND r.site_id IS NULL AND ?2 IS NULL)
+           ORDER BY at, oid"#,
+        campaign,
+        sub
+    )
+    .fetch_all(db)
+    .await?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|r| seen.insert(r.oid.chars().take(12).collect::<String>()))
+        .map(|r| {
+            let short: String = r.oid.chars().take(12).collect();
+            let subject = one_line(&r.subject, 100);
+            match r.tag {
+                Some(t)
+                    if !subject.starts_with(&format!("[{t}]"))
+                        && !subject.starts_with(&format!("{t}:")) =>
+                {
+                    format!("[{t}] {subject} ({short})")
+                }
+                _ => format!("{subject} ({short})"),
+            }
+        })
+        .collect())
+}
+
+/// `text` as lines of at most `width` characters (longer words stand alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in text.lines() {
+        let mut line = String::new();
+        for w in para.split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + w.chars().count() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(w);
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
 async fn site_label(db: &SqlitePool, id: SiteId) -> Result<String> {
     let s = sites::get(db, id).await?;
     Ok(format!("{}:{}", s.file, s.line))
@@ -172,5 +286,18 @@ fn one_line(s: &str, max: usize) -> String {
         format!("{}…", flat.chars().take(max).collect::<String>())
     } else {
         flat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_wrap_whole_at_72_columns() {
+        let q = "nvme read requests end up with somebody allocating and filling sglist, followed by reading from file into it (using ITER_BVEC). I'd like to see that confirmed by nvme folks.";
+        let lines = wrap(q, 72);
+        assert!(lines.iter().all(|l| l.chars().count() <= 72), "{lines:?}");
+        assert_eq!(lines.join(" "), q);
     }
 }

@@ -44,6 +44,26 @@ pub struct SiteQuery {
     /// Only sites waiting for this person's word: awaiting an owner or with a proposed fix, in
     /// a subsystem whose M:/R: lists the address (lower-cased).
     pub action_required_for: Option<String>,
+    /// Words the site's file, function, callee, code, notes or mail subjects contain
+    /// (full-text search; see [`search_query`]).
+    pub q: Option<String>,
+    /// The enclosing function.
+    pub function: Option<String>,
+    /// Only sites someone has (or nobody has) a live claim on, of their own or their subsystem.
+    pub claimed: Option<bool>,
+}
+
+/// The FTS5 query for what someone typed: every word of 3 characters or more must appear
+/// (as a substring: the index is trigram), quoted so that no word is FTS5 syntax. `None`
+/// when no word is long enough to search for.
+pub fn search_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .filter(|w| w.chars().count() >= 3)
+        .take(16)
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" AND "))
 }
 
 /// Up to `limit` sites matching `q` with id greater than `after`, by id (cursor pagination).
@@ -183,6 +203,26 @@ pub fn list_ids_query(q: &SiteQuery, after: SiteId, limit: u32) -> QueryBuilder<
         )
         .push_bind(e)
         .push(")");
+    }
+    if let Some(t) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // Words too short to search for match nothing rather than everything.
+        let m = search_query(t).unwrap_or_else(|| "\"\u{1}\u{1}\u{1}\"".to_owned());
+        b.push(" AND s.id IN (SELECT rowid FROM site_search WHERE site_search MATCH ")
+            .push_bind(m)
+            .push(")");
+    }
+    if let Some(f) = q.function.as_deref() {
+        b.push(" AND s.function = ").push_bind(f);
+    }
+    if let Some(claimed) = q.claimed {
+        b.push(if claimed { " AND " } else { " AND NOT " })
+            .push(
+                "EXISTS (SELECT 1 FROM claims k WHERE (k.site_id = s.id OR \
+                 (k.subsystem_id = s.subsystem_id AND k.campaign_id = s.campaign_id)) \
+                 AND k.released_at IS NULL AND k.expires_at > ",
+            )
+            .push_bind(crate::model::now())
+            .push(")");
     }
     b.push(" ORDER BY s.id LIMIT ").push_bind(i64::from(limit));
     b

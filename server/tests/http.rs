@@ -95,7 +95,7 @@ async fn site_page_links_source_lore_and_commits_and_shows_history() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r
         .body
-        .contains("https://elixir.bootlin.com/linux/v6.1/source/drivers/vhost/vringh.c#L"));
+        .contains("https://elixir.bootlin.com/linux/v6.1.172/source/drivers/vhost/vringh.c#L"));
     assert!(r
         .body
         .contains("https://git.kernel.org/torvalds/c/e3bf3df824675ea9cadc3cd2c75d08ee83a6ae26"));
@@ -467,7 +467,11 @@ async fn site_page_shows_the_fixing_commit_its_backport_and_escapes_the_subject(
     let site = app.get(&format!("/api/v1/sites/{fixed}")).await.json();
     let slug = site["site"]["subsystem_slug"].as_str().unwrap().to_owned();
     let table = app.get(&format!("/c/iov-iter-direction/s/{slug}")).await;
-    assert!(table.body.contains("<th>Fix</th>"), "{}", table.body);
+    assert!(
+        table.body.contains("<th scope=\"col\">Fix</th>"),
+        "{}",
+        table.body
+    );
     assert!(table.body.contains("<code>de4eda9dde4e</code>"));
     assert!(table.body.contains("<code>10e510e510e5</code>"));
 }

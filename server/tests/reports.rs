@@ -20,6 +20,13 @@ async fn the_status_mail_lists_what_is_left_like_the_seed() {
     assert!(body.contains("Done: 15 of 37 sites"), "{body}");
     assert!(body.contains("Open questions to owners:"));
     assert!(body.contains("NVM EXPRESS TARGET DRIVER — drivers/nvme/target/io-cmd-file.c:94"));
+    // The campaign's mail goes to the owners of what is open; questions are whole.
+    assert!(
+        body.contains("\nTo: ") && body.contains("hch@lst.de"),
+        "{body}"
+    );
+    assert!(body.contains("\nCc: ") && body.contains("linux-nvme@lists.infradead.org"));
+    assert!(!body.contains("…\n"), "no question is cut: {body}");
     let haven = body.split("Haven't done yet:\n").nth(1).expect("the list");
     let lines: Vec<&str> = haven.lines().take_while(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 7);
@@ -30,6 +37,11 @@ async fn the_status_mail_lists_what_is_left_like_the_seed() {
         .body;
     assert!(one.contains("To: Christoph Hellwig <hch@lst.de>"), "{one}");
     assert!(one.contains("Cc: linux-nvme@lists.infradead.org"));
+    // The direction campaign opens with the commits that fixed it, as the seed mail does.
+    let d = app.get("/c/iov-iter-direction/report.txt").await.body;
+    let fixed = d.split("Fixed by:\n").nth(1).expect("a commit list");
+    assert!(fixed.lines().any(|l| l.contains("[vhost]")), "{d}");
+    assert!(fixed.lines().any(|l| l.contains("[xen]")), "{d}");
 }
 
 #[tokio::test]

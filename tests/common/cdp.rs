@@ -147,6 +147,22 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
+    /// Have the page see `prefers-color-scheme: dark` (or light).
+    pub fn color_scheme(&mut self, scheme: &str) {
+        self.call(
+            "Emulation.setEmulatedMedia",
+            json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+        );
+    }
+
+    /// Lay the page out at `width` × `height` CSS pixels (a phone is 390 wide).
+    pub fn viewport(&mut self, width: u32, height: u32) {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}),
+        );
+    }
+
     /// The page's URL.
     pub fn url(&mut self) -> String {
         self.eval("location.href")

@@ -52,6 +52,12 @@ pub struct SitesParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     action_required_for: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    q: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claimed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
@@ -65,6 +71,9 @@ pub struct SitesParams {
            ("file" = Option<String>, Query, description = "path or glob"),
            ("callee" = Option<String>, Query, description = "callee name"),
            ("action_required_for" = Option<String>, Query, description = "an email: only sites awaiting that person's word (awaiting owner or fix proposed, in a subsystem listing the address as M:/R:)"),
+           ("q" = Option<String>, Query, description = "full-text search over file, function, callee, code, notes and mail subjects (every word of 3+ characters, as a substring)"),
+           ("function" = Option<String>, Query, description = "enclosing function"),
+           ("claimed" = Option<bool>, Query, description = "only sites with (true) or without (false) a live claim"),
            ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
            ("cursor" = Option<String>, Query, description = "the `next` of the previous page")),
     responses((status = 200, description = "`items` and the `next` page (also in the Link header)", body = serde_json::Value),
@@ -91,6 +100,9 @@ pub async fn sites(
             .as_deref()
             .map(|e| e.trim().to_lowercase())
             .filter(|e| !e.is_empty()),
+        q: p.q.clone().filter(|s| !s.trim().is_empty()),
+        function: p.function.clone().filter(|s| !s.is_empty()),
+        claimed: p.claimed,
         ..Default::default()
     };
     if let Some(slug) = p.campaign.as_deref().filter(|s| !s.is_empty()) {

@@ -14,11 +14,16 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/static/{name}", get(file))
 }
 
-const FILES: [(&str, &str, &[u8]); 2] = [
+const FILES: [(&str, &str, &[u8]); 3] = [
     (
         "style.css",
         "text/css; charset=utf-8",
         include_bytes!("../../../static/style.css"),
+    ),
+    (
+        "keys.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../static/keys.js"),
     ),
     (
         "favicon.svg",

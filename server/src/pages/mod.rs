@@ -10,6 +10,7 @@ mod me;
 mod questions;
 mod reports;
 mod site;
+mod sites;
 mod subsystem;
 
 use axum::Router;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(campaign::router())
         .merge(subsystem::router())
         .merge(site::router())
+        .merge(sites::router())
         .merge(reports::router())
         .merge(questions::router())
         .merge(account::router())

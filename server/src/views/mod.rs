@@ -4,12 +4,15 @@
 pub mod account;
 pub mod campaign;
 pub mod chart;
+#[cfg(test)]
+mod contrast;
 pub mod export;
 pub mod feed;
 pub mod home;
 pub mod mail;
 pub mod me;
 pub mod site;
+pub mod sites;
 pub mod subsystem;
 
 use askama::Template;
@@ -31,7 +34,7 @@ const URL_SAFE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
-const PATH_SAFE: &AsciiSet = &URL_SAFE.remove(b'/');
+pub(crate) const PATH_SAFE: &AsciiSet = &URL_SAFE.remove(b'/');
 
 /// Percent-encode a query value or path segment.
 pub fn enc(s: &str) -> String {

@@ -480,7 +480,8 @@ impl SitePage {
 impl SitePage {
     /// Link to the file at the campaign's tree version on elixir.bootlin.com.
     pub fn source_url(c: &Campaign, file: &str, line: i64) -> String {
-        let version = c.tree_ref().unwrap_or_else(|| "latest".into());
+        // elixir serves release tags, not commits: the tree's tag, else the latest release.
+        let version = c.version_tag().unwrap_or_else(|| "latest".into());
         let path = utf8_percent_encode(file, PATH_SAFE);
         match &c.tree_url {
             Some(base) => format!("{}/{path}#L{line}", base.trim_end_matches('/')),

@@ -1,0 +1,46 @@
+//! The site list of a campaign (`/c/{campaign}/sites`, filtered and searched) and the page of
+//! one file's sites (`/c/{campaign}/f/{path}`, anchored by line).
+
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::{CampaignHead, Chrome, SiteRow};
+
+/// The filters as the form shows them back.
+#[derive(Debug, Default, Clone)]
+pub struct SiteFilters {
+    pub q: String,
+    pub status: String,
+    pub subsystem: String,
+    pub callee: String,
+    pub function: String,
+    pub file: String,
+    /// "", "yes" or "no".
+    pub claimed: String,
+}
+
+/// `/c/{campaign}/sites`.
+#[derive(Template, WebTemplate)]
+#[template(path = "sites.html")]
+pub struct SitesPage {
+    pub chrome: Chrome,
+    pub c: CampaignHead,
+    pub filters: SiteFilters,
+    pub rows: Vec<SiteRow>,
+    /// The next page's URL, when there is one.
+    pub next: Option<String>,
+    /// The search had no word of 3 characters or more.
+    pub short_query: bool,
+}
+
+/// `/c/{campaign}/f/{path}`: every site of one file, each row anchored `L{line}`.
+#[derive(Template, WebTemplate)]
+#[template(path = "file.html")]
+pub struct FilePage {
+    pub chrome: Chrome,
+    pub c: CampaignHead,
+    pub file: String,
+    pub rows: Vec<SiteRow>,
+    /// The file at the campaign's tree on elixir (or its own tree URL).
+    pub source_url: String,
+}
