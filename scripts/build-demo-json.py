@@ -20,6 +20,9 @@ OUT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file_
 TREE = {"describe": "v6.1 (Debian linux-source-6.1 6.1.172-1)"}
 VIRO = "Al Viro <viro@zeniv.linux.org.uk>"
 D14, D16, D20 = "2022-09-14T04:51:17+01:00", "2022-09-16T02:55:53+01:00", "2022-09-20T06:02:11+01:00"
+# Linux v6.2-rc1 (2022-12-25): the vfs pull "pull-iov_iter" with the eight "[subsys]" fixes
+# and the ITER_DEST/ITER_SOURCE rename was in mainline from then on.
+V62RC1 = "2022-12-25"
 SUBJ = "Re: [PATCH v2 4/7] iov_iter: new iov_iter_pin_pages*() routines"
 
 _src = {}
@@ -108,6 +111,13 @@ DIR_ARG = {"iov_iter_init": 1, "iov_iter_kvec": 1, "iov_iter_bvec": 1, "iov_iter
            "iov_iter_discard": 1, "iov_iter_ubuf": 1, "import_iovec": 0, "__import_iovec": 0,
            "import_single_range": 0, "import_ubuf": 0}
 
+CONTEXT = 5
+def context(f, line):
+    """The source lines around `line` (as a tree scan stores them), from line `start`."""
+    L = lines(f)
+    start = max(1, line - CONTEXT)
+    return {"start": start, "lines": "\n".join(L[start - 1:min(len(L), line + CONTEXT)])}
+
 def site(f, line, callee, **kw):
     col, code, args = call_at(f, line, callee)
     s = {"file": f, "line": line, "callee": callee, "column": col}
@@ -118,6 +128,7 @@ def site(f, line, callee, **kw):
     s["iter_kind"] = kw.pop("iter_kind", KIND.get(callee, "unknown"))
     if callee in DIR_ARG: s["direction"] = args[DIR_ARG[callee]]
     s["subsystem"] = subsystem(f)
+    s["context"] = context(f, line)
     s.update(kw)
     return s
 
@@ -152,7 +163,7 @@ RENAME = commit("de4eda9de2d957ef2d6a8365a01e26a435e958cb", "use less confusing 
 TRACE = commit("95f187603dbff69bef19b2ab3bb54d2c060f556d", "tracing/user_events: Use WRITE instead of READ for io vector import")
 
 def fixed_by(key, f, line, callee, reason):
-    return site(f, line, callee, status="fixed", reason=reason, refs=[C[key]])
+    return site(f, line, callee, status="fixed", date=V62RC1, reason=reason + " In mainline from v6.2-rc1.", refs=[C[key]])
 
 dsites = [
  fixed_by("s390a", "arch/s390/kernel/crash_dump.c", 156, "iov_iter_kvec", "copy_oldmem_kernel() copies old memory into the kvec: destination, was WRITE."),
@@ -174,8 +185,8 @@ dsites = [
  fixed_by("xen", "drivers/xen/pvcalls-back.c", 138, "iov_iter_kvec", "pvcalls_conn_back_read(): wrapped ring, destination, was WRITE."),
  fixed_by("xen", "drivers/xen/pvcalls-back.c", 191, "iov_iter_kvec", "pvcalls_conn_back_write(): sock_sendmsg() from the ring, source, was READ."),
  fixed_by("xen", "drivers/xen/pvcalls-back.c", 197, "iov_iter_kvec", "pvcalls_conn_back_write(): wrapped ring, source, was READ."),
- site("kernel/trace/trace_events_user.c", 1499, "import_single_range", status="fixed",
-      reason="user_events_write() copies from the user buffer: source, was READ. Fixed in the tracing tree, not in the vfs pull.",
+ site("kernel/trace/trace_events_user.c", 1499, "import_single_range", status="fixed", date=D16,
+      reason="user_events_write() copies from the user buffer: source, was READ. Listed as fixed in Al Viro's iov_iter branch on 2022-09-16; fixed in the tracing tree, not in the vfs pull.",
       refs=[TRACE]),
 ]
 direction = {
@@ -210,41 +221,41 @@ direction["subsystems"] = subsystems_for(direction)
 # ---------------------------------------------------------------- pin
 SEED_REF = {"message_id": "<YylJU+BKw5R8u7dw@ZenIV>", "subject": SUBJ, "author": VIRO, "date": D20}
 verdicts = [
- {"label": "ITER_SOURCE: nothing is written", "match": {"direction": "ITER_SOURCE"}, "status": "confirmed_safe",
+ {"label": "ITER_SOURCE: nothing is written", "date": D16, "match": {"direction": "ITER_SOURCE"}, "status": "confirmed_safe",
   "reason": "\"anything that goes with ITER_SOURCE doesn't need pin.\""},
- {"label": "user-backed: ITER_IOVEC", "match": {"iter_kind": "ITER_IOVEC"}, "status": "needs_pin",
+ {"label": "user-backed: ITER_IOVEC", "date": D16, "match": {"iter_kind": "ITER_IOVEC"}, "status": "needs_pin",
   "reason": "\"ITER_IOVEC/ITER_UBUF need pin for get_pages and for nothing else. Need to grab reference on get_pages, obviously.\""},
- {"label": "user-backed: ITER_UBUF", "match": {"iter_kind": "ITER_UBUF"}, "status": "needs_pin",
+ {"label": "user-backed: ITER_UBUF", "date": D16, "match": {"iter_kind": "ITER_UBUF"}, "status": "needs_pin",
   "reason": "\"ITER_IOVEC/ITER_UBUF need pin for get_pages and for nothing else. Need to grab reference on get_pages, obviously.\""},
- {"label": "ITER_DISCARD", "match": {"iter_kind": "ITER_DISCARD"}, "status": "confirmed_safe",
+ {"label": "ITER_DISCARD", "date": D16, "match": {"iter_kind": "ITER_DISCARD"}, "status": "confirmed_safe",
   "reason": "\"even more obviously, ITER_DISCARD is irrelevant here.\""},
- {"label": "ITER_PIPE", "match": {"iter_kind": "ITER_PIPE"}, "status": "confirmed_safe",
+ {"label": "ITER_PIPE", "date": D16, "match": {"iter_kind": "ITER_PIPE"}, "status": "confirmed_safe",
   "reason": "\"ITER_PIPE only modifies anonymous pages that had been allocated by iov_iter primitives and hadn't been "
             "observed by anything outside until we are done with said ITER_PIPE.\""},
- {"label": "nvme target: reads into driver-allocated sglist", "match": {"file": "drivers/nvme/target/*"}, "status": "awaiting_owner",
+ {"label": "nvme target: reads into driver-allocated sglist", "date": D20, "match": {"file": "drivers/nvme/target/*"}, "status": "awaiting_owner",
   "reason": "\"nvme read requests end up with somebody allocating and filling sglist, followed by reading from file into it "
             "(using ITER_BVEC). [...] I'd like to see that confirmed by nvme folks. Probably doesn't need pinning.\""},
- {"label": "->read_folio() instances", "match": {"function": "*read_folio*"}, "status": "confirmed_safe",
+ {"label": "->read_folio() instances", "date": D20, "match": {"function": "*read_folio*"}, "status": "confirmed_safe",
   "reason": "\"->read_folio() instances - page locked by caller, not unlocked until we are done.\""},
- {"label": "->readahead() instances", "match": {"function": "*readahead*"}, "status": "confirmed_safe",
+ {"label": "->readahead() instances", "date": D20, "match": {"function": "*readahead*"}, "status": "confirmed_safe",
   "reason": "\"->readahead() instances - pages are in the segment of page cache that had been populated and locked by the "
             "caller; some are ITER_BVEC (with page(s) extracted by readahead_page()), some - ITER_XARRAY.\""},
- {"label": "->issue_read() instances", "match": {"function": "*issue_read*"}, "status": "awaiting_owner",
+ {"label": "->issue_read() instances", "date": D20, "match": {"function": "*issue_read*"}, "status": "awaiting_owner",
   "reason": "\"->issue_read() instances - the call graph is scary (in particular, recursion prevention there is non-obvious), "
             "but unless netfs folks say otherwise, I'd assume that all pages involved are supposed to be locked by the caller.\""},
- {"label": "swap reads", "match": {"file": "mm/page_io.c"}, "status": "confirmed_safe",
+ {"label": "swap reads", "date": D20, "match": {"file": "mm/page_io.c"}, "status": "confirmed_safe",
   "reason": "\"swap reads (ending up at __swap_read_unplug()) - pages locked by callers.\""},
- {"label": "cifs_send_async_read()", "match": {"function": "cifs_send_async_read"}, "status": "needs_pin",
+ {"label": "cifs_send_async_read()", "date": D20, "match": {"function": "cifs_send_async_read"}, "status": "needs_pin",
   "reason": "\"In cifs_send_async_read() we take the pages that will eventually go into ITER_BVEC iterator from "
             "iov_iter_get_pages() - that one wants pinning if the type of ctx->iter would demand so.\""},
- {"label": "setup_aio_ctx_iter()", "match": {"function": "setup_aio_ctx_iter"}, "status": "needs_pin",
+ {"label": "setup_aio_ctx_iter()", "date": D20, "match": {"function": "setup_aio_ctx_iter"}, "status": "needs_pin",
   "reason": "\"The same goes for setup_aio_ctx_iter() - iov_iter_get_pages() is used to make an ITER_BVEC counterpart of "
             "the iov_iter passed to ->read_iter(), with the same considerations re pinning.\""},
- {"label": "ceph __iter_get_bvecs()", "match": {"function": "__iter_get_bvecs"}, "status": "needs_pin",
+ {"label": "ceph __iter_get_bvecs()", "date": D20, "match": {"function": "__iter_get_bvecs"}, "status": "needs_pin",
   "reason": "\"The same goes for ceph __iter_get_bvecs().\" (wants pinning if the type of the iterator would demand so)"},
- {"label": "io_uring fixed buffers", "match": {"function": "io_import_fixed"}, "status": "confirmed_safe",
+ {"label": "io_uring fixed buffers", "date": D20, "match": {"function": "io_import_fixed"}, "status": "confirmed_safe",
   "reason": "\"io_import_fixed() sets ITER_BVEC over pinned pages; see io_pin_pages() for the place where that's done.\""},
- {"label": "loop: REQ_OP_READ", "match": {"file": "drivers/block/loop.c"}, "status": "confirmed_safe",
+ {"label": "loop: REQ_OP_READ", "date": D16, "match": {"file": "drivers/block/loop.c"}, "status": "confirmed_safe",
   "reason": "\"quite a few instances are similar to e.g. REQ_OP_READ handling in /dev/loop - we work with ITER_BVEC there and "
             "we do modify the page contents, but the damn thing would better be given to us locked and stay locked until all "
             "involved modifications (be it real IO/decoding/whatever) is complete. That ought to be safe, unless I'm missing something.\""},
@@ -316,7 +327,7 @@ HAVENT = [
  ("net/sunrpc/xprtsock.c", 376, "iov_iter_bvec(&msg->msg_iter, ITER_DEST, bvec, nr, count);"),
 ]
 HAVENT_NOTE = {"author": VIRO, "date": D20,
-  "text": "Haven't done yet. \"The picture so far looks like we mostly need to take care of pinning when we obtain the "
+  "text": "Haven't done yet:\n" + "\n".join(f"{f}:{l}: {c}" for f, l, c in HAVENT) + "\n\n\"The picture so far looks like we mostly need to take care of pinning when we obtain the "
           "references from iov_iter_get_pages(). What's more, it looks like ITER_BVEC/ITER_XARRAY/ITER_PIPE we really "
           "don't need to pin anything on get_pages/pin_pages - they are already protected (or, in case of ITER_PIPE, "
           "allocated by iov_iter itself and not reachable by anybody outside). Might or might not be true for the "
@@ -330,7 +341,7 @@ for f, line, code in HAVENT:
     psites.append({"file": f, "line": line, "callee": callee, "function": function_of(f, tl[0]), "code": code,
                    "iter_kind": KIND[callee], "direction": direction_arg, "status": "unreviewed",
                    "reason": "Listed under \"Haven't done yet\" in the audit mail.",
-                   "subsystem": subsystem(f), "notes": [HAVENT_NOTE], "refs": [SEED_REF], "expect": None})
+                   "subsystem": subsystem(f), "context": context(f, tl[0]), "refs": [SEED_REF], "expect": None})
 
 pin = {
  "format": "treewide-audit/1",
@@ -354,6 +365,7 @@ pin = {
            "grab references in iov_iter_pin_pages() for anything other than ITER_IOVEC/ITER_UBUF. The right primitive "
            "might be\n\tif user-backed\n\t\tpin pages\n\telse\n\t\tjust copy the pointers; any lifetime-related issues "
            "are\n\t\tup to the caller.\n\tadvance iterator in either case"},
+  HAVENT_NOTE,
  ],
  "refs": [SEED_REF, {"message_id": "<YyFPtTtxYozCuXvu@ZenIV>", "subject": SUBJ, "author": VIRO, "date": D14}],
  "sites": psites,

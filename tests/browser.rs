@@ -2,21 +2,8 @@
 
 mod common;
 
-use common::{chromium, dump_dom, run};
+use common::{browser, dump_dom, run};
 use treewide_testing::{spawn_app, TestApp};
-
-fn browser() -> Option<std::path::PathBuf> {
-    let c = chromium();
-    if c.is_none() {
-        // ./test.sh installs Chromium and sets this, so CI can never skip silently.
-        assert!(
-            std::env::var_os("TREEWIDE_REQUIRE_BROWSER").is_none(),
-            "Chromium is required (apt-get install chromium)"
-        );
-        eprintln!("SKIPPED: no Chromium at /usr/bin/chromium; ./test.sh installs it");
-    }
-    c
-}
 
 #[tokio::test]
 async fn seed_sites_and_the_nvme_question_show_in_chromium() {

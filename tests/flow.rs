@@ -5,47 +5,8 @@
 mod common;
 
 use common::cdp::Browser;
-use common::{chromium, run};
-use treewide_testing::{spawn_app, TestApp};
-
-fn browser() -> Option<std::path::PathBuf> {
-    let c = chromium();
-    if c.is_none() {
-        assert!(
-            std::env::var_os("TREEWIDE_REQUIRE_BROWSER").is_none(),
-            "Chromium is required (apt-get install chromium)"
-        );
-        eprintln!("SKIPPED: no Chromium at /usr/bin/chromium; ./test.sh installs it");
-    }
-    c
-}
-
-/// A Chromium logged in as `email`: invited with the CLI, the invite accepted in the page.
-fn person(app: &TestApp, chromium: &std::path::Path, email: &str) -> Browser {
-    let out = run(
-        &app.db_path,
-        &["user", "add", "--email", email, "--base-url", app.url()],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let mut b = Browser::launch(chromium);
-    b.goto(&link);
-    let path = link.trim_start_matches(app.url()).to_owned();
-    b.submit(
-        &path,
-        &[
-            ("password", "correct horse 1"),
-            ("password2", "correct horse 1"),
-        ],
-        "Set password and log in",
-    );
-    assert!(b.html().contains(email), "logged in as {email}");
-    b
-}
+use common::{browser, person, run};
+use treewide_testing::spawn_app;
 
 #[tokio::test]
 async fn an_outsiders_change_waits_for_the_maintainer_who_accepts_it_in_chromium() {

@@ -26,6 +26,10 @@ pub struct NewEvent<'a> {
     pub new: Option<&'a str>,
     pub reason: &'a str,
     pub stamp: Stamp<'a>,
+    /// When the fact happened, when that is known and not the time of recording: the
+    /// auditor's stated date, the fixing commit's date, the mail's date (RFC 3339 or
+    /// YYYY-MM-DD). The burndown dates a done site by it.
+    pub occurred: Option<&'a str>,
 }
 
 impl<'a> NewEvent<'a> {
@@ -39,6 +43,7 @@ impl<'a> NewEvent<'a> {
             new: None,
             reason: "",
             stamp,
+            occurred: None,
         }
     }
 
@@ -59,13 +64,19 @@ impl<'a> NewEvent<'a> {
     pub fn reason(self, reason: &'a str) -> NewEvent<'a> {
         NewEvent { reason, ..self }
     }
+
+    /// When the fact happened (`None`: when it is recorded).
+    pub fn occurred(self, occurred: Option<&'a str>) -> NewEvent<'a> {
+        NewEvent { occurred, ..self }
+    }
 }
 
 /// Append `e` to the log, on a pool or inside the caller's transaction.
 pub async fn append(db: impl SqliteExecutor<'_>, e: &NewEvent<'_>) -> Result<()> {
     sqlx::query!(
-        "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO events (campaign_id, site_id, at, actor, source, source_ref, kind, old, new, reason,
+                             occurred_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         e.campaign,
         e.site,
         e.stamp.at,
@@ -75,7 +86,8 @@ pub async fn append(db: impl SqliteExecutor<'_>, e: &NewEvent<'_>) -> Result<()>
         e.kind,
         e.old,
         e.new,
-        e.reason
+        e.reason,
+        e.occurred
     )
     .execute(db)
     .await?;
@@ -87,7 +99,10 @@ pub async fn append(db: impl SqliteExecutor<'_>, e: &NewEvent<'_>) -> Result<()>
 pub struct Event {
     pub id: EventId,
     pub site_id: Option<SiteId>,
+    /// When it was recorded.
     pub at: String,
+    /// When the fact happened, when known and not `at` (see [`NewEvent::occurred`]).
+    pub occurred_at: Option<String>,
     pub actor: String,
     pub source: EventSource,
     pub source_ref: Option<String>,
@@ -101,7 +116,7 @@ pub struct Event {
 pub async fn for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<Event>> {
     Ok(sqlx::query_as!(
         Event,
-        r#"SELECT id AS "id!: EventId", site_id AS "site_id: SiteId", at, actor, source AS "source: EventSource",
+        r#"SELECT id AS "id!: EventId", site_id AS "site_id: SiteId", at, occurred_at, actor, source AS "source: EventSource",
                   source_ref, kind AS "kind: EventKind", old, new, reason
            FROM events WHERE site_id = ?1 ORDER BY id"#,
         site
@@ -124,6 +139,7 @@ struct EventWith<T> {
     id: EventId,
     site_id: Option<SiteId>,
     at: String,
+    occurred_at: Option<String>,
     actor: String,
     source: EventSource,
     source_ref: Option<String>,
@@ -141,6 +157,7 @@ impl<T> EventWith<T> {
             id: self.id,
             site_id: self.site_id,
             at: self.at,
+            occurred_at: self.occurred_at,
             actor: self.actor,
             source: self.source,
             source_ref: self.source_ref,
@@ -159,7 +176,7 @@ pub async fn since(db: &SqlitePool, since: i64, limit: u32) -> Result<Vec<(Strin
     let limit = i64::from(limit);
     Ok(sqlx::query_as!(
         EventWith,
-        r#"SELECT e.id AS "id!: EventId", e.site_id AS "site_id: SiteId", e.at, e.actor,
+        r#"SELECT e.id AS "id!: EventId", e.site_id AS "site_id: SiteId", e.at, e.occurred_at, e.actor,
                   e.source AS "source: EventSource", e.source_ref, e.kind AS "kind: EventKind", e.old, e.new,
                   e.reason, c.slug AS extra
            FROM events e JOIN campaigns c ON c.id = e.campaign_id
@@ -188,7 +205,7 @@ pub async fn latest(
     let (sub, limit) = (subsystem.map(|s| s.0), i64::from(limit));
     Ok(sqlx::query_as!(
         EventWith,
-        r#"SELECT e.id AS "id!: EventId", e.site_id AS "site_id: SiteId", e.at, e.actor,
+        r#"SELECT e.id AS "id!: EventId", e.site_id AS "site_id: SiteId", e.at, e.occurred_at, e.actor,
                   e.source AS "source: EventSource", e.source_ref, e.kind AS "kind: EventKind", e.old, e.new,
                   e.reason, s.file || ':' || s.line AS "extra?: String"
            FROM events e LEFT JOIN sites s ON s.id = e.site_id

@@ -28,6 +28,19 @@ pub enum ProposalState {
     Superseded,
 }
 
+impl ProposalState {
+    /// The state as stored and as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalState::Open => "open",
+            ProposalState::Accepted => "accepted",
+            ProposalState::Rejected => "rejected",
+            ProposalState::Withdrawn => "withdrawn",
+            ProposalState::Superseded => "superseded",
+        }
+    }
+}
+
 /// A proposed status change.
 #[derive(Debug, Clone, Serialize)]
 pub struct Proposal {
@@ -315,6 +328,32 @@ pub async fn for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<Proposal>> {
            FROM proposals p JOIN sites s ON s.id = p.site_id JOIN campaigns c ON c.id = p.campaign_id
            WHERE p.site_id = ?1 ORDER BY p.state <> 'open', p.id DESC"#,
         site
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// A campaign's proposals (of sites in `subsystem` when given), the last made or decided
+/// first: what the Atom feeds add to the event log.
+pub async fn latest(
+    db: &SqlitePool,
+    campaign: CampaignId,
+    subsystem: Option<crate::model::SubsystemId>,
+    limit: u32,
+) -> Result<Vec<Proposal>> {
+    let limit = i64::from(limit);
+    Ok(sqlx::query_as!(
+        Proposal,
+        r#"SELECT p.id AS "id!: i64", c.slug AS campaign, p.site_id AS "site!: SiteId", s.file, s.line,
+                  p.from_status AS "from!: Status", p.to_status AS "to!: Status", p.reason, p.author,
+                  p.source AS "source!: EventSource", p.created_at, p.state AS "state!: ProposalState",
+                  p.decided_by, p.decided_at, p.decision_reason
+           FROM proposals p JOIN sites s ON s.id = p.site_id JOIN campaigns c ON c.id = p.campaign_id
+           WHERE p.campaign_id = ?1 AND (?2 IS NULL OR s.subsystem_id = ?2)
+           ORDER BY max(p.created_at, ifnull(p.decided_at, '')) DESC, p.id DESC LIMIT ?3"#,
+        campaign,
+        subsystem,
+        limit
     )
     .fetch_all(db)
     .await?)

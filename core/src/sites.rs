@@ -51,6 +51,8 @@ pub struct SiteQuery {
     pub function: Option<String>,
     /// Only sites someone has (or nobody has) a live claim on, of their own or their subsystem.
     pub claimed: Option<bool>,
+    /// Only sites whose fix has got this far and no further (needs `campaign`).
+    pub stage: Option<crate::stages::Stage>,
 }
 
 /// The FTS5 query for what someone typed: every word of 3 characters or more must appear
@@ -222,6 +224,11 @@ pub fn list_ids_query(q: &SiteQuery, after: SiteId, limit: u32) -> QueryBuilder<
                  AND k.released_at IS NULL AND k.expires_at > ",
             )
             .push_bind(crate::model::now())
+            .push(")");
+    }
+    if let (Some(stage), Some(c)) = (q.stage, q.campaign) {
+        b.push(" AND s.id IN (")
+            .push(crate::stages::sites_at_sql(c, stage))
             .push(")");
     }
     b.push(" ORDER BY s.id LIMIT ").push_bind(i64::from(limit));

@@ -41,6 +41,11 @@ impl Stage {
         }
     }
 
+    /// The stage named `s` (as [`Stage::as_str`] writes it).
+    pub fn parse(s: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
     /// As pages say it.
     pub fn label(self) -> &'static str {
         match self {
@@ -192,16 +197,26 @@ pub fn current(steps: &[StageStep]) -> Option<Stage> {
 /// look for commits).
 pub fn counts_sql() -> String {
     format!(
+        "{} SELECT stage, count(*) FROM (SELECT site, max(stage) AS stage FROM per_site GROUP BY site)
+         GROUP BY stage",
+        per_site_sql("?1")
+    )
+}
+
+/// The `WITH per_site AS (…)` clause: (site, stage number) for every piece of evidence of
+/// campaign `campaign` (an SQL expression: a parameter, or a literal id).
+fn per_site_sql(campaign: &str) -> String {
+    format!(
         "WITH per_site AS (
            SELECT r.site_id AS site, 0 AS stage FROM refs r
-             WHERE r.campaign_id = ?1 AND r.kind = 'message' AND r.site_id IS NOT NULL
+             WHERE r.campaign_id = {campaign} AND r.kind = 'message' AND r.site_id IS NOT NULL
            UNION ALL
            SELECT r.site_id, 1 FROM refs r
              JOIN messages p ON p.message_id = r.target
              JOIN messages n ON n.thread_root = p.thread_root AND n.applied IS NOT NULL
                             AND (n.in_reply_to = p.message_id OR n.in_reply_to = p.in_reply_to)
              JOIN sites s ON s.id = r.site_id
-             WHERE r.campaign_id = ?1 AND r.kind = 'message'
+             WHERE r.campaign_id = {campaign} AND r.kind = 'message'
                AND EXISTS (SELECT 1 FROM subsystem_people sp
                            WHERE sp.email = n.from_email AND sp.role = 'maintainer'
                              AND (sp.subsystem_id = s.subsystem_id OR sp.subsystem_id IN
@@ -209,15 +224,23 @@ pub fn counts_sql() -> String {
            UNION ALL
            SELECT sc.site_id, {COMMIT_STAGE_SQL} FROM site_commits sc
              CROSS JOIN sites s ON s.id = sc.site_id JOIN commits c ON c.id = sc.commit_id
-             WHERE s.campaign_id = ?1 AND sc.role = 'fix'
+             WHERE s.campaign_id = {campaign} AND sc.role = 'fix'
            UNION ALL
            SELECT sc.site_id, 4 FROM site_commits sc
              CROSS JOIN sites s ON s.id = sc.site_id JOIN commits c ON c.id = sc.commit_id
-             WHERE s.campaign_id = ?1 AND sc.role = 'fix'
+             WHERE s.campaign_id = {campaign} AND sc.role = 'fix'
                AND EXISTS (SELECT 1 FROM commits b WHERE b.upstream_oid = c.oid)
-         )
-         SELECT stage, count(*) FROM (SELECT site, max(stage) AS stage FROM per_site GROUP BY site)
-         GROUP BY stage"
+         )"
+    )
+}
+
+/// A subquery of the ids of campaign `campaign`'s sites whose furthest stage is `stage`
+/// (the site list's stage filter; the same evidence as [`counts`]).
+pub fn sites_at_sql(campaign: CampaignId, stage: Stage) -> String {
+    format!(
+        "{} SELECT site FROM per_site GROUP BY site HAVING max(stage) = {}",
+        per_site_sql(&campaign.0.to_string()),
+        stage as i64
     )
 }
 

@@ -108,6 +108,8 @@ pub struct StatusChange<'a> {
     pub source: EventSource,
     pub source_ref: Option<&'a str>,
     pub at: &'a str,
+    /// When the change happened, when known and not `at` (an auditor's date, a commit's).
+    pub occurred: Option<&'a str>,
 }
 
 impl<'a> StatusChange<'a> {
@@ -135,7 +137,13 @@ impl<'a> StatusChange<'a> {
             source: stamp.source,
             source_ref: stamp.source_ref,
             at: stamp.at,
+            occurred: None,
         }
+    }
+
+    /// It happened at `occurred` (`None`: when it is recorded).
+    pub fn occurred(self, occurred: Option<&'a str>) -> StatusChange<'a> {
+        StatusChange { occurred, ..self }
     }
 
     /// Decided by `decided_by` (a verdict group, or nothing yet) rather than for the site alone.
@@ -189,7 +197,8 @@ pub async fn apply(conn: &mut SqliteConnection, c: StatusChange<'_>) -> Result<b
         let event = NewEvent::new(c.campaign, EventKind::Status, c.stamp())
             .site(c.site)
             .change(Some(c.from.as_str()), Some(c.to.as_str()))
-            .reason(c.reason);
+            .reason(c.reason)
+            .occurred(c.occurred);
         events::append(&mut *conn, &event).await?;
     }
     Ok(changed)

@@ -17,6 +17,9 @@ pub struct Verdict {
     pub matches: VerdictMatch,
     pub status: Status,
     pub reason: String,
+    /// When the group's status became true, as its input said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
 }
 
 /// The campaign's verdict groups in order (first match wins).
@@ -26,7 +29,7 @@ pub async fn list_in<'e>(
 ) -> Result<Vec<Verdict>> {
     let rows = sqlx::query!(
         r#"SELECT id AS "id!: VerdictId", position, label, match_callee, match_iter_kind AS "match_iter_kind: IterKind",
-                  match_direction, match_function, match_file, status AS "status: Status", reason
+                  match_direction, match_function, match_file, status AS "status: Status", reason, date
            FROM verdicts WHERE campaign_id = ?1 ORDER BY position"#,
         campaign
     )
@@ -47,6 +50,7 @@ pub async fn list_in<'e>(
             },
             status: r.status,
             reason: r.reason,
+            date: r.date,
         })
         .collect())
 }

@@ -122,6 +122,7 @@ async fn head(db: &SqlitePool, slug: &str) -> anyhow::Result<(Document, Campaign
                             matches: ValidMatch::new(v.matches)?,
                             status: v.status,
                             reason: (!v.reason.is_empty()).then_some(v.reason),
+                            date: v.date.as_deref().map(Date::new).transpose()?,
                         })
                     })
                     .collect::<anyhow::Result<Vec<_>>>()
@@ -162,7 +163,11 @@ fn site_doc(
         status: own.then_some(s.status),
         // A verdict's reason belongs to its group; any other reason is the site's own.
         reason: (s.decided_by != DecidedBy::Verdict && !s.reason.is_empty()).then_some(s.reason),
+        // The dates of status changes are in the event log, and code context comes from the
+        // tree: an export carries neither (yet), so it stays one row read per site.
+        date: None,
         subsystem: s.subsystem.as_deref().map(NonEmpty::new).transpose()?,
+        context: None,
         notes: site_notes
             .remove(&s.id)
             .unwrap_or_default()

@@ -12,7 +12,7 @@ use treewide_core::ingest::{
 };
 use treewide_core::model::{EventSource, IterKind};
 use treewide_formats::audit::{
-    parse_document, AuditError, CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag,
+    parse_document, AuditError, CampaignDoc, CampaignNoteDoc, CommitId, ContextDoc, Date, Document, FormatTag,
     Ident, Invalid, NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc,
     TreeDoc, ValidMatch, VerdictDoc,
 };
@@ -68,6 +68,7 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
                         matches,
                         status: v.status,
                         reason: v.reason.unwrap_or_default(),
+                        date: v.date.map(|d| d.into_string()),
                     }
                 })
                 .collect()
@@ -100,6 +101,7 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
                         .filter(|d| !d.is_empty()),
                     status: s.status,
                     reason: s.reason,
+                    status_date: s.date.map(|d| d.into_string()),
                     subsystem: s.subsystem.map(NonEmpty::into_string),
                     notes: s
                         .notes
@@ -107,7 +109,7 @@ pub fn to_batch(doc: Document, origin: Origin) -> Batch {
                         .map(|n| note(n.author, n.text, n.date, n.ask, None))
                         .collect(),
                     refs: s.refs.into_iter().map(|r| r.into_spec()).collect(),
-                    context: None,
+                    context: s.context.map(|c| (c.lines, c.start.get())),
                     all_subsystems: Vec::new(),
                 }
             })
@@ -167,6 +169,7 @@ pub fn from_batch(b: &Batch) -> anyhow::Result<Document> {
                             matches: ValidMatch::new(v.matches.clone())?,
                             status: v.status,
                             reason: (!v.reason.is_empty()).then(|| v.reason.clone()),
+                            date: v.date.as_deref().map(Date::new).transpose()?,
                         })
                     })
                     .collect::<anyhow::Result<Vec<_>>>()
@@ -209,7 +212,14 @@ fn site_doc(s: &SiteInput) -> anyhow::Result<SiteDoc> {
         direction: s.direction.clone(),
         status: s.status,
         reason: s.reason.clone(),
+        date: s.status_date.as_deref().map(Date::new).transpose()?,
         subsystem: s.subsystem.as_deref().map(NonEmpty::new).transpose()?,
+        context: s.context.as_ref().and_then(|(lines, start)| {
+            Some(ContextDoc {
+                start: NonZeroU32::new(*start)?,
+                lines: lines.clone(),
+            })
+        }),
         notes: s.notes.iter().map(note_doc).collect::<Result<_, _>>()?,
         refs: s
             .refs

@@ -21,6 +21,18 @@ pub fn status(s: Option<&str>) -> Result<Option<Status>, Failure> {
         .map_err(Failure::from)
 }
 
+/// A fix stage filter from a query: absent or empty means any stage.
+pub fn stage(s: Option<&str>) -> Result<Option<treewide_core::stages::Stage>, Failure> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => treewide_core::stages::Stage::parse(s).map(Some).ok_or_else(|| {
+            Failure::BadRequest(format!(
+                "unknown stage {s:?}: expected posted, applied, next, mainline or stable"
+            ))
+        }),
+    }
+}
+
 /// A page size from the query: `default` when absent, else 1 to `max`.
 pub fn page_limit(asked: Option<u32>, default: u32, max: u32) -> Result<u32, Failure> {
     match asked.unwrap_or(default) {

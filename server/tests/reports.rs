@@ -366,3 +366,67 @@ async fn the_same_note_twice_is_a_conflict_not_a_failure() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn a_proposal_is_a_feed_entry_with_its_reason_and_so_is_its_decision() {
+    let app = spawn_app().await;
+    let list = app
+        .get("/api/v1/sites?campaign=iov-iter-pin&file=drivers/nvme/target/io-cmd-file.c")
+        .await
+        .json();
+    let site = treewide_core::model::SiteId(list["items"][0]["id"].as_i64().unwrap());
+    let outcome = treewide_core::proposals::request(
+        &app.db,
+        transition::StatusRequest {
+            site,
+            to: Status::ConfirmedSafe,
+            by: transition::Authority::Proposal,
+            actor: "Someone <someone@example.org>",
+            source: EventSource::Web,
+            reason: "sgl_alloc() pages: anonymous, checked the driver",
+            expected_version: None,
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let treewide_core::proposals::Outcome::Proposed { id } = outcome else {
+        panic!("an outsider's confirmation is a proposal: {outcome:?}");
+    };
+    for uri in [
+        "/c/iov-iter-pin/feed.atom",
+        "/c/iov-iter-pin/s/nvm-express-target-driver/feed.atom",
+    ] {
+        let xml = app.get(uri).await.body;
+        let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{uri}: {e}"));
+        let first = doc
+            .descendants()
+            .find(|n| n.has_tag_name("entry"))
+            .expect("an entry");
+        let text = |tag: &str| {
+            first
+                .children()
+                .find(|n| n.has_tag_name(tag))
+                .and_then(|n| n.text())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(text("id").ends_with(&format!("/proposal/{id}")), "{xml}");
+        assert!(text("content").contains("sgl_alloc() pages: anonymous"), "{xml}");
+        assert!(text("title").contains("io-cmd-file.c:94"), "{xml}");
+    }
+    treewide_core::proposals::decide(
+        &app.db,
+        id,
+        false,
+        transition::Authority::Signoff,
+        "Christoph Hellwig <hch@lst.de>",
+        EventSource::Web,
+        "not yet",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("decide: {e}"));
+    let xml = app.get("/c/iov-iter-pin/feed.atom").await.body;
+    assert!(xml.contains(&format!("/proposal/{id}/rejected</id>")), "{xml}");
+    assert!(xml.contains("rejected — not yet"), "{xml}");
+}

@@ -112,3 +112,37 @@ async fn a_file_has_a_permalink_and_the_jump_box_takes_file_line() {
     let c = app.get("/c/iov-iter-pin").await.body;
     assert!(c.contains("action=\"/c/iov-iter-pin/jump\"") && c.contains("/c/iov-iter-pin/sites"));
 }
+
+#[tokio::test]
+async fn the_fix_stage_filters_sites_on_the_page_and_in_the_api() {
+    let app = spawn_app().await;
+    // The "Haven't done yet" sites link the audit mail: a posted stage, nothing further.
+    let posted = app.get("/c/iov-iter-pin/sites?stage=posted").await;
+    assert_eq!(posted.status, StatusCode::OK);
+    assert!(posted.body.contains("net/sunrpc/svcsock.c"), "{}", posted.body);
+    assert!(!posted.body.contains("fs/splice.c"), "{}", posted.body);
+    assert!(posted.body.contains(r#"<option value="posted" selected>"#));
+    let api: Value = app
+        .get("/api/v1/sites?campaign=iov-iter-pin&stage=posted")
+        .await
+        .json();
+    let files: Vec<&str> = api["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["file"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&"net/sunrpc/svcsock.c"), "{files:?}");
+    assert!(!files.contains(&"fs/splice.c"), "{files:?}");
+    let mainline = app.get("/c/iov-iter-pin/sites?stage=mainline").await;
+    assert!(mainline.body.contains("No sites match."), "{}", mainline.body);
+    // A stage that does not exist, and a stage without a campaign, are refused.
+    assert_eq!(
+        app.get("/c/iov-iter-pin/sites?stage=shipped").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        app.get("/api/v1/sites?stage=posted").await.status,
+        StatusCode::BAD_REQUEST
+    );
+}

@@ -26,6 +26,51 @@ pub fn run(db: &Path, args: &[&str]) -> Output {
         .expect("run treewide")
 }
 
+/// Chromium for a browser test, or `None` (the test skips, saying so) when it is not
+/// installed. `./test.sh` installs it and sets `TREEWIDE_REQUIRE_BROWSER`, so CI never skips.
+pub fn browser() -> Option<PathBuf> {
+    let c = chromium();
+    if c.is_none() {
+        assert!(
+            std::env::var_os("TREEWIDE_REQUIRE_BROWSER").is_none(),
+            "Chromium is required (apt-get install chromium)"
+        );
+        eprintln!("SKIPPED: no Chromium at /usr/bin/chromium; ./test.sh installs it");
+    }
+    c
+}
+
+/// A Chromium logged in as `email`: invited with the CLI, the invite accepted in the page.
+pub fn person(
+    app: &treewide_testing::TestApp,
+    chromium: &Path,
+    email: &str,
+) -> cdp::Browser {
+    let out = run(
+        &app.db_path,
+        &["user", "add", "--email", email, "--base-url", app.url()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let mut b = cdp::Browser::launch(chromium);
+    b.goto(&link);
+    let path = link.trim_start_matches(app.url()).to_owned();
+    b.submit(
+        &path,
+        &[
+            ("password", "correct horse 1"),
+            ("password2", "correct horse 1"),
+        ],
+        "Set password and log in",
+    );
+    assert!(b.html().contains(email), "logged in as {email}");
+    b
+}
+
 /// Debian's Chromium, if installed.
 pub fn chromium() -> Option<PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]

@@ -242,6 +242,7 @@ pub(super) async fn load_verdicts(
                 matcher: v.matches.compile()?,
                 status: v.status,
                 reason: v.reason,
+                date: v.date,
             })
         })
         .collect()
@@ -260,6 +261,7 @@ pub(super) async fn replace_verdicts(
                 && o.matches == n.matches
                 && o.status == n.status
                 && o.reason == n.reason
+                && o.date == n.date
         });
     if same {
         return Ok(false);
@@ -279,8 +281,8 @@ pub(super) async fn replace_verdicts(
         let kind = v.matches.iter_kind.map(|k| k.as_str());
         sqlx::query!(
             "INSERT INTO verdicts (campaign_id, position, label, match_callee, match_iter_kind, match_direction,
-                                   match_function, match_file, status, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                   match_function, match_file, status, reason, date)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             ctx.campaign,
             pos,
             v.label,
@@ -290,7 +292,8 @@ pub(super) async fn replace_verdicts(
             v.matches.function,
             v.matches.file,
             v.status,
-            v.reason
+            v.reason,
+            v.date
         )
         .execute(&mut **tx)
         .await?;

@@ -82,6 +82,7 @@ pub(super) struct LoadedVerdict {
     pub(super) matcher: VerdictMatcher,
     pub(super) status: Status,
     pub(super) reason: String,
+    pub(super) date: Option<String>,
 }
 
 /// The status a batch gives a site: its own entry's when it states one, else the first
@@ -381,6 +382,7 @@ mod tests {
             direction: Some("READ".into()),
             status: None,
             reason: None,
+            status_date: None,
             subsystem: None,
             notes: Vec::new(),
             refs: Vec::new(),

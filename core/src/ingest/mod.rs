@@ -59,6 +59,9 @@ pub struct VerdictInput {
     pub matches: VerdictMatch,
     pub status: Status,
     pub reason: String,
+    /// When the group's status became true for its sites, as the input says (RFC 3339 or
+    /// YYYY-MM-DD): the burndown dates the sites it decides done by it.
+    pub date: Option<String>,
 }
 
 /// A note; `ask` makes it an open question to that subsystem's owners.
@@ -106,6 +109,9 @@ pub struct SiteInput {
     /// A per-site decision; `None` (or `unreviewed`) leaves it to the verdict groups.
     pub status: Option<Status>,
     pub reason: Option<String>,
+    /// When `status` became true, when the input says (RFC 3339 or YYYY-MM-DD): logged as the
+    /// status event's time of the fact.
+    pub status_date: Option<String>,
     pub subsystem: Option<String>,
     pub notes: Vec<NoteInput>,
     pub refs: Vec<RefInput>,

@@ -214,6 +214,7 @@ impl EventCtx<'_> {
         site: SiteId,
         from: Status,
         d: &Decision,
+        occurred: Option<&str>,
     ) -> Result<bool> {
         let change = StatusChange::new(
             self.campaign,
@@ -224,7 +225,8 @@ impl EventCtx<'_> {
             self.authority(),
             self.stamp(),
         )
-        .decided_by(d.decided_by, d.verdict_id);
+        .decided_by(d.decided_by, d.verdict_id)
+        .occurred(occurred);
         transition::apply(tx, change).await
     }
 }
@@ -274,7 +276,8 @@ async fn store_sites(
             Some(name) => Some(subsystems.id(tx, name).await?),
             None => None,
         };
-        let has_extras = !s.notes.is_empty() || !s.refs.is_empty();
+        // A new site whose input dates its status gets that status logged with the date.
+        let has_extras = !s.notes.is_empty() || !s.refs.is_empty() || s.status_date.is_some();
         let key = rekeyed.get(&i).map_or(identity.as_str(), String::as_str);
         let Some(old) = existing.remove(key) else {
             plan.new.push(NewSite {
@@ -300,7 +303,8 @@ async fn store_sites(
             changed = true;
         }
         if let Some(d) = redecide(&old, s, verdicts, scan) {
-            if ctx.apply_decision(tx, old.id, old.status, &d).await? {
+            let occurred = s.status_date.as_deref().filter(|_| s.status == Some(d.status));
+            if ctx.apply_decision(tx, old.id, old.status, &d, occurred).await? {
                 summary.status_changes += 1;
             }
             changed = true;
@@ -433,6 +437,17 @@ async fn store_site_extras(
             continue;
         };
         let s = &batch.sites[i];
+        if let (None, Some(status), Some(date)) = (id, s.status, s.status_date.as_deref()) {
+            // A new site is stored with its status and no event; the input's date for that
+            // status is worth one (the burndown dates a done site by it).
+            let event = ctx
+                .event(EventKind::Status)
+                .site(site)
+                .change(None, Some(status.as_str()))
+                .reason(s.reason.as_deref().unwrap_or_default())
+                .occurred(Some(date));
+            events::append(&mut **tx, &event).await?;
+        }
         for n in &s.notes {
             if insert_note(tx, ctx, Some(site), n, subsystems).await? {
                 summary.notes_new += 1;
@@ -506,7 +521,12 @@ async fn reevaluate(
         if d == r.decision() {
             continue;
         }
-        n += u64::from(ctx.apply_decision(tx, r.id, r.status, &d).await?);
+        // Decided by a dated group: the change happened when the group says.
+        let occurred = verdicts
+            .iter()
+            .find(|v| Some(v.id) == d.verdict_id)
+            .and_then(|v| v.date.as_deref());
+        n += u64::from(ctx.apply_decision(tx, r.id, r.status, &d, occurred).await?);
     }
     Ok(n)
 }

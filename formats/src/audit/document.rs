@@ -258,6 +258,10 @@ pub struct VerdictDoc {
     pub status: Status,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When the group's status became true for its sites (the mail that said so): the
+    /// burndown dates the sites it decides done by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<Date>,
 }
 
 /// A verdict `match` that is non-empty and whose globs compile.
@@ -521,10 +525,25 @@ pub struct SiteDoc {
     pub status: Option<Status>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When the status became true, as the auditor states it (the fixing commit's or
+    /// release's date, the mail that confirmed it): the burndown dates a done site by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<Date>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subsystem: Option<NonEmpty>,
+    /// Source lines around the call, as a tree scan reads them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<ContextDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<SiteNoteDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refs: Vec<RefDoc>,
+}
+
+/// Source lines around a call: `lines` (newline-separated) from line `start` of the file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextDoc {
+    pub start: NonZeroU32,
+    pub lines: String,
 }

@@ -8,7 +8,8 @@ use std::fmt;
 use std::io::Write;
 
 pub use document::{
-    CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag, Ident, Invalid, NonEmpty,
+    CampaignDoc, CampaignNoteDoc, CommitId, ContextDoc, Date, Document, FormatTag, Ident, Invalid,
+    NonEmpty,
     PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc, TreeDoc, ValidMatch,
     VerdictDoc,
 };

@@ -106,6 +106,7 @@ pub fn to_site_specs(
                 direction,
                 status: class.status,
                 reason: (!class.reason.is_empty()).then_some(class.reason),
+                status_date: None,
                 subsystem: subs.first().map(|s| s.name.clone()),
                 notes: Vec::new(),
                 refs: Vec::new(),

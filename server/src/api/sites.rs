@@ -58,6 +58,8 @@ pub struct SitesParams {
     #[serde(skip_serializing_if = "Option::is_none")]
     claimed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    stage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cursor: Option<String>,
@@ -74,6 +76,7 @@ pub struct SitesParams {
            ("q" = Option<String>, Query, description = "full-text search over file, function, callee, code, notes and mail subjects (every word of 3+ characters, as a substring)"),
            ("function" = Option<String>, Query, description = "enclosing function"),
            ("claimed" = Option<bool>, Query, description = "only sites with (true) or without (false) a live claim"),
+           ("stage" = Option<String>, Query, description = "only sites whose fix got this far and no further: posted, applied, next, mainline or stable (needs campaign)"),
            ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
            ("cursor" = Option<String>, Query, description = "the `next` of the previous page")),
     responses((status = 200, description = "`items` and the `next` page (also in the Link header)", body = serde_json::Value),
@@ -103,8 +106,12 @@ pub async fn sites(
         q: p.q.clone().filter(|s| !s.trim().is_empty()),
         function: p.function.clone().filter(|s| !s.is_empty()),
         claimed: p.claimed,
+        stage: params::stage(p.stage.as_deref())?,
         ..Default::default()
     };
+    if q.stage.is_some() && p.campaign.as_deref().is_none_or(str::is_empty) {
+        return Err(Failure::BadRequest("stage needs a campaign".into()).into());
+    }
     if let Some(slug) = p.campaign.as_deref().filter(|s| !s.is_empty()) {
         q.campaign = Some(campaigns::meta(&st.db, slug).await?.id);
     }

@@ -48,10 +48,12 @@ struct ListQuery {
     #[serde(default)]
     claimed: String,
     #[serde(default)]
+    stage: String,
+    #[serde(default)]
     after: Option<i64>,
 }
 
-/// `GET /c/{campaign}/sites?q=&status=&subsystem=&callee=&function=&file=&claimed=&after=`.
+/// `GET /c/{campaign}/sites?q=&status=&subsystem=&callee=&function=&file=&claimed=&stage=&after=`.
 async fn list(
     State(st): State<AppState>,
     auth: AuthSession,
@@ -72,6 +74,7 @@ async fn list(
             "no" => Some(false),
             _ => None,
         },
+        stage: params::stage(Some(&lq.stage))?,
         ..Default::default()
     };
     if let Some(sub) = nonempty(&lq.subsystem) {
@@ -89,6 +92,7 @@ async fn list(
         function: lq.function.clone(),
         file: lq.file.clone(),
         claimed: lq.claimed.clone(),
+        stage: lq.stage.clone(),
     };
     let base = format!("/c/{}/sites", enc(&c.slug));
     let next = match (more, found.last()) {
@@ -101,6 +105,7 @@ async fn list(
                 ("function", &filters.function),
                 ("file", &filters.file),
                 ("claimed", &filters.claimed),
+                ("stage", &filters.stage),
             ]
             .iter()
             .filter(|(_, v)| !v.is_empty())

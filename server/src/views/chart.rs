@@ -65,25 +65,144 @@ pub struct Burndown {
     pub markers: bool,
     /// One sentence for `aria-label`: where the campaign stands and since when.
     pub label: String,
+    /// Long quiet stretches squeezed on the date axis, marked where they are.
+    pub breaks: Vec<Break>,
 }
 
 /// Where the scale maps dates and counts in the plot area.
+///
+/// The date axis is linear between knots. A long quiet stretch between two points (years
+/// without a change before today, say) would flatten everything else against one edge, so
+/// such a gap is squeezed to [`BREAK_W`] and marked as a break; the days around it share the
+/// rest of the width in proportion.
 struct Scale {
-    first: i32,
-    /// Days from the first to the last point, at least 1 (a single point sits at the left
-    /// and its line runs to the right edge).
-    span: f64,
+    /// (Julian day, x) left to right; at least two knots.
+    knots: Vec<(i32, f64)>,
+    /// The squeezed gaps.
+    breaks: Vec<Break>,
     /// The count at the top of the plot: a multiple of the y tick step, at least the total.
     top: u64,
 }
 
+/// Width of a squeezed gap on the date axis.
+const BREAK_W: f64 = 30.0;
+/// A gap between two points is squeezed when it is this many days or more and more than a
+/// quarter of the whole span.
+const BREAK_MIN_DAYS: i32 = 120;
+
+/// A squeezed stretch of the date axis, where nothing changed from `from` to `to`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Break {
+    /// Middle of the break on the x axis.
+    pub x: Coord,
+    pub from: Date,
+    pub to: Date,
+    /// "3 years 8 months without a change", for the break's title.
+    pub label: String,
+}
+
 impl Scale {
+    fn new(dates: &[Date], top: u64) -> Scale {
+        let days: Vec<i32> = {
+            let mut d: Vec<i32> = dates.iter().map(|d| d.to_julian_day()).collect();
+            d.dedup();
+            d
+        };
+        let (first, last) = (days[0], days[days.len() - 1]);
+        let span = last - first;
+        let long = |g: i32| g >= BREAK_MIN_DAYS && g * 4 > span;
+        let squeezed: i32 = days.windows(2).map(|w| w[1] - w[0]).filter(|g| long(*g)).sum();
+        let n_breaks = days.windows(2).filter(|w| long(w[1] - w[0])).count();
+        // Squeezing needs days left to spread out; two far-apart points stay linear.
+        let (rest_days, rest_w) = if n_breaks > 0 && span > squeezed {
+            (
+                f64::from(span - squeezed),
+                plot_width() - BREAK_W * n_breaks as f64,
+            )
+        } else {
+            (f64::from(span.max(1)), plot_width())
+        };
+        let squeeze = n_breaks > 0 && span > squeezed;
+        let mut knots = vec![(first, LEFT)];
+        let mut breaks = Vec::new();
+        let mut x = LEFT;
+        for w in days.windows(2) {
+            let g = w[1] - w[0];
+            if squeeze && long(g) {
+                breaks.push(Break {
+                    x: Coord(x + BREAK_W / 2.0),
+                    from: Date::from_julian_day(w[0]).unwrap_or(Date::MIN),
+                    to: Date::from_julian_day(w[1]).unwrap_or(Date::MAX),
+                    label: format!("{} without a change (squeezed)", duration_words(g)),
+                });
+                x += BREAK_W;
+            } else {
+                x += f64::from(g) / rest_days * rest_w;
+            }
+            knots.push((w[1], x));
+        }
+        if knots.len() == 1 {
+            knots.push((first + 1, WIDTH - RIGHT));
+        }
+        Scale { knots, breaks, top }
+    }
+
     fn x(&self, d: Date) -> f64 {
-        LEFT + f64::from(d.to_julian_day() - self.first) / self.span * plot_width()
+        let j = d.to_julian_day();
+        let i = self
+            .knots
+            .partition_point(|(k, _)| *k <= j)
+            .clamp(1, self.knots.len() - 1);
+        let ((d0, x0), (d1, x1)) = (self.knots[i - 1], self.knots[i]);
+        let t = (f64::from(j - d0) / f64::from((d1 - d0).max(1))).clamp(0.0, 1.0);
+        x0 + t * (x1 - x0)
+    }
+
+    /// Whether `d` falls inside a squeezed gap (a tick there would sit on the break).
+    fn in_break(&self, d: Date) -> bool {
+        self.breaks.iter().any(|b| d > b.from && d < b.to)
     }
 
     fn y(&self, n: u64) -> f64 {
         TOP + (1.0 - n as f64 / self.top as f64) * (HEIGHT - TOP - BOTTOM)
+    }
+}
+
+impl Break {
+    /// Left edge of the shaded band that marks the break.
+    pub fn left(&self) -> Coord {
+        Coord(self.x.0 - (BREAK_W - 10.0) / 2.0)
+    }
+    /// Width of that band.
+    pub fn width(&self) -> Coord {
+        Coord(BREAK_W - 10.0)
+    }
+    /// The two slashes across the date axis at `bottom`.
+    pub fn marks(&self, bottom: Coord) -> String {
+        let (x, y) = (self.x.0, bottom.0);
+        format!(
+            "M{} {}L{} {}M{} {}L{} {}",
+            Coord(x - 6.0),
+            Coord(y + 5.0),
+            Coord(x - 1.0),
+            Coord(y - 5.0),
+            Coord(x + 1.0),
+            Coord(y + 5.0),
+            Coord(x + 6.0),
+            Coord(y - 5.0)
+        )
+    }
+}
+
+/// "1 year 3 months", "5 months", "40 days": how long `days` is, roughly.
+fn duration_words(days: i32) -> String {
+    let plural = |n: i32, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    let months = days * 12 / 365;
+    match (months / 12, months % 12) {
+        (0, 0) => plural(days, "day"),
+        (0, m) => plural(m, "month"),
+        (y, 0) => plural(y, "year"),
+        (y, m) => format!("{} {}", plural(y, "year"), plural(m, "month")),
     }
 }
 
@@ -101,11 +220,8 @@ impl Burndown {
             return None;
         }
         let step = nice_step(total);
-        let scale = Scale {
-            first: first.date.to_julian_day(),
-            span: f64::from((last.date.to_julian_day() - first.date.to_julian_day()).max(1)),
-            top: total.div_ceil(step) * step,
-        };
+        let dates: Vec<Date> = points.iter().map(|p| p.date).collect();
+        let scale = Scale::new(&dates, total.div_ceil(step) * step);
         let y_ticks = (0..=scale.top / step)
             .map(|i| Tick {
                 pos: Coord(scale.y(i * step)),
@@ -136,10 +252,11 @@ impl Burndown {
                     y_done: Coord(scale.y(p.done)),
                 })
                 .collect(),
-            x_ticks: date_ticks(&scale, first.date, last.date),
+            x_ticks: date_ticks(&scale, &dates),
             y_ticks,
             markers: points.len() <= MAX_MARKERS,
             label,
+            breaks: scale.breaks,
         })
     }
 
@@ -166,6 +283,14 @@ impl Burndown {
     /// Lower end of the date tick marks.
     pub fn tick_end(&self) -> Coord {
         Coord(HEIGHT - BOTTOM + 4.0)
+    }
+    /// Top of a break's band (the plot's top).
+    pub fn break_top(&self) -> Coord {
+        Coord(TOP)
+    }
+    /// Height of a break's band (down to the axis).
+    pub fn break_height(&self) -> Coord {
+        Coord(HEIGHT - BOTTOM - TOP)
     }
     /// Baseline of the date labels.
     pub fn x_label_y(&self) -> Coord {
@@ -214,7 +339,10 @@ fn nice_step(max: u64) -> u64 {
 
 /// Date ticks: the first and last day in full, and between them round dates (new years over
 /// long spans, month starts over months, evenly spaced days otherwise) where their labels fit.
-fn date_ticks(scale: &Scale, first: Date, last: Date) -> Vec<Tick> {
+/// Each stretch between squeezed gaps gets its own round dates, and the day a stretch starts
+/// after a gap is labelled when it fits.
+fn date_ticks(scale: &Scale, dates: &[Date]) -> Vec<Tick> {
+    let (first, last) = (dates[0], dates[dates.len() - 1]);
     let tick = |d: Date, label: String, anchor| Tick {
         pos: Coord(scale.x(d)),
         label,
@@ -227,7 +355,22 @@ fn date_ticks(scale: &Scale, first: Date, last: Date) -> Vec<Tick> {
     let end = tick(last, last.to_string(), "end");
     let (end_lo, _) = extent(&end);
     let mut prev_hi = extent(&ticks[0]).1;
-    for (d, label) in between(first, last) {
+    // The stretches of the axis between breaks, and what to label in each.
+    let mut stretches = Vec::new();
+    let mut start = first;
+    for b in &scale.breaks {
+        stretches.push((start, b.from));
+        start = b.to;
+    }
+    stretches.push((start, last));
+    let mut candidates: Vec<(Date, String)> = Vec::new();
+    for (i, (a, b)) in stretches.iter().enumerate() {
+        if i > 0 && *a != last {
+            candidates.push((*a, a.to_string()));
+        }
+        candidates.extend(between(*a, *b).into_iter().filter(|(d, _)| !scale.in_break(*d)));
+    }
+    for (d, label) in candidates {
         let t = tick(d, label, "middle");
         let (lo, hi) = extent(&t);
         if lo >= prev_hi + LABEL_PAD && hi + LABEL_PAD <= end_lo {
@@ -442,6 +585,59 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(labels(&close), vec!["2026-11-24", "2026-11-25"]);
+    }
+
+    #[test]
+    fn a_long_quiet_stretch_is_squeezed_into_a_marked_break() {
+        // The demo's shape: fixes from September 2022 to March 2023, then nothing until today.
+        let b = Burndown::new(&[
+            point(date!(2022 - 09 - 13), 40, 0),
+            point(date!(2022 - 09 - 14), 38, 2),
+            point(date!(2022 - 10 - 20), 30, 10),
+            point(date!(2023 - 03 - 14), 25, 15),
+            point(date!(2026 - 11 - 30), 25, 15),
+        ])
+        .unwrap();
+        assert_eq!(b.breaks.len(), 1);
+        let gap = &b.breaks[0];
+        assert_eq!((gap.from, gap.to), (date!(2023 - 03 - 14), date!(2026 - 11 - 30)));
+        assert_eq!(gap.label, "3 years 8 months without a change (squeezed)");
+        // The six active months take all but the break's width; the break sits at the end.
+        let xs: Vec<f64> = b.points.iter().map(|p| p.x.0).collect();
+        assert_eq!(xs[0], LEFT);
+        assert!((xs[3] - (WIDTH - RIGHT - BREAK_W)).abs() < 0.01, "{xs:?}");
+        assert_eq!(xs[4], WIDTH - RIGHT);
+        assert!((gap.x.0 - (WIDTH - RIGHT - BREAK_W / 2.0)).abs() < 0.01);
+        // 2022-09-14 is one day of 182 in: no longer crushed against the left edge.
+        assert!(xs[1] - xs[0] > 2.5, "{xs:?}");
+        // Month ticks inside the active stretch, none on the break, the ends in full.
+        assert_eq!(
+            labels(&b),
+            vec!["2022-09-13", "2022-11", "2023-01", "2026-11-30"]
+        );
+        for w in b.x_ticks.windows(2) {
+            assert!(extent(&w[0]).1 + LABEL_PAD <= extent(&w[1]).0, "{w:?}");
+        }
+    }
+
+    #[test]
+    fn two_far_apart_points_and_steady_steps_are_not_squeezed() {
+        let two = Burndown::new(&[
+            point(date!(2022 - 09 - 13), 4, 0),
+            point(date!(2026 - 11 - 30), 1, 3),
+        ])
+        .unwrap();
+        assert!(two.breaks.is_empty());
+        let monthly: Vec<_> = (0..24)
+            .map(|i| {
+                let d = Date::from_calendar_date(2024 + i / 12, Month::try_from(1 + (i % 12) as u8).unwrap(), 1).unwrap();
+                point(d, 30 - i as u64, i as u64)
+            })
+            .collect();
+        assert!(Burndown::new(&monthly).unwrap().breaks.is_empty());
+        assert_eq!(duration_words(40), "40 days");
+        assert_eq!(duration_words(365), "1 year");
+        assert_eq!(duration_words(160), "5 months");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use askama::Template;
 use treewide_core::events::{self, Event};
 use treewide_core::model::{EventKind, NoteId};
 use treewide_core::subsystems::{self, SubsystemFilter};
+use treewide_core::proposals::{self, Proposal};
 use treewide_core::{campaigns, notes, SqlitePool};
 
 use super::{enc, EventView};
@@ -13,9 +14,10 @@ use crate::config::PublicUrl;
 /// Events per feed.
 const ENTRIES: u32 = 100;
 
-/// One event as an Atom entry.
+/// One event (or proposal) as an Atom entry.
 pub struct FeedEntry {
-    pub id: i64,
+    /// Unique in the feed: `event/12`, `proposal/3`, `proposal/3/accepted`.
+    pub id: String,
     pub title: String,
     pub at: String,
     pub actor: String,
@@ -63,6 +65,7 @@ impl Feed {
         let updated = events
             .first()
             .map_or_else(|| c.updated_at.clone(), |(e, _)| e.at.clone());
+        let updated_at = updated.clone();
         let link = |path: &str| public_url.map_or_else(|| path.to_owned(), |u| u.join(path));
         // Answers carry their text in their note, not in the event.
         let mut answers = std::collections::HashMap::new();
@@ -75,12 +78,19 @@ impl Feed {
                 }
             }
         }
+        let ids: Vec<i64> = events.iter().map(|(e, _)| e.id.0).collect();
         let mut entries = Feed::entries(&c.slug, events);
-        for e in &mut entries {
-            if let Some(text) = answers.remove(&e.id) {
+        for (e, id) in entries.iter_mut().zip(ids) {
+            if let Some(text) = answers.remove(&id) {
                 e.text = xml_text(&format!("{} — {text}", e.text));
             }
         }
+        // Proposals are not in the event log: each is an entry when made and one more when
+        // decided, newest first with the events, as many as a feed holds.
+        let proposals = proposals::latest(db, c.id, subsystem, ENTRIES).await?;
+        entries.extend(proposals.iter().flat_map(|p| proposal_entries(&c.slug, p)));
+        entries.sort_by(|a, b| b.at.cmp(&a.at));
+        entries.truncate(ENTRIES as usize);
         for e in &mut entries {
             e.href = e.href.as_deref().map(link);
         }
@@ -92,7 +102,12 @@ impl Feed {
             // The id stays the same whatever URL the server is reached at.
             id: format!("tag:treewide,2026:{}", page),
             page: link(&page),
-            updated,
+            // The newest entry may be a proposal.
+            updated: entries
+                .first()
+                .map(|e| e.at.clone())
+                .filter(|at| *at > updated_at)
+                .unwrap_or(updated),
             entries,
         })
     }
@@ -109,7 +124,7 @@ impl Feed {
                     None => view.what.clone(),
                 };
                 FeedEntry {
-                    id: e.id.0,
+                    id: format!("event/{}", e.id.0),
                     title: xml_text(&title),
                     at: e.at,
                     actor: xml_text(&e.actor),
@@ -123,6 +138,47 @@ impl Feed {
             })
             .collect()
     }
+}
+
+/// A proposal as feed entries: made, and decided when it was (accepted, rejected, withdrawn,
+/// superseded), each with its reason.
+fn proposal_entries(campaign: &str, p: &Proposal) -> Vec<FeedEntry> {
+    let href = Some(format!("/c/{}/site/{}", enc(campaign), p.site));
+    let what = format!(
+        "{}:{}: proposal #{} {} → {}",
+        p.file,
+        p.line,
+        p.id,
+        p.from.as_str(),
+        p.to.as_str()
+    );
+    let mut out = vec![FeedEntry {
+        id: format!("proposal/{}", p.id),
+        title: xml_text(&format!("{what} by {}", p.author)),
+        at: p.created_at.clone(),
+        actor: xml_text(&p.author),
+        href: href.clone(),
+        text: xml_text(&if p.reason.is_empty() {
+            format!("{what}; waits for an owner")
+        } else {
+            format!("{what}; waits for an owner — {}", p.reason)
+        }),
+    }];
+    if let (Some(at), Some(by)) = (&p.decided_at, &p.decided_by) {
+        let state = p.state.as_str();
+        out.push(FeedEntry {
+            id: format!("proposal/{}/{state}", p.id),
+            title: xml_text(&format!("{what} {state} by {by}")),
+            at: at.clone(),
+            actor: xml_text(by),
+            href,
+            text: xml_text(&match p.decision_reason.as_deref().filter(|r| !r.is_empty()) {
+                Some(r) => format!("{what} {state} — {r}"),
+                None => format!("{what} {state}"),
+            }),
+        });
+    }
+    out
 }
 
 /// `s` with every character XML 1.0 does not allow (C0 controls other than tab, newline and

@@ -318,7 +318,11 @@ fn decided_text(by: DecidedBy, verdict: Option<&str>) -> String {
 
 /// A logged event as the history shows it.
 pub struct EventView {
+    /// When it was recorded ([`when`]).
     pub at: String,
+    /// When it happened, when that is known and not when it was recorded (an auditor's date,
+    /// a commit's, a mail's).
+    pub happened: Option<String>,
     pub actor: String,
     pub source: String,
     pub what: String,
@@ -348,7 +352,8 @@ impl EventView {
             EventKind::Import => format!("imported {}", e.new.as_deref().unwrap_or("")),
         };
         EventView {
-            at: e.at.replace('T', " ").trim_end_matches('Z').to_owned(),
+            at: when(&e.at),
+            happened: e.occurred_at.as_deref().map(when),
             actor: e.actor,
             source: match e.source_ref {
                 Some(r) => format!("{} ({r})", e.source.as_str()),
@@ -405,4 +410,37 @@ pub struct ErrorPage {
     pub message: String,
     /// What the refused form held, shown back.
     pub kept: Option<crate::error::Kept>,
+}
+
+/// A stored time (RFC 3339) as every page shows a moment: `2022-09-20 05:02 UTC`. A date
+/// alone stays a date (`2022-12-25`); text that is neither is shown as it is.
+pub fn when(at: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(at, &Rfc3339) {
+        Ok(t) => {
+            let t = t.to_offset(time::UtcOffset::UTC);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        }
+        Err(_) => at.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod when_tests {
+    use super::when;
+
+    #[test]
+    fn one_format_for_every_stored_time() {
+        assert_eq!(when("2022-09-20T06:02:11+01:00"), "2022-09-20 05:02 UTC");
+        assert_eq!(when("2026-11-28T10:00:00.123456Z"), "2026-11-28 10:00 UTC");
+        assert_eq!(when("2022-12-25"), "2022-12-25");
+        assert_eq!(when("soon"), "soon");
+    }
 }

@@ -17,6 +17,8 @@ pub struct SiteFilters {
     pub file: String,
     /// "", "yes" or "no".
     pub claimed: String,
+    /// "" or a fix stage (`posted` … `stable`).
+    pub stage: String,
 }
 
 /// `/c/{campaign}/sites`.
@@ -43,4 +45,9 @@ pub struct FilePage {
     pub rows: Vec<SiteRow>,
     /// The file at the campaign's tree on elixir (or its own tree URL).
     pub source_url: String,
+}
+
+/// The fix stages the site list filters by, in order.
+pub fn stage_choices() -> [treewide_core::stages::Stage; 5] {
+    treewide_core::stages::Stage::ALL
 }
