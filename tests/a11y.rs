@@ -47,7 +47,11 @@ fn violations(b: &mut Browser, axe: &str) -> Vec<String> {
     );
     found
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -123,7 +127,10 @@ async fn the_search_box_finds_a_site_by_function_and_by_a_word_of_a_note_in_chro
     b.goto(&format!("{}/c/iov-iter-pin/sites", app.url()));
     // Typed into the page's own search box and submitted, as a person would.
     for (words, wanted) in [
-        ("nvmet_file_submit_bvec", "drivers/nvme/target/io-cmd-file.c:94"),
+        (
+            "nvmet_file_submit_bvec",
+            "drivers/nvme/target/io-cmd-file.c:94",
+        ),
         ("presumably", "drivers/nvme/target/io-cmd-file.c:94"),
     ] {
         b.navigate_by(&format!(

@@ -5,7 +5,7 @@
 mod common;
 
 use common::cdp::Browser;
-use common::{browser, person, run};
+use common::{browser, person};
 use treewide_testing::spawn_app;
 
 #[tokio::test]

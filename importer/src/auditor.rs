@@ -12,9 +12,9 @@ use treewide_core::ingest::{
 };
 use treewide_core::model::{EventSource, IterKind};
 use treewide_formats::audit::{
-    parse_document, AuditError, CampaignDoc, CampaignNoteDoc, CommitId, ContextDoc, Date, Document, FormatTag,
-    Ident, Invalid, NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc,
-    TreeDoc, ValidMatch, VerdictDoc,
+    parse_document, AuditError, CampaignDoc, CampaignNoteDoc, CommitId, ContextDoc, Date, Document,
+    FormatTag, Ident, Invalid, NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName,
+    SubsystemDoc, TreeDoc, ValidMatch, VerdictDoc,
 };
 
 /// Turn a parsed document into a core batch.

@@ -25,11 +25,13 @@ pub fn status(s: Option<&str>) -> Result<Option<Status>, Failure> {
 pub fn stage(s: Option<&str>) -> Result<Option<treewide_core::stages::Stage>, Failure> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => treewide_core::stages::Stage::parse(s).map(Some).ok_or_else(|| {
-            Failure::BadRequest(format!(
-                "unknown stage {s:?}: expected posted, applied, next, mainline or stable"
-            ))
-        }),
+        Some(s) => treewide_core::stages::Stage::parse(s)
+            .map(Some)
+            .ok_or_else(|| {
+                Failure::BadRequest(format!(
+                    "unknown stage {s:?}: expected posted, applied, next, mainline or stable"
+                ))
+            }),
     }
 }
 

@@ -656,7 +656,12 @@ async fn burndown_for_bots() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| (p["date"].as_str().unwrap().to_owned(), p["done"].as_u64().unwrap()))
+            .map(|p| {
+                (
+                    p["date"].as_str().unwrap().to_owned(),
+                    p["done"].as_u64().unwrap(),
+                )
+            })
             .collect()
     };
     let pin = dates(&v);

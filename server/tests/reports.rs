@@ -412,7 +412,10 @@ async fn a_proposal_is_a_feed_entry_with_its_reason_and_so_is_its_decision() {
                 .to_owned()
         };
         assert!(text("id").ends_with(&format!("/proposal/{id}")), "{xml}");
-        assert!(text("content").contains("sgl_alloc() pages: anonymous"), "{xml}");
+        assert!(
+            text("content").contains("sgl_alloc() pages: anonymous"),
+            "{xml}"
+        );
         assert!(text("title").contains("io-cmd-file.c:94"), "{xml}");
     }
     treewide_core::proposals::decide(
@@ -427,6 +430,9 @@ async fn a_proposal_is_a_feed_entry_with_its_reason_and_so_is_its_decision() {
     .await
     .unwrap_or_else(|e| panic!("decide: {e}"));
     let xml = app.get("/c/iov-iter-pin/feed.atom").await.body;
-    assert!(xml.contains(&format!("/proposal/{id}/rejected</id>")), "{xml}");
+    assert!(
+        xml.contains(&format!("/proposal/{id}/rejected</id>")),
+        "{xml}"
+    );
     assert!(xml.contains("rejected — not yet"), "{xml}");
 }

@@ -119,7 +119,11 @@ async fn the_fix_stage_filters_sites_on_the_page_and_in_the_api() {
     // The "Haven't done yet" sites link the audit mail: a posted stage, nothing further.
     let posted = app.get("/c/iov-iter-pin/sites?stage=posted").await;
     assert_eq!(posted.status, StatusCode::OK);
-    assert!(posted.body.contains("net/sunrpc/svcsock.c"), "{}", posted.body);
+    assert!(
+        posted.body.contains("net/sunrpc/svcsock.c"),
+        "{}",
+        posted.body
+    );
     assert!(!posted.body.contains("fs/splice.c"), "{}", posted.body);
     assert!(posted.body.contains(r#"<option value="posted" selected>"#));
     let api: Value = app
@@ -135,7 +139,11 @@ async fn the_fix_stage_filters_sites_on_the_page_and_in_the_api() {
     assert!(files.contains(&"net/sunrpc/svcsock.c"), "{files:?}");
     assert!(!files.contains(&"fs/splice.c"), "{files:?}");
     let mainline = app.get("/c/iov-iter-pin/sites?stage=mainline").await;
-    assert!(mainline.body.contains("No sites match."), "{}", mainline.body);
+    assert!(
+        mainline.body.contains("No sites match."),
+        "{}",
+        mainline.body
+    );
     // A stage that does not exist, and a stage without a campaign, are refused.
     assert_eq!(
         app.get("/c/iov-iter-pin/sites?stage=shipped").await.status,

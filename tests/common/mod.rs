@@ -41,11 +41,7 @@ pub fn browser() -> Option<PathBuf> {
 }
 
 /// A Chromium logged in as `email`: invited with the CLI, the invite accepted in the page.
-pub fn person(
-    app: &treewide_testing::TestApp,
-    chromium: &Path,
-    email: &str,
-) -> cdp::Browser {
+pub fn person(app: &treewide_testing::TestApp, chromium: &Path, email: &str) -> cdp::Browser {
     let out = run(
         &app.db_path,
         &["user", "add", "--email", email, "--base-url", app.url()],

@@ -422,6 +422,7 @@ mod tests {
             matcher: m.compile().unwrap(),
             status: Status::NeedsPin,
             reason: "kvec group".into(),
+            date: None,
         }]
     }
 

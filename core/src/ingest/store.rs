@@ -303,8 +303,14 @@ async fn store_sites(
             changed = true;
         }
         if let Some(d) = redecide(&old, s, verdicts, scan) {
-            let occurred = s.status_date.as_deref().filter(|_| s.status == Some(d.status));
-            if ctx.apply_decision(tx, old.id, old.status, &d, occurred).await? {
+            let occurred = s
+                .status_date
+                .as_deref()
+                .filter(|_| s.status == Some(d.status));
+            if ctx
+                .apply_decision(tx, old.id, old.status, &d, occurred)
+                .await?
+            {
                 summary.status_changes += 1;
             }
             changed = true;

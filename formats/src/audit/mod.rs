@@ -9,8 +9,7 @@ use std::io::Write;
 
 pub use document::{
     CampaignDoc, CampaignNoteDoc, CommitId, ContextDoc, Date, Document, FormatTag, Ident, Invalid,
-    NonEmpty,
-    PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc, TreeDoc, ValidMatch,
+    NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc, TreeDoc, ValidMatch,
     VerdictDoc,
 };
 

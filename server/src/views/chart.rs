@@ -111,7 +111,11 @@ impl Scale {
         let (first, last) = (days[0], days[days.len() - 1]);
         let span = last - first;
         let long = |g: i32| g >= BREAK_MIN_DAYS && g * 4 > span;
-        let squeezed: i32 = days.windows(2).map(|w| w[1] - w[0]).filter(|g| long(*g)).sum();
+        let squeezed: i32 = days
+            .windows(2)
+            .map(|w| w[1] - w[0])
+            .filter(|g| long(*g))
+            .sum();
         let n_breaks = days.windows(2).filter(|w| long(w[1] - w[0])).count();
         // Squeezing needs days left to spread out; two far-apart points stay linear.
         let (rest_days, rest_w) = if n_breaks > 0 && span > squeezed {
@@ -368,7 +372,11 @@ fn date_ticks(scale: &Scale, dates: &[Date]) -> Vec<Tick> {
         if i > 0 && *a != last {
             candidates.push((*a, a.to_string()));
         }
-        candidates.extend(between(*a, *b).into_iter().filter(|(d, _)| !scale.in_break(*d)));
+        candidates.extend(
+            between(*a, *b)
+                .into_iter()
+                .filter(|(d, _)| !scale.in_break(*d)),
+        );
     }
     for (d, label) in candidates {
         let t = tick(d, label, "middle");
@@ -600,7 +608,10 @@ mod tests {
         .unwrap();
         assert_eq!(b.breaks.len(), 1);
         let gap = &b.breaks[0];
-        assert_eq!((gap.from, gap.to), (date!(2023 - 03 - 14), date!(2026 - 11 - 30)));
+        assert_eq!(
+            (gap.from, gap.to),
+            (date!(2023 - 03 - 14), date!(2026 - 11 - 30))
+        );
         assert_eq!(gap.label, "3 years 8 months without a change (squeezed)");
         // The six active months take all but the break's width; the break sits at the end.
         let xs: Vec<f64> = b.points.iter().map(|p| p.x.0).collect();
@@ -630,7 +641,12 @@ mod tests {
         assert!(two.breaks.is_empty());
         let monthly: Vec<_> = (0..24)
             .map(|i| {
-                let d = Date::from_calendar_date(2024 + i / 12, Month::try_from(1 + (i % 12) as u8).unwrap(), 1).unwrap();
+                let d = Date::from_calendar_date(
+                    2024 + i / 12,
+                    Month::try_from(1 + (i % 12) as u8).unwrap(),
+                    1,
+                )
+                .unwrap();
                 point(d, 30 - i as u64, i as u64)
             })
             .collect();

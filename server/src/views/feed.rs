@@ -4,8 +4,8 @@
 use askama::Template;
 use treewide_core::events::{self, Event};
 use treewide_core::model::{EventKind, NoteId};
-use treewide_core::subsystems::{self, SubsystemFilter};
 use treewide_core::proposals::{self, Proposal};
+use treewide_core::subsystems::{self, SubsystemFilter};
 use treewide_core::{campaigns, notes, SqlitePool};
 
 use super::{enc, EventView};
@@ -172,10 +172,12 @@ fn proposal_entries(campaign: &str, p: &Proposal) -> Vec<FeedEntry> {
             at: at.clone(),
             actor: xml_text(by),
             href,
-            text: xml_text(&match p.decision_reason.as_deref().filter(|r| !r.is_empty()) {
-                Some(r) => format!("{what} {state} — {r}"),
-                None => format!("{what} {state}"),
-            }),
+            text: xml_text(
+                &match p.decision_reason.as_deref().filter(|r| !r.is_empty()) {
+                    Some(r) => format!("{what} {state} — {r}"),
+                    None => format!("{what} {state}"),
+                },
+            ),
         });
     }
     out
