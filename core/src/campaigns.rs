@@ -43,14 +43,21 @@ pub fn version_tag(describe: &str) -> Option<String> {
         .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
         .filter_map(|w| {
             let w = w.strip_prefix('v').unwrap_or(w);
-            // A Debian revision ("6.1.172-1") or a package suffix is not part of the tag.
-            let w = w.split('-').next()?;
+            // A Debian revision ("6.1.172-1") or a package suffix is not part of the tag; a
+            // release candidate is ("6.7-rc1-12-g1a2b3c4": v6.7-rc1, what git describe says).
+            let mut parts = w.split('-');
+            let w = parts.next()?;
+            let rc = parts
+                .next()
+                .filter(|p| p.len() > 2 && p.starts_with("rc") && p[2..].bytes().all(|b| b.is_ascii_digit()))
+                .map(|p| format!("-{p}"))
+                .unwrap_or_default();
             let parts: Vec<&str> = w.split('.').collect();
             let ok = (2..=3).contains(&parts.len())
                 && parts.iter().all(|p| {
                     !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit())
                 });
-            ok.then(|| (parts.len(), format!("v{w}")))
+            ok.then(|| (parts.len(), format!("v{w}{rc}")))
         })
         .max_by_key(|(n, _)| *n)
         .map(|(_, tag)| tag)
@@ -270,7 +277,12 @@ mod tests {
         assert_eq!(version_tag("local tree at 1a2b3c4").as_deref(), None);
         assert_eq!(
             version_tag("v6.1-rc3-42-gdeadbeef").as_deref(),
-            Some("v6.1")
+            Some("v6.1-rc3")
         );
+        assert_eq!(
+            version_tag("v6.7-12-g1a2b3c4d5e6f").as_deref(),
+            Some("v6.7")
+        );
+        assert_eq!(version_tag("master at 1a2b3c4d5e6f").as_deref(), None);
     }
 }

@@ -240,6 +240,11 @@ async fn history_finds_fixes_drift_renames_removals_and_backports() {
     assert_eq!(role(&commits, CommitRole::Move)[0].commit.oid, rename);
     let c = campaigns::meta(&db, "iov-iter-direction").await.unwrap();
     assert_eq!(c.tree_commit.as_deref(), Some(head.as_str()));
+    // No tag is reachable from the tip: the tree is named by branch and commit, and links
+    // go to no release (a commit of one's own is no tag elixir serves).
+    let describe = c.tree_describe.clone().unwrap_or_default();
+    assert!(describe.contains(&head[..12]), "{describe}");
+    assert_eq!(c.version_tag(), None);
 
     // Nothing new: nothing read, nothing written.
     let again = import(&db, &repo.dir, git::Options::default())

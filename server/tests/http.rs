@@ -382,6 +382,7 @@ async fn store_vringh_history(app: &TestApp) -> (i64, i64) {
         name: "git /src/linux (master)".into(),
         actor: "test".into(),
         tip: None,
+        tip_describe: None,
         pages: Vec::new(),
         promotions: Vec::new(),
         commits: vec![

@@ -167,6 +167,10 @@ pub struct HistoryBatch {
     pub actor: String,
     /// The commit positions are at; becomes the campaign's tree commit when positions moved.
     pub tip: Option<String>,
+    /// What `tip` is, as `git describe --tags` says it (`v6.7-rc1-12-g1a2b3c4d5e6f`), or
+    /// what the source calls it: becomes the campaign's tree description when positions
+    /// moved, so that links go to the release tag the positions derive from.
+    pub tip_describe: Option<String>,
     pub commits: Vec<CommitInfo>,
     pub links: Vec<SiteLink>,
     pub positions: Vec<Position>,

@@ -229,10 +229,13 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
         return Ok(summary);
     }
     if let (Some(tip), true) = (&batch.tip, summary.moved > 0) {
+        // The positions are the tip's now: so is the tree the campaign's links name.
         sqlx::query!(
-            "UPDATE campaigns SET tree_commit = ?2 WHERE id = ?1",
+            "UPDATE campaigns SET tree_commit = ?2, tree_describe = coalesce(?3, tree_describe)
+             WHERE id = ?1",
             batch.campaign,
-            tip
+            tip,
+            batch.tip_describe
         )
         .execute(&mut *tx)
         .await?;

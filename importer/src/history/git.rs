@@ -36,6 +36,9 @@ pub struct RepoWalk {
     pub cursors: Vec<Cursor>,
     /// The commit positions were taken from.
     pub tip: Option<String>,
+    /// That commit as `git describe --tags` names it (`v6.7-rc1-12-g1a2b3c4d5e6f`, or the
+    /// branch and id when no tag is reachable).
+    pub tip_describe: Option<String>,
     /// The repository's key in cursors: its canonical path.
     pub repo_key: String,
     /// "master at 1a2b3c4d5e6f".
@@ -247,6 +250,7 @@ pub fn read(
             })
             .collect(),
         tip: Some(first.id.to_string()),
+        tip_describe: Some(describe(&repo, first.id).unwrap_or_else(|| tip_name.clone())),
         repo_key,
         tip_name,
         promotions,
@@ -656,4 +660,25 @@ fn renames_in(
             _ => None,
         })
         .collect())
+}
+
+/// `id` as `git describe --tags` names it: the nearest tag, and how far past it
+/// (`v6.7-rc1-12-g1a2b3c4d5e6f`); `None` when no tag is reachable.
+fn describe(repo: &gix::Repository, id: ObjectId) -> Option<String> {
+    let commit = repo.find_commit(id).ok()?;
+    let found = commit
+        .describe()
+        .names(gix::commit::describe::SelectRef::AllTags)
+        .try_resolve()
+        .ok()??;
+    let name = found.outcome.name.as_ref()?.to_string();
+    Some(if found.outcome.depth == 0 {
+        name
+    } else {
+        format!(
+            "{name}-{}-g{}",
+            found.outcome.depth,
+            &id.to_string()[..12]
+        )
+    })
 }
