@@ -49,7 +49,9 @@ pub fn version_tag(describe: &str) -> Option<String> {
             let w = parts.next()?;
             let rc = parts
                 .next()
-                .filter(|p| p.len() > 2 && p.starts_with("rc") && p[2..].bytes().all(|b| b.is_ascii_digit()))
+                .filter(|p| {
+                    p.len() > 2 && p.starts_with("rc") && p[2..].bytes().all(|b| b.is_ascii_digit())
+                })
                 .map(|p| format!("-{p}"))
                 .unwrap_or_default();
             let parts: Vec<&str> = w.split('.').collect();

@@ -675,10 +675,6 @@ fn describe(repo: &gix::Repository, id: ObjectId) -> Option<String> {
     Some(if found.outcome.depth == 0 {
         name
     } else {
-        format!(
-            "{name}-{}-g{}",
-            found.outcome.depth,
-            &id.to_string()[..12]
-        )
+        format!("{name}-{}-g{}", found.outcome.depth, &id.to_string()[..12])
     })
 }
