@@ -40,8 +40,8 @@ pub fn browser() -> Option<PathBuf> {
     c
 }
 
-/// A Chromium logged in as `email`: invited with the CLI, the invite accepted in the page.
-pub fn person(app: &treewide_testing::TestApp, chromium: &Path, email: &str) -> cdp::Browser {
+/// Invite `email` with the CLI: the invite link it prints.
+pub fn invite(app: &treewide_testing::TestApp, email: &str) -> String {
     let out = run(
         &app.db_path,
         &["user", "add", "--email", email, "--base-url", app.url()],
@@ -51,7 +51,12 @@ pub fn person(app: &treewide_testing::TestApp, chromium: &Path, email: &str) -> 
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A Chromium logged in as `email`: invited with the CLI, the invite accepted in the page.
+pub fn person(app: &treewide_testing::TestApp, chromium: &Path, email: &str) -> cdp::Browser {
+    let link = invite(app, email);
     let mut b = cdp::Browser::launch(chromium);
     b.goto(&link);
     let path = link.trim_start_matches(app.url()).to_owned();
