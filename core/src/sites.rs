@@ -1,5 +1,7 @@
 //! Call sites: listing, filtering and one site's detail, and the site's version (its ETag).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
 
@@ -142,6 +144,51 @@ pub async fn export_page(
     )
     .fetch_all(conn)
     .await?)
+}
+
+/// What an export writes of a site beyond its row: its code context and when its current
+/// status became true (the fact time of its latest status event, when one was given).
+#[derive(Debug, Clone, Default)]
+pub struct ExportFacts {
+    /// Source lines around the call and the number of the first.
+    pub context: Option<(String, u32)>,
+    pub status_date: Option<String>,
+}
+
+/// [`ExportFacts`] of the sites `ids`, on an export's read transaction.
+pub async fn export_facts(
+    conn: &mut SqliteConnection,
+    ids: &[SiteId],
+) -> Result<HashMap<SiteId, ExportFacts>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids = crate::db::json_list(ids)?;
+    let rows = sqlx::query!(
+        r#"SELECT s.id AS "id!: SiteId", s.context, s.context_start,
+                  (SELECT e.occurred_at FROM events e WHERE e.site_id = s.id AND e.kind = 'status'
+                    ORDER BY e.id DESC LIMIT 1) AS "status_date?: String"
+           FROM sites s WHERE s.id IN (SELECT value FROM json_each(?1))"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let context = match (r.context, r.context_start) {
+                (Some(text), Some(start)) => u32::try_from(start).ok().map(|n| (text, n)),
+                _ => None,
+            };
+            (
+                r.id,
+                ExportFacts {
+                    context,
+                    status_date: r.status_date,
+                },
+            )
+        })
+        .collect())
 }
 
 /// The ids of a page of [`list`].

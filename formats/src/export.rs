@@ -13,8 +13,8 @@ use treewide_core::{
 };
 
 use crate::audit::{
-    CampaignDoc, CampaignNoteDoc, CommitId, Date, Document, FormatTag, Ident, Invalid, NonEmpty,
-    PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc, TreeDoc, ValidMatch,
+    CampaignDoc, CampaignNoteDoc, CommitId, ContextDoc, Date, Document, FormatTag, Ident, Invalid,
+    NonEmpty, PersonDoc, RefDoc, SiteDoc, SiteNoteDoc, SpecName, SubsystemDoc, TreeDoc, ValidMatch,
     VerdictDoc,
 };
 
@@ -34,9 +34,12 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
         let page = sites::list_on(snap.conn(), &q, after, 5000).await?;
         let Some(last) = page.last() else { break };
         after = last.id;
+        let ids: Vec<SiteId> = page.iter().map(|s| s.id).collect();
+        let mut facts = sites::export_facts(snap.conn(), &ids).await?;
         for s in page {
+            let f = facts.remove(&s.id).unwrap_or_default();
             doc.sites
-                .push(site_doc(s, &mut site_notes, &mut site_refs)?);
+                .push(site_doc(s, f, &mut site_notes, &mut site_refs)?);
         }
     }
     // Sort like a tree listing so exports diff well.
@@ -147,6 +150,7 @@ type SiteRefs = HashMap<SiteId, Vec<refs::Reference>>;
 /// maps).
 fn site_doc(
     s: sites::Site,
+    facts: sites::ExportFacts,
     site_notes: &mut SiteNotes,
     site_refs: &mut SiteRefs,
 ) -> anyhow::Result<SiteDoc> {
@@ -163,11 +167,20 @@ fn site_doc(
         status: own.then_some(s.status),
         // A verdict's reason belongs to its group; any other reason is the site's own.
         reason: (s.decided_by != DecidedBy::Verdict && !s.reason.is_empty()).then_some(s.reason),
-        // The dates of status changes are in the event log, and code context comes from the
-        // tree: an export carries neither (yet), so it stays one row read per site.
-        date: None,
+        // The site's own status's date (a verdict group's is the group's).
+        date: facts
+            .status_date
+            .filter(|_| own)
+            .as_deref()
+            .map(Date::new)
+            .transpose()?,
         subsystem: s.subsystem.as_deref().map(NonEmpty::new).transpose()?,
-        context: None,
+        context: facts.context.and_then(|(lines, start)| {
+            Some(ContextDoc {
+                start: NonZeroU32::new(start)?,
+                lines,
+            })
+        }),
         notes: site_notes
             .remove(&s.id)
             .unwrap_or_default()
@@ -276,9 +289,12 @@ impl JsonExport {
         let Some((notes, refs)) = self.extras.as_mut() else {
             return Ok(None);
         };
+        let ids: Vec<SiteId> = page.iter().map(|s| s.id).collect();
+        let mut facts = sites::export_facts(self.snap.conn(), &ids).await?;
         let mut out = Vec::with_capacity(page.len() * 400);
         for s in page {
-            let doc = site_doc(s, notes, refs)?;
+            let f = facts.remove(&s.id).unwrap_or_default();
+            let doc = site_doc(s, f, notes, refs)?;
             out.extend_from_slice(if self.any { b",\n    " } else { b"\n    " });
             self.any = true;
             // One site as serde_json pretty-prints it two levels deep: every line indented

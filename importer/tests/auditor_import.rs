@@ -368,17 +368,22 @@ async fn export_round_trips_through_import() {
         import(&db2, "export.json", &first).await.unwrap();
         let mut second = Vec::new();
         export::write_json(&db2, slug, &mut second).await.unwrap();
-        assert_eq!(
-            String::from_utf8(first).unwrap(),
-            String::from_utf8(second).unwrap(),
-            "{slug}"
-        );
+        let text = String::from_utf8(second).unwrap();
+        assert_eq!(String::from_utf8(first).unwrap(), text, "{slug}");
         let (a, b) = (
             campaigns::get(&db, slug).await.unwrap(),
             campaigns::get(&db2, slug).await.unwrap(),
         );
         assert_eq!(a.counts, b.counts);
         assert_eq!(a.open_questions, b.open_questions);
+        // Code context and the dates facts happened travel too: the burndown is the same.
+        assert!(text.contains("\"context\": {"), "{slug}");
+        assert!(text.contains("\"date\": \"2022-"), "{slug}");
+        assert_eq!(
+            treewide_core::history::burndown(&db, a.id).await.unwrap(),
+            treewide_core::history::burndown(&db2, b.id).await.unwrap(),
+            "{slug}"
+        );
     }
 }
 
