@@ -46,9 +46,11 @@ pub fn added_lines(diff: &str) -> Vec<(String, u32, String)> {
             if let Some(f) = &file {
                 out.push((f.clone(), line, text.to_owned()));
             }
-            line += 1;
+            // A hunk header may claim any line number up to u32::MAX (fuzzing found the
+            // overflow): past it the count stays at the last line.
+            line = line.saturating_add(1);
         } else if l.starts_with(' ') || l.is_empty() {
-            line += 1;
+            line = line.saturating_add(1);
         }
     }
     out
@@ -163,6 +165,17 @@ mod tests {
  \treturn 0;
 +\tiov_iter_bvec(&i2, ITER_SOURCE, bv, 1, n);
 ";
+
+    #[test]
+    fn a_hunk_at_the_last_line_number_does_not_overflow() {
+        // Found by formats/tests/fuzz.rs: `+4294967295` then two lines overflowed u32.
+        let diff = "--- a/x.c\n+++ b/x.c\n@@ -1 +4294967295 @@\n context\n+\tiov_iter_kvec(&i, READ, &kv, 1, n);\n";
+        let added = added_lines(diff);
+        assert_eq!(added.len(), 1);
+        assert_eq!(added[0].1, u32::MAX);
+        let f = check_diff(diff, &builtin_specs().unwrap()).unwrap();
+        assert_eq!(f.len(), 1, "{f:#?}");
+    }
 
     #[test]
     fn finds_legacy_directions_and_new_get_pages_callers() {
