@@ -20,6 +20,7 @@ pub mod queue;
 pub mod refs;
 pub mod report;
 pub mod routing;
+pub mod scan_files;
 pub mod signoff;
 pub mod sites;
 pub mod stages;

@@ -42,6 +42,7 @@ async fn scanned(tree: &Path) -> SqlitePool {
             campaign: Some(slug.into()),
             describe: None,
             actor: "test".into(),
+            full: false,
         };
         scan::run(&db, &req, &()).await.unwrap();
     }

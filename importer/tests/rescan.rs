@@ -31,6 +31,7 @@ async fn scan_into(db: &SqlitePool, tree: &Path) -> ingest::Summary {
         campaign: Some("iov-iter-direction".into()),
         describe: Some("v6.1.172".into()),
         actor: "tester".into(),
+        full: false,
     };
     scan::run(db, &req, &()).await.unwrap().summary
 }

@@ -29,6 +29,7 @@ async fn scanned() -> Option<(SqlitePool, tempfile::TempDir)> {
         campaign: Some("iov-iter-pin".into()),
         describe: None,
         actor: "test".into(),
+        full: false,
     };
     scan::run(&pool, &req, &()).await.unwrap();
     Some((pool, dir))

@@ -24,6 +24,7 @@ async fn scan_into(db: &SqlitePool, tree: &Path, campaign: &str) {
         campaign: Some(campaign.into()),
         describe: None,
         actor: "tester".into(),
+        full: false,
     };
     scan::run(db, &req, &()).await.unwrap();
 }

@@ -36,6 +36,10 @@ pub struct Args {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// Read and parse every file again, ignoring what the campaign's last scan found (by
+    /// default only files whose content changed are parsed again).
+    #[arg(long)]
+    full: bool,
 }
 
 /// Scan, then store (or write the document).
@@ -59,6 +63,7 @@ pub async fn run(path: &Path, args: Args) -> anyhow::Result<()> {
         campaign: args.campaign,
         describe: args.describe,
         actor: cli::actor(None),
+        full: args.full,
     };
     if args.json {
         let doc = scan::document(&req, &progress)?;
@@ -93,6 +98,12 @@ impl scan::Progress for ScanProgress {
                 "treewide: {} files, {} with candidate calls, {} sites, {} files not fully parsed",
                 c.files, c.files_matched, c.sites, c.problems
             );
+            if c.files_read < c.files || c.files_parsed < c.files_matched {
+                eprintln!(
+                    "treewide: incremental: {} files read, {} parsed, {} routed through MAINTAINERS (the rest unchanged since the last scan)",
+                    c.files_read, c.files_parsed, c.files_routed
+                );
+            }
         }
     }
 }

@@ -5,18 +5,26 @@
 //! to MAINTAINERS subsystems (`batch.rs`), then stores the batch in one transaction (re-scans
 //! keep identities and mark removed calls gone). [`document`] runs the same steps up to the
 //! batch and gives it as a `treewide-audit/1` document instead (`treewide scan --json`).
+//!
+//! A stored scan is incremental (`cache.rs`): what the campaign's last scan found in each file
+//! is kept in `scan_files`, so a re-scan reads only files whose size or mtime changed, parses
+//! only those whose content changed, and routes through MAINTAINERS only the files it parsed
+//! (every site file when MAINTAINERS changed or a file came or went). The batch it stores is
+//! the one a full scan would build; `ScanRequest::full` ignores the stored files.
 
 mod batch;
+pub mod cache;
 mod source;
 mod walk;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use treewide_core::ingest::{self, Batch, Origin, SectionInput, SiteInput};
+use treewide_core::ingest::{self, Batch, ExcludedSection, Origin, SectionInput, SiteInput};
 use treewide_core::model::EventSource;
+use treewide_core::scan_files::{self, ScannedFile, Update};
 use treewide_core::SqlitePool;
 use treewide_formats::audit::Document;
 use treewide_formats::spec::Spec;
@@ -25,9 +33,10 @@ pub use batch::{file_routing, load_maintainers, subsystem_names, to_batch, to_si
 pub use source::{
     new_parser, scan_source, scan_source_explained, FoundSite, NotACall, Problem, CONTEXT_LINES,
 };
-pub use walk::{describe, scan_tree, ScanResult};
+pub use walk::{describe, scan_tree, scan_tree_with, ScanResult};
 
 use crate::maintainers::Maintainers;
+use cache::{How, Previous};
 
 /// What to scan, and for whom.
 #[derive(Debug, Clone)]
@@ -42,6 +51,9 @@ pub struct ScanRequest {
     pub describe: Option<String>,
     /// Who scans, as recorded in the history.
     pub actor: String,
+    /// Read and parse every file, ignoring what the campaign's last scan found (it is
+    /// replaced by what this one finds).
+    pub full: bool,
 }
 
 /// How much a scan read and found.
@@ -55,6 +67,12 @@ pub struct ScanCounts {
     pub sites: usize,
     /// Files not fully parsed.
     pub problems: usize,
+    /// Files read from disk (the others did not change since the last scan).
+    pub files_read: u64,
+    /// Files parsed (the others' findings were reused or they had no candidate call).
+    pub files_parsed: u64,
+    /// Site files routed through MAINTAINERS (the others' routing was reused).
+    pub files_routed: u64,
 }
 
 /// What a scan tells its caller while it runs.
@@ -86,14 +104,27 @@ pub async fn run(
     req: &ScanRequest,
     progress: &dyn Progress,
 ) -> anyhow::Result<ScanReport> {
-    let scanned = scan(req, progress)?;
     let slug = req.spec.campaign.slug.as_str();
     if let Some(c) = req.campaign.as_deref().filter(|c| *c != slug) {
         anyhow::bail!("--campaign {c} does not match the spec's campaign {slug}");
     }
+    let previous = if req.full {
+        None
+    } else {
+        scan_files::load(db, slug)
+            .await
+            .context("reading the last scan's files")?
+            .and_then(|c| Previous::from_cache(c, &req.spec, &tree_key(&req.tree)))
+    };
+    let scanned = scan(req, previous.as_ref(), progress)?;
     let summary = ingest::store(db, &scanned.batch)
         .await
         .context("storing the scan failed, nothing stored")?;
+    // After the sites: the stored files describe what this scan read, and a lost update only
+    // costs the next scan a re-read.
+    scan_files::save(db, slug, &scanned.files)
+        .await
+        .context("recording the scanned files")?;
     Ok(ScanReport {
         counts: scanned.counts,
         summary,
@@ -103,38 +134,84 @@ pub async fn run(
 /// Scan the tree and give its calls as a `treewide-audit/1` document, for an auditor to
 /// review and import.
 pub fn document(req: &ScanRequest, progress: &dyn Progress) -> anyhow::Result<Document> {
-    crate::auditor::from_batch(&scan(req, progress)?.batch)
+    crate::auditor::from_batch(&scan(req, None, progress)?.batch)
 }
 
 /// A scanned tree, ready to store.
 struct Scanned {
     counts: ScanCounts,
     batch: Batch,
+    /// What to record of the files read.
+    files: Update,
 }
 
-/// Walk, parse, classify and map to subsystems.
-fn scan(req: &ScanRequest, progress: &dyn Progress) -> anyhow::Result<Scanned> {
+/// The tree's root as the stored files name it: sizes and mtimes hold for that root only.
+fn tree_key(tree: &Path) -> String {
+    tree.canonicalize()
+        .unwrap_or_else(|_| tree.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A file's MAINTAINERS sections and the sections `X:` lines took off it.
+type Routing = (Vec<SectionInput>, Vec<ExcludedSection>);
+
+/// Walk, parse, classify and map to subsystems; with `previous`, reuse what it found in the
+/// files that did not change.
+fn scan(
+    req: &ScanRequest,
+    previous: Option<&Previous>,
+    progress: &dyn Progress,
+) -> anyhow::Result<Scanned> {
     let (tree, spec) = (req.tree.as_path(), &req.spec);
     let started = Instant::now();
-    let result = scan_tree(tree, spec, &|files| progress.files_read(files))?;
+    let started_ns = cache::now_ns();
+    let result = scan_tree_with(tree, spec, previous, started_ns, &|files| {
+        progress.files_read(files)
+    })?;
     let describe = req.describe.clone().or_else(|| result.describe.clone());
     tracing::debug!(elapsed = ?started.elapsed(), "scanned");
+    let maintainers_file = tree.join("MAINTAINERS");
+    let maintainers_key = match std::fs::read(&maintainers_file) {
+        Ok(text) => cache::sha256_hex(&text),
+        Err(_) if !maintainers_file.exists() => String::new(),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read {}", maintainers_file.display()))
+        }
+    };
     let maintainers = load_maintainers(tree)?;
     tracing::debug!(elapsed = ?started.elapsed(), "MAINTAINERS loaded");
+    // Stored routing holds while MAINTAINERS and the set of files stay the same (a directory
+    // pattern's meaning depends on which directories exist) and the file's content too (K:).
+    let same_files = previous.is_some_and(|p| {
+        p.len() == result.files.len() && result.files.iter().all(|f| p.get(&f.path).is_some())
+    });
+    let reuse_routing = same_files && previous.is_some_and(|p| p.maintainers_key() == maintainers_key);
+    let how: HashMap<&str, How> = result.files.iter().map(|f| (f.path.as_str(), f.how)).collect();
     // Each file with sites is routed once: its sections for the sites, its exclusions for
     // the batch.
-    let mut routes: HashMap<&str, Vec<SectionInput>> = HashMap::new();
+    let mut routes: HashMap<&str, Routing> = HashMap::new();
+    let mut routed: HashSet<&str> = HashSet::new();
     let mut exclusions = Vec::new();
     if let Some(m) = &maintainers {
         for s in &result.sites {
-            if let std::collections::hash_map::Entry::Vacant(v) = routes.entry(s.file.as_str()) {
-                let (sections, excluded) = file_routing(m, tree, &s.file);
-                v.insert(sections);
-                exclusions.extend(excluded);
+            let file = s.file.as_str();
+            if let std::collections::hash_map::Entry::Vacant(v) = routes.entry(file) {
+                let stored = reuse_routing
+                    .then(|| matches!(how.get(file), Some(How::Unchanged | How::SameContent)))
+                    .filter(|same| *same)
+                    .and_then(|_| previous?.get(file)?.routing.as_deref())
+                    .and_then(|j| cache::routing_from_json(file, j));
+                let routing = stored.unwrap_or_else(|| {
+                    routed.insert(file);
+                    file_routing(m, tree, file)
+                });
+                exclusions.extend(routing.1.iter().cloned());
+                v.insert(routing);
             }
         }
     }
-    let subsystems_of = |f: &str| routes.get(f).cloned().unwrap_or_default();
+    let subsystems_of = |f: &str| routes.get(f).map(|r| r.0.clone()).unwrap_or_default();
     let sites: Vec<(SiteInput, Vec<String>)> = to_site_specs(&result, spec, &subsystems_of);
     tracing::debug!(elapsed = ?started.elapsed(), "sites classified and mapped to subsystems");
     for p in &result.problems {
@@ -145,6 +222,9 @@ fn scan(req: &ScanRequest, progress: &dyn Progress) -> anyhow::Result<Scanned> {
         files_matched: result.files_matched,
         sites: sites.len(),
         problems: result.problems.len(),
+        files_read: result.files_read(),
+        files_parsed: result.files_parsed(),
+        files_routed: routed.len() as u64,
     };
     progress.scanned(&counts);
     let origin = Origin {
@@ -157,6 +237,13 @@ fn scan(req: &ScanRequest, progress: &dyn Progress) -> anyhow::Result<Scanned> {
         sha256: String::new(),
         actor: req.actor.clone(),
     };
+    let files = files_update(
+        &result,
+        previous,
+        &routes,
+        &routed,
+        cache::state(&tree_key(tree), spec, &maintainers_key, started_ns),
+    );
     let m: Option<&Maintainers> = maintainers.as_ref();
     let batch = to_batch(
         &result,
@@ -167,5 +254,53 @@ fn scan(req: &ScanRequest, progress: &dyn Progress) -> anyhow::Result<Scanned> {
         exclusions,
         origin,
     );
-    Ok(Scanned { counts, batch })
+    Ok(Scanned {
+        counts,
+        batch,
+        files,
+    })
+}
+
+/// What changes in the stored files: every file read again or routed again, the files gone
+/// from the tree; all of them without a previous scan.
+fn files_update(
+    result: &ScanResult,
+    previous: Option<&Previous>,
+    routes: &HashMap<&str, Routing>,
+    routed: &HashSet<&str>,
+    state: treewide_core::scan_files::ScanState,
+) -> Update {
+    let upsert = result
+        .files
+        .iter()
+        .filter(|f| {
+            previous.is_none() || f.how != How::Unchanged || routed.contains(f.path.as_str())
+        })
+        .map(|f| ScannedFile {
+            path: f.path.clone(),
+            size: i64::try_from(f.size).unwrap_or(i64::MAX),
+            mtime_ns: f.mtime_ns,
+            sha256: f.sha256.clone(),
+            found: f.found_json.clone(),
+            routing: routes
+                .get(f.path.as_str())
+                .map(|(sections, excluded)| cache::routing_to_json(sections, excluded)),
+        })
+        .collect();
+    let delete = match previous {
+        Some(p) => {
+            let now: HashSet<&str> = result.files.iter().map(|f| f.path.as_str()).collect();
+            p.paths()
+                .filter(|p| !now.contains(p))
+                .map(str::to_owned)
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    Update {
+        state,
+        replace: previous.is_none(),
+        upsert,
+        delete,
+    }
 }

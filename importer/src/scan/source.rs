@@ -12,7 +12,7 @@ use treewide_formats::spec::Spec;
 pub const CONTEXT_LINES: usize = 5;
 
 /// One call found in the tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FoundSite {
     pub file: String,
     pub line: u32,
@@ -31,7 +31,7 @@ pub struct FoundSite {
 }
 
 /// A file the parser could not fully understand.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     pub file: String,
     pub reason: String,

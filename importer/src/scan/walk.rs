@@ -1,6 +1,8 @@
 //! Walking a kernel source tree: every `.c` and `.h` file is read, in parallel; a byte
 //! prefilter (Aho-Corasick over the callees' literal prefixes) keeps only files that can hold
-//! a call, and those go to [`super::source`].
+//! a call, and those go to [`super::source`]. Given the last scan's files ([`Previous`]), a
+//! file whose size and mtime did not change is not read, and one whose content hash did not
+//! change is not parsed: their stored findings are reused.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,7 @@ use rayon::prelude::*;
 use treewide_formats::calls::CallMatcher;
 use treewide_formats::spec::Spec;
 
+use super::cache::{self, FileRecord, FileScan, How, Previous};
 use super::source::{new_parser, scan_source, FoundSite, Problem};
 
 /// The result of scanning a tree.
@@ -22,10 +25,24 @@ pub struct ScanResult {
     pub files_matched: u64,
     /// `v6.1.172` from the tree's Makefile, when it has one.
     pub describe: Option<String>,
+    /// Every file read (or known unchanged), by path.
+    pub files: Vec<FileRecord>,
 }
 
-/// What one file gave: its sites and, if the parser failed around a call, the problem.
-type FileScan = (Vec<FoundSite>, Option<Problem>);
+impl ScanResult {
+    /// Files read from disk this time (all of them without a previous scan).
+    pub fn files_read(&self) -> u64 {
+        self.files.iter().filter(|f| f.how != How::Unchanged).count() as u64
+    }
+
+    /// Files parsed this time.
+    pub fn files_parsed(&self) -> u64 {
+        self.files.iter().filter(|f| f.how == How::Parsed).count() as u64
+    }
+}
+
+/// One file: how this scan knows it, and its findings when it has a candidate call.
+type Visited = (FileRecord, Option<FileScan>);
 
 /// Scan the tree at `root`. `progress` is called now and then with the number of files read.
 ///
@@ -37,13 +54,26 @@ pub fn scan_tree(
     spec: &Spec,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<ScanResult> {
+    scan_tree_with(root, spec, None, cache::now_ns(), progress)
+}
+
+/// [`scan_tree`], reusing what `previous` (the last scan of the same campaign, with the same
+/// spec) found in files that did not change. `started_ns` is when this scan started: files
+/// modified since (or just before) get no trusted mtime.
+pub fn scan_tree_with(
+    root: &Path,
+    spec: &Spec,
+    previous: Option<&Previous>,
+    started_ns: i64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<ScanResult> {
     let matcher = CallMatcher::new(spec)?;
     if !root.is_dir() {
         anyhow::bail!("{} is not a directory", root.display());
     }
     let units = work_units(root).with_context(|| format!("cannot list {}", root.display()))?;
     let done = AtomicU64::new(0);
-    let per_unit: Vec<anyhow::Result<(u64, Vec<FileScan>)>> = units
+    let per_unit: Vec<anyhow::Result<(u64, Vec<Visited>)>> = units
         .par_iter()
         .map_init(
             || (new_parser(), Vec::with_capacity(1 << 20)),
@@ -56,18 +86,82 @@ pub fn scan_tree(
                     if n.is_multiple_of(1024) {
                         progress(n);
                     }
-                    buf.clear();
-                    std::fs::File::open(path)
-                        .and_then(|mut f| f.read_to_end(buf))
-                        .with_context(|| format!("cannot read {}", path.display()))?;
-                    if matcher.may_hold_call(&buf[..]) {
-                        let rel = path
-                            .strip_prefix(root)
-                            .unwrap_or(path)
-                            .to_string_lossy()
-                            .replace('\\', "/");
-                        found.push(scan_source(&rel, buf, spec, &matcher, parser));
+                    let rel = path
+                        .strip_prefix(root)
+                        .unwrap_or(path)
+                        .to_string_lossy()
+                        .replace('\\', "/");
+                    let mut meta = None;
+                    if let Some(prev) = previous {
+                        let m = std::fs::metadata(path)
+                            .with_context(|| format!("cannot read {}", path.display()))?;
+                        let mtime_ns = cache::stable_mtime(&m, started_ns);
+                        if let Some(old) = prev.unchanged(&rel, m.len(), mtime_ns) {
+                            // Stored findings that do not read back: read the file again.
+                            let scan = match &old.found {
+                                None => Some(None),
+                                Some(j) => cache::found_from_json(j).map(Some),
+                            };
+                            if let Some(scan) = scan {
+                                let record = FileRecord {
+                                    path: rel,
+                                    size: m.len(),
+                                    mtime_ns,
+                                    sha256: old.sha256.clone(),
+                                    found_json: old.found.clone(),
+                                    how: How::Unchanged,
+                                };
+                                found.push((record, scan));
+                                return Ok(());
+                            }
+                        }
+                        meta = Some(m);
                     }
+                    buf.clear();
+                    let mut file = std::fs::File::open(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    let meta = match meta {
+                        Some(m) => m,
+                        None => file
+                            .metadata()
+                            .with_context(|| format!("cannot read {}", path.display()))?,
+                    };
+                    file.read_to_end(buf)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    let mut record = FileRecord {
+                        path: rel,
+                        size: meta.len(),
+                        mtime_ns: cache::stable_mtime(&meta, started_ns),
+                        sha256: None,
+                        found_json: None,
+                        how: How::NoCandidate,
+                    };
+                    if !matcher.may_hold_call(&buf[..]) {
+                        found.push((record, None));
+                        return Ok(());
+                    }
+                    let sha = cache::sha256_hex(buf);
+                    let reused = previous
+                        .and_then(|p| p.same_content(&record.path, &sha))
+                        .and_then(|old| {
+                            let j = old.found.as_ref()?;
+                            Some((cache::found_from_json(j)?, j.clone()))
+                        });
+                    let scan = match reused {
+                        Some((scan, json)) => {
+                            record.how = How::SameContent;
+                            record.found_json = Some(json);
+                            scan
+                        }
+                        None => {
+                            let scan = scan_source(&record.path, buf, spec, &matcher, parser);
+                            record.how = How::Parsed;
+                            record.found_json = Some(cache::found_to_json(&scan));
+                            scan
+                        }
+                    };
+                    record.sha256 = Some(sha);
+                    found.push((record, Some(scan)));
                     Ok(())
                 };
                 match unit {
@@ -95,12 +189,16 @@ pub fn scan_tree(
     for r in per_unit {
         let (files, found) = r?;
         out.files_total += files;
-        for (sites, problem) in found {
-            out.files_matched += 1;
-            out.sites.extend(sites);
-            out.problems.extend(problem);
+        for (record, scan) in found {
+            if let Some((sites, problem)) = scan {
+                out.files_matched += 1;
+                out.sites.extend(sites);
+                out.problems.extend(problem);
+            }
+            out.files.push(record);
         }
     }
+    out.files.sort_by(|a, b| a.path.cmp(&b.path));
     progress(out.files_total);
     out.sites
         .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
