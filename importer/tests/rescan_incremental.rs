@@ -38,6 +38,14 @@ fn copy_part(from: &Path, to: &Path, rel: &str) {
         } else if e.file_type().is_file() {
             std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
             std::fs::copy(e.path(), &dest).unwrap();
+            // A copy made just now has an mtime too recent to trust; the real tree's is old.
+            let day_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+            std::fs::File::options()
+                .write(true)
+                .open(&dest)
+                .unwrap()
+                .set_modified(day_ago)
+                .unwrap();
         }
     }
 }
@@ -83,7 +91,7 @@ async fn state(db: &SqlitePool, live_only: bool) -> Vec<String> {
         "SELECT json_array('excluded', file, section, matched, excluded_by) FROM scan_exclusions
          ORDER BY 1"
             .into(),
-        "SELECT json_array('campaign', slug, scan_files, spec_toml) FROM campaigns ORDER BY 1"
+        "SELECT json_array('campaign', slug, scan_files, spec, tree_describe) FROM campaigns ORDER BY 1"
             .into(),
     ];
     let mut out = Vec::new();
@@ -199,7 +207,8 @@ async fn incremental_rescans_store_what_full_scans_store() {
     let changed = dbs.rescan_and_compare("files changed", &spec).await;
     // dir.c, iov_iter.c and the new file; file.c's content is the same.
     assert_eq!(changed.files_parsed, 3, "{changed:?}");
-    assert!(changed.files_read < changed.files / 2, "{changed:?}");
+    // Only the files whose size or mtime changed were read.
+    assert_eq!(changed.files_read, 4, "{changed:?}");
 
     // MAINTAINERS changes: every site file routed again, nothing parsed.
     edit(&tree.join("MAINTAINERS"), |t| {
