@@ -118,7 +118,7 @@ fn specs() -> Vec<Spec> {
 }
 
 proptest! {
-    #![proptest_config(mutate::config(600, "proptest-regressions/fuzz.txt"))]
+    #![proptest_config(mutate::config(1500, "proptest-regressions/fuzz.txt"))]
 
     /// A mutated auditor file either parses, and then writes and reads back to the same
     /// document, or is refused with an error naming the file (and a position for bad JSON).

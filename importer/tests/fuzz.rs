@@ -264,7 +264,7 @@ fn streamed(data: &[u8], block: usize) -> Vec<mbox::RawMessage> {
 }
 
 proptest! {
-    #![proptest_config(mutate::config(300, "proptest-regressions/fuzz.txt"))]
+    #![proptest_config(mutate::config(500, "proptest-regressions/fuzz.txt"))]
 
     /// Splitting a mutated mbox never panics, gives messages in file order, and the streaming
     /// reader agrees with the whole-file splitter at any block size.

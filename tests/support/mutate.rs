@@ -32,6 +32,8 @@ pub enum Edit {
     Splice(Index, Index, Index, usize),
     /// Overwrite one byte.
     Flip(Index, u8),
+    /// Insert one of the tokens many times over (deep nesting, long runs).
+    Repeat(Index, Index, usize),
 }
 
 /// Tokens worth inserting everywhere: line ends, quotes, brackets, NUL, invalid UTF-8 and
@@ -75,6 +77,8 @@ fn edit() -> impl Strategy<Value = Edit> {
         2 => (any::<Index>(), any::<Index>(), any::<Index>(), 1usize..16)
             .prop_map(|(a, s, b, n)| Edit::Splice(a, s, b, n)),
         2 => (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Edit::Flip(i, b)),
+        1 => (any::<Index>(), any::<Index>(), 100usize..3000)
+            .prop_map(|(i, t, n)| Edit::Repeat(i, t, n)),
     ]
 }
 
@@ -100,6 +104,12 @@ fn line_range(b: &[u8], i: Index, n: usize) -> std::ops::Range<usize> {
     start..end
 }
 
+/// One of the format's tokens or the common ones.
+fn token<'a>(tokens: &[&'a str], t: &Index) -> &'a str {
+    let k = t.index(tokens.len() + COMMON.len());
+    tokens.get(k).copied().unwrap_or_else(|| COMMON[k - tokens.len()])
+}
+
 /// Apply `edits` to `seed`; `others` are the seeds a splice takes lines from.
 pub fn apply(seed: &[u8], edits: &[Edit], tokens: &[&str], others: &[Vec<u8>]) -> Vec<u8> {
     let mut b = seed.to_vec();
@@ -110,10 +120,13 @@ pub fn apply(seed: &[u8], edits: &[Edit], tokens: &[&str], others: &[Vec<u8>]) -
                 let p = pos(&b, i);
                 b.splice(p..p, bytes.iter().copied());
             }
+            Edit::Repeat(i, t, n) => {
+                let tok = token(tokens, t);
+                let p = pos(&b, i);
+                b.splice(p..p, tok.repeat(*n).into_bytes());
+            }
             Edit::Token(i, t, line) => {
-                let all = tokens.len() + COMMON.len();
-                let k = t.index(all);
-                let tok = tokens.get(k).copied().unwrap_or_else(|| COMMON[k - tokens.len()]);
+                let tok = token(tokens, t);
                 let p = if *line {
                     let starts = line_starts(&b);
                     starts[i.index(starts.len())]
