@@ -148,8 +148,8 @@ pub async fn save(db: &SqlitePool, slug: &str, update: &Update) -> Result<bool> 
         .await?;
     }
     for chunk in update.upsert.chunks(CHUNK) {
-        let rows = serde_json::Value::Array(chunk.iter().map(ScannedFile::to_json).collect())
-            .to_string();
+        let rows =
+            serde_json::Value::Array(chunk.iter().map(ScannedFile::to_json).collect()).to_string();
         sqlx::query!(
             "INSERT OR REPLACE INTO scan_files
                  (campaign_id, path, size, mtime_ns, sha256, found, routing)

@@ -40,7 +40,9 @@ fn legacy_diff(file: &str, src: &[u8]) -> Vec<u8> {
     let mut body = String::new();
     let (mut old, mut new) = (0, 0);
     for l in &lines {
-        let back = l.replace("ITER_DEST", "READ").replace("ITER_SOURCE", "WRITE");
+        let back = l
+            .replace("ITER_DEST", "READ")
+            .replace("ITER_SOURCE", "WRITE");
         if back != *l {
             body.push_str(&format!("-{l}\n+{back}\n"));
         } else {
@@ -49,14 +51,30 @@ fn legacy_diff(file: &str, src: &[u8]) -> Vec<u8> {
         old += 1;
         new += 1;
     }
-    format!("diff --git a/{file} b/{file}\n--- a/{file}\n+++ b/{file}\n@@ -1,{old} +1,{new} @@\n{body}")
-        .into_bytes()
+    format!(
+        "diff --git a/{file} b/{file}\n--- a/{file}\n+++ b/{file}\n@@ -1,{old} +1,{new} @@\n{body}"
+    )
+    .into_bytes()
 }
 
 const JSON_TOKENS: &[&str] = &[
-    "{", "}", "[", "]", "null", "true", "\"\"", "0", "-1", "1e999", "18446744073709551616",
-    "\"status\": \"bogus\"", "\"line\": 0", "\"format\": \"treewide-audit/2\"", "\\u0000",
-    "\\ud800", ",\n",
+    "{",
+    "}",
+    "[",
+    "]",
+    "null",
+    "true",
+    "\"\"",
+    "0",
+    "-1",
+    "1e999",
+    "18446744073709551616",
+    "\"status\": \"bogus\"",
+    "\"line\": 0",
+    "\"format\": \"treewide-audit/2\"",
+    "\\u0000",
+    "\\ud800",
+    ",\n",
 ];
 
 const TOML_TOKENS: &[&str] = &[

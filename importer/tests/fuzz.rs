@@ -48,10 +48,14 @@ fn kernel() -> Option<PathBuf> {
 
 /// Mail: the generated fixtures, and windows of the real threads when present.
 static MAIL: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
-    let mut seeds: Vec<Vec<u8>> = ["ceph-pin.mbox", "extract-pages.mbox", "extract-pages-later.mbox"]
-        .iter()
-        .map(|f| read(&format!("tests/data/mail/generated/{f}")))
-        .collect();
+    let mut seeds: Vec<Vec<u8>> = [
+        "ceph-pin.mbox",
+        "extract-pages.mbox",
+        "extract-pages-later.mbox",
+    ]
+    .iter()
+    .map(|f| read(&format!("tests/data/mail/generated/{f}")))
+    .collect();
     for t in [
         "threads/caif-dont-assume-iov_iter-type.mbox.gz",
         "threads/splice-read-v21-partial.mbox.gz",
@@ -121,8 +125,8 @@ const MAIL_TOKENS: &[&str] = &[
 
 /// The sites the linker knows: the generated mail's sites (fs/afs/dir.c and friends).
 fn site_index() -> SiteIndex {
-    let site = |id: i64, file: &str, line: i64, function: &str, callee: &str, code: &str| {
-        LinkCandidate {
+    let site =
+        |id: i64, file: &str, line: i64, function: &str, callee: &str, code: &str| LinkCandidate {
             id: SiteId(id),
             campaign: CampaignId(1 + id % 2),
             file: file.into(),
@@ -130,8 +134,7 @@ fn site_index() -> SiteIndex {
             function: Some(function.into()),
             callee: callee.into(),
             code: code.into(),
-        }
-    };
+        };
     let sites = vec![
         site(1, "fs/afs/dir.c", 308, "afs_dir_iterate", "iov_iter_xarray",
              "iov_iter_xarray(&req->def_iter, ITER_DEST, &dvnode->netfs.inode.i_mapping->i_pages, i_size, req->actual_len);"),
@@ -173,10 +176,27 @@ static MAINTAINERS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
 });
 
 const MAINTAINERS_TOKENS: &[&str] = &[
-    "F:\t", "X:\t", "N:\t", "K:\t", "M:\tA <a@b>\n", "L:\t", "S:\tMaintained\n", "F:\t*\n",
-    "F:\t**\n", "F:\tdrivers/\n", "F:\tfs/*/x?.c\n", "F:\t[\n", "N:\t(\n", "K:\t\\b(\n",
-    "K:\t(?i)iov_iter\n", "N:\t.*\n", "X:\tfs/afs/\n", "\n\n", "FOO BAR SECTION\n",
-    "F:\t{a,b}\n", "F:\t\\\n",
+    "F:\t",
+    "X:\t",
+    "N:\t",
+    "K:\t",
+    "M:\tA <a@b>\n",
+    "L:\t",
+    "S:\tMaintained\n",
+    "F:\t*\n",
+    "F:\t**\n",
+    "F:\tdrivers/\n",
+    "F:\tfs/*/x?.c\n",
+    "F:\t[\n",
+    "N:\t(\n",
+    "K:\t\\b(\n",
+    "K:\t(?i)iov_iter\n",
+    "N:\t.*\n",
+    "X:\tfs/afs/\n",
+    "\n\n",
+    "FOO BAR SECTION\n",
+    "F:\t{a,b}\n",
+    "F:\t\\\n",
 ];
 
 /// Paths to route through a parsed MAINTAINERS.

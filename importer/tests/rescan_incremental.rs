@@ -145,7 +145,10 @@ impl Dbs {
     async fn rescan_and_compare(&self, name: &str, spec: &Spec) -> ScanCounts {
         let counts = scan_into(&self.inc, &self.tree, spec, false).await;
         scan_into(&self.full, &self.tree, spec, true).await;
-        let (inc, full) = (state(&self.inc, false).await, state(&self.full, false).await);
+        let (inc, full) = (
+            state(&self.inc, false).await,
+            state(&self.full, false).await,
+        );
         assert_same(&format!("{name}: against a full re-scan"), &inc, &full);
         let fresh = self.fresh(&format!("{name}.db"), spec).await;
         assert_same(
@@ -194,7 +197,9 @@ async fn incremental_rescans_store_what_full_scans_store() {
     edit(&tree.join("fs/afs/dir.c"), |t| {
         t.replacen("ITER_DEST", "READ", 1)
     });
-    edit(&tree.join("lib/iov_iter.c"), |t| format!("/* moved */\n{t}"));
+    edit(&tree.join("lib/iov_iter.c"), |t| {
+        format!("/* moved */\n{t}")
+    });
     std::fs::write(
         tree.join("drivers/vhost/incremental.c"),
         "// SPDX-License-Identifier: GPL-2.0\n#include <linux/uio.h>\n\n\
@@ -224,7 +229,12 @@ async fn incremental_rescans_store_what_full_scans_store() {
 
     // Another spec: everything parsed again.
     let mut other = spec.clone();
-    other.text.push_str("\n# the same calls, another spec text\n");
+    other
+        .text
+        .push_str("\n# the same calls, another spec text\n");
     let reparsed = dbs.rescan_and_compare("spec changed", &other).await;
-    assert_eq!(reparsed.files_parsed, reparsed.files_matched, "{reparsed:?}");
+    assert_eq!(
+        reparsed.files_parsed, reparsed.files_matched,
+        "{reparsed:?}"
+    );
 }

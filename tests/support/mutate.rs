@@ -39,8 +39,34 @@ pub enum Edit {
 /// Tokens worth inserting everywhere: line ends, quotes, brackets, NUL, invalid UTF-8 and
 /// multi-byte characters at boundaries.
 pub const COMMON: &[&str] = &[
-    "\n", "\r\n", "\r", "\0", "\"", "'", "\\", "(", ")", "{", "}", "[", "]", ",", ";", ":", "*",
-    "/*", "*/", "//", "#", "\t", " ", "é", "\u{2028}", "\u{1F600}", "\u{FEFF}", "\u{FFFD}",
+    "\n",
+    "\r\n",
+    "\r",
+    "\0",
+    "\"",
+    "'",
+    "\\",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ";",
+    ":",
+    "*",
+    "/*",
+    "*/",
+    "//",
+    "#",
+    "\t",
+    " ",
+    "é",
+    "\u{2028}",
+    "\u{1F600}",
+    "\u{FEFF}",
+    "\u{FFFD}",
 ];
 
 /// A case count: `PROPTEST_CASES` when set (for long campaigns), else `default` (tuned so
@@ -107,7 +133,10 @@ fn line_range(b: &[u8], i: Index, n: usize) -> std::ops::Range<usize> {
 /// One of the format's tokens or the common ones.
 fn token<'a>(tokens: &[&'a str], t: &Index) -> &'a str {
     let k = t.index(tokens.len() + COMMON.len());
-    tokens.get(k).copied().unwrap_or_else(|| COMMON[k - tokens.len()])
+    tokens
+        .get(k)
+        .copied()
+        .unwrap_or_else(|| COMMON[k - tokens.len()])
 }
 
 /// Apply `edits` to `seed`; `others` are the seeds a splice takes lines from.
@@ -187,14 +216,12 @@ pub fn inputs(
     let seeds = std::sync::Arc::new(seeds);
     let mutated = {
         let seeds = seeds.clone();
-        (
-            any::<Index>(),
-            prop::collection::vec(edit(), 0..=max_edits),
-        )
-            .prop_map(move |(s, edits)| {
+        (any::<Index>(), prop::collection::vec(edit(), 0..=max_edits)).prop_map(
+            move |(s, edits)| {
                 let seed = &seeds[s.index(seeds.len())];
                 apply(seed, &edits, tokens, &seeds)
-            })
+            },
+        )
     };
     prop_oneof![
         9 => mutated,
@@ -225,7 +252,8 @@ pub fn windows(text: &[u8], lines: usize, count: usize) -> Vec<Vec<u8>> {
             // Move to the start of a paragraph (after a blank line) near there.
             while first + 1 < starts.len()
                 && first > 0
-                && !(starts[first] >= 1 && text.get(starts[first] - 1) == Some(&b'\n')
+                && !(starts[first] >= 1
+                    && text.get(starts[first] - 1) == Some(&b'\n')
                     && starts[first] >= 2
                     && text.get(starts[first] - 2) == Some(&b'\n'))
                 && first < k * step + 200

@@ -360,7 +360,9 @@ mod tests {
         // added (plus the unfinished line).
         let mut input = b"From a@b Mon Jan  1 00:00:00 2024\nSubject: big\n\n".to_vec();
         for i in 0..100_000 {
-            input.extend_from_slice(format!("From line {i} of the body, not a separator\n").as_bytes());
+            input.extend_from_slice(
+                format!("From line {i} of the body, not a separator\n").as_bytes(),
+            );
         }
         input.extend_from_slice(b"\nFrom c@d Tue Jan  2 10:11:12 2024\nSubject: next\n\nx\n");
         let mut r = MboxReader::new(&input[..]).with_block(64);

@@ -184,7 +184,10 @@ pub fn routing_to_json(sections: &[SectionInput], excluded: &[ExcludedSection]) 
 }
 
 /// A file's routing from its stored form; `None` when it does not read back.
-pub fn routing_from_json(file: &str, json: &str) -> Option<(Vec<SectionInput>, Vec<ExcludedSection>)> {
+pub fn routing_from_json(
+    file: &str,
+    json: &str,
+) -> Option<(Vec<SectionInput>, Vec<ExcludedSection>)> {
     let r: StoredRouting = serde_json::from_str(json).ok()?;
     Some((
         r.sections

@@ -186,8 +186,13 @@ fn scan(
     let same_files = previous.is_some_and(|p| {
         p.len() == result.files.len() && result.files.iter().all(|f| p.get(&f.path).is_some())
     });
-    let reuse_routing = same_files && previous.is_some_and(|p| p.maintainers_key() == maintainers_key);
-    let how: HashMap<&str, How> = result.files.iter().map(|f| (f.path.as_str(), f.how)).collect();
+    let reuse_routing =
+        same_files && previous.is_some_and(|p| p.maintainers_key() == maintainers_key);
+    let how: HashMap<&str, How> = result
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.how))
+        .collect();
     // Each file with sites is routed once: its sections for the sites, its exclusions for
     // the batch.
     let mut routes: HashMap<&str, Routing> = HashMap::new();

@@ -32,7 +32,10 @@ pub struct ScanResult {
 impl ScanResult {
     /// Files read from disk this time (all of them without a previous scan).
     pub fn files_read(&self) -> u64 {
-        self.files.iter().filter(|f| f.how != How::Unchanged).count() as u64
+        self.files
+            .iter()
+            .filter(|f| f.how != How::Unchanged)
+            .count() as u64
     }
 
     /// Files parsed this time.
