@@ -50,9 +50,10 @@ cd "$OLDPWD"
 work=$out/linux
 cp -al "$tree" "$work"
 db=$out/scan.db
-full_scan() { rm -f "$db" "$db"-*; "$tw" --db "$db" scan --tree "$work" --campaign iov-iter-direction --full --quiet; }
-full_t=$(best full_scan)
-full_scan >/dev/null 2>&1
+# A command, not a shell function: best() runs it under /usr/bin/time.
+full_scan=(sh -c 'rm -f "$1" "$1"-*; exec "$2" --db "$1" scan --tree "$3" --campaign iov-iter-direction --full --quiet' sh "$db" "$tw" "$work")
+full_t=$(best "${full_scan[@]}")
+"${full_scan[@]}" >/dev/null 2>&1
 edited=lib/iov_iter.c
 one_t=999
 for i in 1 2 3; do
