@@ -16,6 +16,15 @@
 //! every core) alone, and SQLite alone storing the same message rows (one prepared rusqlite
 //! INSERT in one transaction, same schema, same pragmas).
 //!
+//! A third part compares with public-inbox's own indexer on a public-inbox v2 epoch of 100k
+//! messages (the real target-devel epoch's 7,273 messages copied under fresh Message-IDs,
+//! written with `git fast-import` into a temporary folder): `treewide import mail
+//! --public-inbox` run as a child process of the built binary, and `public-inbox-index -L
+//! basic` on a copy of the same epoch, each one's time and peak RSS (`wait4`'s `ru_maxrss`:
+//! the largest of the process and the children it waited for). Target (issue 15): treewide's
+//! peak RSS ≤ 200 MB. Without `public-inbox-index` (Debian package `public-inbox`) that line
+//! says SKIPPED.
+//!
 //! `cargo bench --bench mail` runs it in full; under `cargo test` it runs a small smoke size.
 //! `TREEWIDE_BENCH_MBOX_DIR=DIR` also writes the inputs there (`real.mbox`, `small.mbox`) to
 //! profile `treewide import mail` on them.
@@ -97,6 +106,8 @@ fn generate(n: usize) -> String {
     out
 }
 
+#[path = "../tests/support/epoch.rs"]
+mod epoch;
 #[path = "../tests/support/real_mail.rs"]
 mod real_mail;
 
@@ -298,6 +309,10 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let n = if full { 50_000 } else { 2_000 };
     let runs = if full { 3 } else { 1 };
+    if std::env::var_os("TREEWIDE_BENCH_ONLY_EPOCH").is_some() {
+        epoch_comparison(if full { 100_000 } else { 2_000 });
+        return;
+    }
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     if let Some(real) = real_mbox(n) {
         measure(
@@ -315,6 +330,143 @@ fn main() {
         n,
         runs,
     );
+    epoch_comparison(if full { 100_000 } else { 2_000 });
+}
+
+/// Run `cmd` to its end: its time and peak RSS in MB (`ru_maxrss` of `wait4`, which covers the
+/// children it waited for), or why it failed.
+fn run_measured(cmd: &mut std::process::Command) -> Result<(Duration, f64), String> {
+    let t = Instant::now();
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr {
+        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    }
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid, and `pid` is our own child, not yet waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let took = t.elapsed();
+    if waited != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("{cmd:?} failed (status {status}): {stderr}"));
+    }
+    Ok((took, usage.ru_maxrss as f64 / 1024.0))
+}
+
+/// treewide and public-inbox-index on the same `n`-message public-inbox v2 epoch.
+fn epoch_comparison(n: usize) {
+    let Some(tar) = real_mail::real_mail("public-inbox/target-devel-epoch0.tar") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = epoch::target_devel(&tar, dir.path()).expect("unpack target-devel");
+    let messages = epoch::read_epoch(&source).expect("read target-devel");
+    let inbox = dir.path().join("inbox");
+    let git_dir = inbox.join("git/0.git");
+    let t = Instant::now();
+    epoch::replicate(&messages, n, &git_dir).expect("write the epoch");
+    println!(
+        "public-inbox v2 epoch of {n} messages (target-devel's {} copied under fresh Message-IDs), written in {:.1?}:",
+        messages.len(),
+        t.elapsed()
+    );
+    drop(messages);
+
+    // treewide, the release binary, on a database with both demo campaigns.
+    let exe = env!("CARGO_BIN_EXE_treewide");
+    let db = dir.path().join("treewide.db");
+    for f in [
+        "data/demo/iov-iter-direction.json",
+        "data/demo/iov-iter-pin.json",
+    ] {
+        let f = Path::new(env!("CARGO_MANIFEST_DIR")).join(f);
+        run_measured(
+            std::process::Command::new(exe)
+                .arg("--db")
+                .arg(&db)
+                .args(["import", "auditor", "--quiet"])
+                .arg(f),
+        )
+        .expect("demo campaign");
+    }
+    let (tw_time, tw_rss) = run_measured(
+        std::process::Command::new(exe)
+            .arg("--db")
+            .arg(&db)
+            .args(["import", "mail", "--quiet", "--public-inbox"])
+            .arg(&inbox)
+            .env("TREEWIDE_LOG", "warn"),
+    )
+    .expect("treewide import mail");
+    let rate = |d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
+    println!(
+        "  treewide import mail --public-inbox: {:>7.0} messages/s ({tw_time:.2?}), peak RSS {tw_rss:.0} MB (target ≤ 200 MB)",
+        rate(tw_time)
+    );
+
+    // public-inbox-index -L basic: an inbox made by public-inbox-init, its epoch replaced by
+    // a copy of ours (its config and home in the temporary folder, not the user's).
+    let which = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "command -v public-inbox-index && command -v public-inbox-init",
+        ])
+        .output();
+    if !which.is_ok_and(|o| o.status.success()) {
+        println!(
+            "  public-inbox-index: SKIPPED (not installed; Debian package public-inbox) — no comparison"
+        );
+        return;
+    }
+    let home = dir.path().join("pi-home");
+    let pi_inbox = dir.path().join("pi-inbox");
+    std::fs::create_dir_all(&home).expect("home");
+    let pi = |cmd: &str| {
+        let mut c = std::process::Command::new(cmd);
+        c.env("HOME", &home)
+            .env("PI_CONFIG", home.join("config"))
+            .env_remove("GIT_DIR");
+        c
+    };
+    run_measured(
+        pi("public-inbox-init")
+            .args(["-V2", "-L", "basic", "bench"])
+            .arg(&pi_inbox)
+            .args(["http://example.org/bench", "bench@example.org"]),
+    )
+    .expect("public-inbox-init");
+    let pi_epoch = pi_inbox.join("git/0.git");
+    std::fs::remove_dir_all(&pi_epoch).expect("the empty epoch");
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&git_dir)
+        .arg(&pi_epoch)
+        .status()
+        .expect("cp");
+    assert!(copied.success(), "cp -r failed");
+    match run_measured(
+        pi("public-inbox-index")
+            .args(["-L", "basic"])
+            .arg(&pi_inbox),
+    ) {
+        Ok((pi_time, pi_rss)) => {
+            println!(
+                "  public-inbox-index -L basic:        {:>7.0} messages/s ({pi_time:.2?}), peak RSS {pi_rss:.0} MB",
+                rate(pi_time)
+            );
+            println!(
+                "  treewide / public-inbox-index: time {:.2}×, peak RSS {:.2}×",
+                tw_time.as_secs_f64() / pi_time.as_secs_f64().max(1e-9),
+                tw_rss / pi_rss.max(1e-9)
+            );
+        }
+        Err(e) => println!("  public-inbox-index failed: {e}"),
+    }
 }
 
 fn measure(rt: &tokio::runtime::Runtime, what: &str, text: Vec<u8>, n: usize, runs: usize) {

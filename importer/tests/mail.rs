@@ -704,9 +704,9 @@ async fn chunked_import_in_any_order_stores_what_one_batch_stores() {
         .await
         .unwrap();
     for m in parsed.iter().rev() {
-        w.add(std::slice::from_ref(m)).await.unwrap();
+        w.add(std::slice::from_ref(m), &[]).await.unwrap();
     }
-    let summary = w.finish(&[]).await.unwrap();
+    let summary = w.finish().await.unwrap();
     drop(conn);
     assert_eq!(
         (summary.messages_new, summary.threads, summary.trailers_new),

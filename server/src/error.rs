@@ -104,6 +104,26 @@ fn is_saturation(e: &sqlx::Error) -> bool {
     }
 }
 
+/// A failure of the session store (`treewide.db-sessions`), which tower-sessions hands over
+/// as text only: 503 when its database was busy or no connection came free (the same
+/// saturation as [`is_saturation`]), else `other`.
+pub fn session_failure(e: impl std::fmt::Display, other: Failure) -> Failure {
+    let text = e.to_string();
+    let busy = [
+        "(code: 5)",
+        "(code: 6)",
+        "database is locked",
+        "pool timed out",
+    ];
+    if busy.iter().any(|b| text.contains(b)) {
+        Failure::Unavailable(format!(
+            "the server is busy (sessions: {text}); try again shortly"
+        ))
+    } else {
+        other
+    }
+}
+
 /// A failure on an HTML page.
 #[derive(Debug)]
 pub struct PageError(pub Failure, pub Option<Kept>);
@@ -206,5 +226,14 @@ mod tests {
         }
         let other = Failure::from(treewide_core::Error::Db(sqlx::Error::RowNotFound));
         assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_locked_session_store_is_503_and_a_broken_one_is_not() {
+        let locked = "error returned from database: (code: 5) database is locked";
+        let f = session_failure(locked, Failure::Forbidden("login failed".into()));
+        assert_eq!(f.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let f = session_failure("no such table", Failure::Forbidden("login failed".into()));
+        assert_eq!(f.status(), StatusCode::FORBIDDEN);
     }
 }

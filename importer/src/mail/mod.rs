@@ -3,8 +3,8 @@
 //!
 //! Parsing ([`parse_message`], [`mbox::split`], [`link`], [`trailers`]) is pure; [`import`]
 //! reads a source, parses every message (a message that cannot be parsed is reported with
-//! its position and skipped), links them to the sites in the database and stores them all in
-//! one transaction. Reading, parsing and storing overlap, a chunk at a time (see
+//! its position and skipped), links them to the sites in the database and stores them a
+//! chunk a transaction. Reading, parsing and storing overlap, a chunk at a time (see
 //! `docs/mail.md`, "How an import runs").
 
 pub mod link;
@@ -123,8 +123,8 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
         ),
         None => None,
     };
-    let (opened, cursors) = match source {
-        Source::Mbox(path) => (Opened::Mbox(mbox::open(path)?), Vec::new()),
+    let opened = match source {
+        Source::Mbox(path) => Opened::Mbox(mbox::open(path)?),
         Source::PublicInbox(dir) => {
             let epochs = public_inbox::epochs(dir)?;
             // Cursors belong to epochs (their root commit); older ones to the inbox's path.
@@ -142,19 +142,18 @@ pub async fn import(db: &SqlitePool, source: &Source, opts: &Options) -> anyhow:
                     done.insert(e.number, last);
                 }
             }
-            let mut opened = public_inbox::open(epochs, &done)?;
-            let cursors = std::mem::take(&mut opened.cursors);
-            (Opened::Inbox(opened), cursors)
+            // The cursors move chunk by chunk as the reader goes (`RawStream::cursors`).
+            Opened::Inbox(public_inbox::open(epochs, &done)?)
         }
         Source::Lore { msgid, base } => {
             let bytes = std::io::Cursor::new(lore::fetch_thread(base, msgid)?);
-            (Opened::Mbox(mbox::reader(bytes)?), Vec::new())
+            Opened::Mbox(mbox::reader(bytes)?)
         }
     };
     let sites = site_index(db, campaign).await?;
     let mut conn = db.acquire().await?;
     let cache = treewide_core::db::ImportCache::grow(&mut conn).await?;
-    let stored = parse_and_store(&mut conn, &name, &opts.actor, opened, &cursors, sites).await;
+    let stored = parse_and_store(&mut conn, &name, &opts.actor, opened, sites).await;
     cache.restore(&mut conn).await?;
     let (summary, skipped) = stored.with_context(|| format!("cannot store the mail of {name}"))?;
     tracing::debug!(elapsed = ?started.elapsed(), "mail stored");
@@ -199,39 +198,67 @@ impl RawStream {
             }),
         })
     }
+
+    /// Where the source stands after the messages read so far (public-inbox epochs; an mbox
+    /// has no cursor: a second import of it finds its messages stored and adds nothing).
+    fn cursors(&mut self) -> Vec<core_mail::Cursor> {
+        match self {
+            RawStream::Inbox(inbox) => inbox.take_cursors(),
+            RawStream::Mbox(..) => Vec::new(),
+        }
+    }
 }
 
-/// Messages parsed and handed to the store at a time (or fewer, see [`CHUNK_BYTES`]). The
-/// first chunk is smaller, so storing starts early.
-pub const CHUNK_MESSAGES: usize = 4096;
+/// Messages parsed and handed to the store at a time (or fewer, see [`CHUNK_BYTES`]), and
+/// stored in one transaction. The first chunk is smaller, so storing starts early. A chunk
+/// is what an import holds in memory at each stage (read, parse, store: a few chunks in all)
+/// and what it holds the write lock for (see [`WRITER_GAP`]).
+pub const CHUNK_MESSAGES: usize = 1024;
 const FIRST_CHUNK_MESSAGES: usize = 256;
 /// Raw bytes after which a chunk is handed on even when it has fewer messages.
-pub const CHUNK_BYTES: usize = 32 << 20;
+pub const CHUNK_BYTES: usize = 8 << 20;
+/// How long the store leaves the database to other writers after each chunk, at least.
+/// SQLite does not queue writers: one waiting on the lock (a note, a login) sleeps and tries
+/// again (every 100 ms once it has waited a while), and an importer that began its next
+/// transaction the moment it committed would take the lock back before it woke up.
+const WRITER_GAP: std::time::Duration = std::time::Duration::from_millis(10);
 
-/// Parse `opened` chunk by chunk on every core while the previous chunk is stored, all in one
-/// transaction. Returns what was stored and the messages skipped, in the source's order.
+/// Raw messages and the ones the source could not give, in source order, and where the
+/// source stands after them.
+struct RawChunk {
+    raw: Vec<Raw>,
+    unread: Vec<Skipped>,
+    cursors: Vec<core_mail::Cursor>,
+}
+
+/// Parse `opened` chunk by chunk on every core while the previous chunk is stored, a
+/// transaction a chunk. Returns what was stored and the messages skipped, in the source's
+/// order.
 async fn parse_and_store(
     conn: &mut sqlx::SqliteConnection,
     source: &str,
     actor: &str,
     opened: Opened,
-    cursors: &[core_mail::Cursor],
     sites: SiteIndex,
 ) -> anyhow::Result<(MailSummary, Vec<Skipped>)> {
     let name = source.to_owned();
     // Three stages, each on its own thread(s): read and split, parse (every core), store.
     // A chunk waits between stages while the next is worked on: a few chunks in memory.
     let (raw_send, raw_chunks) = std::sync::mpsc::sync_channel(1);
-    let (send, mut chunks) = tokio::sync::mpsc::channel::<Vec<NewMessage>>(1);
+    let (send, mut chunks) = tokio::sync::mpsc::channel::<ParsedChunk>(1);
     let reader = std::thread::spawn(move || read_chunks(opened, &name, &raw_send));
     let parser = tokio::task::spawn_blocking(move || {
         let mut skipped = Vec::new();
         for chunk in raw_chunks {
-            let (raw, unread) = chunk?;
+            let RawChunk {
+                raw,
+                unread,
+                cursors,
+            } = chunk?;
             skipped.extend(unread);
             let (parsed, bad) = parse_all(raw, &sites);
             skipped.extend(bad);
-            if send.blocking_send(parsed).is_err() {
+            if send.blocking_send((parsed, cursors)).is_err() {
                 break; // the store failed; its error is the one to report
             }
         }
@@ -246,23 +273,27 @@ async fn parse_and_store(
     let (mut waited, mut storing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     loop {
         let t = std::time::Instant::now();
-        let Some(chunk) = chunks.recv().await else {
+        let Some((chunk, cursors)) = chunks.recv().await else {
             break;
         };
         waited += t.elapsed();
         let t = std::time::Instant::now();
-        writer.add(&chunk).await?;
-        storing += t.elapsed();
+        writer.add(&chunk, &cursors).await?;
+        drop(chunk);
+        let held = t.elapsed();
+        storing += held;
+        // Other writers' turn (see WRITER_GAP); longer after a longer chunk.
+        tokio::time::sleep(WRITER_GAP.max(held / 8)).await;
     }
     let skipped = parser.await.context("the mail parser stopped")??;
     let t = std::time::Instant::now();
-    let summary = writer.finish(cursors).await?;
+    let summary = writer.finish().await?;
     tracing::debug!(?waited, ?storing, finishing = ?t.elapsed(), "mail chunks stored");
     Ok((summary, skipped))
 }
 
-/// Raw messages, and the ones the source could not give, in source order.
-type RawChunk = (Vec<Raw>, Vec<Skipped>);
+/// Parsed messages and where the source stands after them.
+type ParsedChunk = (Vec<NewMessage>, Vec<core_mail::Cursor>);
 
 /// The reading stage: read `opened` and send it on in chunks (or the error that stopped it).
 fn read_chunks(
@@ -299,8 +330,13 @@ fn read_chunks(
             None => {}
         }
         if done || chunk.len() >= limit || bytes >= CHUNK_BYTES {
-            let full = (std::mem::take(&mut chunk), std::mem::take(&mut bad));
-            if !(full.0.is_empty() && full.1.is_empty()) && send.send(Ok(full)).is_err() {
+            let full = RawChunk {
+                raw: std::mem::take(&mut chunk),
+                unread: std::mem::take(&mut bad),
+                cursors: raw.cursors(),
+            };
+            let empty = full.raw.is_empty() && full.unread.is_empty() && full.cursors.is_empty();
+            if !empty && send.send(Ok(full)).is_err() {
                 return; // parsing stopped
             }
             (bytes, limit) = (0, CHUNK_MESSAGES);

@@ -143,6 +143,8 @@ pub struct Inbox {
 
 struct Epoch {
     number: i64,
+    /// The key its cursor is stored under ([`EpochRef::key`]).
+    key: String,
     /// Opened again by the reader: gix built without its `parallel` feature keeps a
     /// repository on one thread.
     path: PathBuf,
@@ -152,9 +154,18 @@ struct Epoch {
 
 /// Reads the messages of an [`Inbox`] on the thread that made it.
 pub struct InboxReader {
-    epochs: Vec<(i64, gix::Repository, Vec<gix::ObjectId>)>,
+    epochs: Vec<ReadEpoch>,
     /// The epoch being read, and the next commit in it.
     at: (usize, usize),
+}
+
+struct ReadEpoch {
+    number: i64,
+    key: String,
+    repo: gix::Repository,
+    ids: Vec<gix::ObjectId>,
+    /// Commits handed out since [`InboxReader::take_cursors`] last looked.
+    moved: bool,
 }
 
 /// Open the epochs and find the commits after each one's cursor (`done`: epoch number →
@@ -166,7 +177,7 @@ pub fn open(epochs: Vec<EpochRef>, done: &HashMap<i64, String>) -> anyhow::Resul
     };
     for EpochRef { number, path, key } in epochs {
         let after = done.get(&number).map(String::as_str);
-        let epoch = open_epoch(&path, number, after)
+        let epoch = open_epoch(&path, number, &key, after)
             .with_context(|| format!("epoch {number} ({})", path.display()))?;
         if let Some(last) = epoch.ids.last() {
             out.cursors.push(Cursor {
@@ -180,7 +191,7 @@ pub fn open(epochs: Vec<EpochRef>, done: &HashMap<i64, String>) -> anyhow::Resul
     Ok(out)
 }
 
-fn open_epoch(path: &Path, number: i64, after: Option<&str>) -> anyhow::Result<Epoch> {
+fn open_epoch(path: &Path, number: i64, key: &str, after: Option<&str>) -> anyhow::Result<Epoch> {
     let repo = gix::open(path).context("cannot open the bare repository")?;
     let mut ids = Vec::new();
     // An epoch without commits yet has no HEAD to walk from.
@@ -200,6 +211,7 @@ fn open_epoch(path: &Path, number: i64, after: Option<&str>) -> anyhow::Result<E
     }
     Ok(Epoch {
         number,
+        key: key.to_owned(),
         path: path.to_owned(),
         ids,
     })
@@ -212,7 +224,13 @@ impl Inbox {
         for e in self.epochs {
             let repo = gix::open(&e.path)
                 .with_context(|| format!("epoch {} ({})", e.number, e.path.display()))?;
-            epochs.push((e.number, repo, e.ids));
+            epochs.push(ReadEpoch {
+                number: e.number,
+                key: e.key,
+                repo,
+                ids: e.ids,
+                moved: false,
+            });
         }
         Ok(InboxReader { epochs, at: (0, 0) })
     }
@@ -224,13 +242,14 @@ impl InboxReader {
     pub fn next_message(&mut self) -> Option<Result<Raw, Skipped>> {
         loop {
             let (e, i) = self.at;
-            let (number, repo, ids) = self.epochs.get(e)?;
-            let Some(id) = ids.get(i) else {
+            let epoch = self.epochs.get_mut(e)?;
+            let Some(id) = epoch.ids.get(i) else {
                 self.at = (e + 1, 0);
                 continue;
             };
             self.at = (e, i + 1);
-            let position = format!("epoch {number} commit {id}");
+            epoch.moved = true;
+            let (repo, position) = (&epoch.repo, format!("epoch {} commit {id}", epoch.number));
             let blob = repo
                 .find_commit(*id)
                 .map_err(anyhow::Error::from)
@@ -240,10 +259,10 @@ impl InboxReader {
                         .find_entry("m")
                         .ok_or_else(|| anyhow!("no blob m in the commit's tree"))?;
                     let oid = e.oid().to_owned();
-                    let b = repo
+                    let mut b = repo
                         .find_blob(oid)
                         .map_err(|e| anyhow!("blob m ({oid}) missing: {e}"))?;
-                    Ok(bytes::Bytes::from(b.data.clone()))
+                    Ok(bytes::Bytes::from(std::mem::take(&mut b.data)))
                 });
             return Some(match blob {
                 Ok(data) => Ok(Raw { position, data }),
@@ -253,5 +272,32 @@ impl InboxReader {
                 }),
             });
         }
+    }
+
+    /// Where the epochs read from since the last call stand: each one's last commit handed
+    /// out. Stored with the messages read up to there, so that an import that stops half way
+    /// goes on from there the next time.
+    pub fn take_cursors(&mut self) -> Vec<Cursor> {
+        let (at, next) = self.at;
+        let mut out = Vec::new();
+        for (k, e) in self.epochs.iter_mut().enumerate() {
+            if !std::mem::take(&mut e.moved) {
+                continue;
+            }
+            // The epoch being read stands before `next`; earlier ones were read to the end.
+            let last = if k == at {
+                next.checked_sub(1)
+            } else {
+                e.ids.len().checked_sub(1)
+            };
+            if let Some(id) = last.and_then(|i| e.ids.get(i)) {
+                out.push(Cursor {
+                    inbox: e.key.clone(),
+                    epoch: e.number,
+                    last_commit: id.to_string(),
+                });
+            }
+        }
+        out
     }
 }

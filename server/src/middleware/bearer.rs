@@ -6,7 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use treewide_core::users::{self, Scope, User};
 
-use crate::error::{problem, Failure};
+use crate::error::{problem, ApiError, Failure};
 use crate::state::AppState;
 
 /// A bot or person calling the API with `Authorization: Bearer <token>`.
@@ -33,22 +33,23 @@ impl ApiCaller {
 #[derive(Debug)]
 pub enum ApiAuthError {
     Unauthorized(String),
-    Internal,
+    /// The token could not be checked: 503 + Retry-After when the database was busy (an
+    /// import between chunks; checking records the token's use, a write), else 500.
+    Failed(Failure),
 }
 
 impl IntoResponse for ApiAuthError {
     fn into_response(self) -> Response {
-        let (status, detail) = match self {
-            ApiAuthError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, d),
-            ApiAuthError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal error".into()),
+        let detail = match self {
+            ApiAuthError::Unauthorized(d) => d,
+            ApiAuthError::Failed(f) => return ApiError(f).into_response(),
         };
+        let status = StatusCode::UNAUTHORIZED;
         let mut res = problem(status, &detail);
-        if status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer realm=\"treewide\""),
-            );
-        }
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"treewide\""),
+        );
         res
     }
 }
@@ -73,7 +74,7 @@ impl FromRequestParts<AppState> for ApiCaller {
             Ok(None) => Err(ApiAuthError::Unauthorized(
                 "the API token is unknown or revoked".into(),
             )),
-            Err(_) => Err(ApiAuthError::Internal),
+            Err(e) => Err(ApiAuthError::Failed(Failure::from(e))),
         }
     }
 }

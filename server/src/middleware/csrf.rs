@@ -3,7 +3,7 @@
 use rand::RngCore;
 use tower_sessions::Session;
 
-use crate::error::{Failure, PageError};
+use crate::error::{session_failure, Failure, PageError};
 
 const CSRF_KEY: &str = "csrf";
 
@@ -15,10 +15,10 @@ pub async fn csrf_token(session: &Session) -> Result<String, PageError> {
     let mut b = [0u8; 24];
     rand::rngs::OsRng.fill_bytes(&mut b);
     let t = hex::encode(b);
-    session
-        .insert(CSRF_KEY, &t)
-        .await
-        .map_err(|e| Failure::Internal(treewide_core::Error::NotFound(format!("session: {e}"))))?;
+    session.insert(CSRF_KEY, &t).await.map_err(|e| {
+        let broken = Failure::Internal(treewide_core::Error::NotFound(format!("session: {e}")));
+        session_failure(&e, broken)
+    })?;
     Ok(t)
 }
 
@@ -28,11 +28,16 @@ pub async fn check_csrf(session: &Session, sent: &str) -> Result<(), PageError> 
         Ok(Some(t)) if !sent.is_empty() && constant_time_eq(t.as_bytes(), sent.as_bytes()) => {
             Ok(())
         }
-        _ => Err(Failure::Forbidden(
-            "the form's CSRF token is missing or wrong; reload the page and try again".into(),
-        )
-        .into()),
+        // A session store too busy to answer is no reason to call the form forged.
+        Err(e) => Err(session_failure(&e, wrong_token()).into()),
+        _ => Err(wrong_token().into()),
     }
+}
+
+fn wrong_token() -> Failure {
+    Failure::Forbidden(
+        "the form's CSRF token is missing or wrong; reload the page and try again".into(),
+    )
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

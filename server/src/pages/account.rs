@@ -9,7 +9,7 @@ use serde::Deserialize;
 use treewide_core::users::{self, Scope};
 
 use super::{chrome, poster, safe_next, viewer};
-use crate::error::{Failure, PageError};
+use crate::error::{session_failure, Failure, PageError};
 use crate::middleware::csrf::{check_csrf, csrf_token};
 use crate::middleware::login_limit::{retry_after_secs, ClientAddr};
 use crate::middleware::session::{AuthSession, Credentials, SessionUser};
@@ -80,7 +80,9 @@ async fn login(
         .await
         .map_err(|e| match e {
             axum_login::Error::Backend(e) => Failure::from(e),
-            axum_login::Error::Session(_) => Failure::Forbidden("login failed".into()),
+            axum_login::Error::Session(e) => {
+                session_failure(e, Failure::Forbidden("login failed".into()))
+            }
         })?;
     let Some(user) = user else {
         let page = refused(&auth, next, f.email, "Wrong email or password.".into()).await?;
@@ -88,7 +90,7 @@ async fn login(
     };
     auth.login(&user)
         .await
-        .map_err(|_| Failure::Forbidden("login failed".into()))?;
+        .map_err(|e| session_failure(e, Failure::Forbidden("login failed".into())))?;
     // A new session id and CSRF token after login (no session fixation).
     let _ = auth.session.cycle_id().await;
     let _ = auth.session.remove::<String>("csrf").await;
@@ -198,7 +200,7 @@ async fn accept_invite(
     };
     auth.login(&SessionUser(user))
         .await
-        .map_err(|_| Failure::Forbidden("login failed".into()))?;
+        .map_err(|e| session_failure(e, Failure::Forbidden("login failed".into())))?;
     let _ = auth.session.cycle_id().await;
     Ok(Redirect::to("/").into_response())
 }
