@@ -213,10 +213,10 @@ impl RawStream {
 /// stored in one transaction. The first chunk is smaller, so storing starts early. A chunk
 /// is what an import holds in memory at each stage (read, parse, store: a few chunks in all)
 /// and what it holds the write lock for (see [`WRITER_GAP`]).
-pub const CHUNK_MESSAGES: usize = 1024;
+pub const CHUNK_MESSAGES: usize = 512;
 const FIRST_CHUNK_MESSAGES: usize = 256;
 /// Raw bytes after which a chunk is handed on even when it has fewer messages.
-pub const CHUNK_BYTES: usize = 8 << 20;
+pub const CHUNK_BYTES: usize = 4 << 20;
 /// How long the store leaves the database to other writers after each chunk, at least.
 /// SQLite does not queue writers: one waiting on the lock (a note, a login) sleeps and tries
 /// again (every 100 ms once it has waited a while), and an importer that began its next

@@ -81,36 +81,70 @@ const SNIFF_COMMITS: usize = 16;
 /// `epoch:<root commit>` of a repository whose commits hold messages (`epoch:empty` for one
 /// without commits yet); an error for anything else.
 fn epoch_key(path: &Path) -> anyhow::Result<String> {
-    let repo = gix::open(path).context("not a git repository")?;
+    let repo = open_repo(path).context("not a git repository")?;
     let Ok(tip) = repo.head_id() else {
         return Ok("epoch:empty".into());
     };
-    let (mut root, mut seen, mut has_m) = (None, 0usize, false);
-    for info in repo
-        .rev_walk([tip.detach()])
-        .all()
-        .context("cannot walk history")?
-    {
-        let id = info.context("broken history")?.id;
-        if seen < SNIFF_COMMITS && !has_m {
-            has_m = repo
-                .find_commit(id)
-                .ok()
-                .and_then(|c| c.tree().ok())
-                .is_some_and(|t| t.find_entry("m").is_some());
-        }
-        seen += 1;
-        root = Some(id);
-    }
+    let ids = walk(path, tip.detach(), |_| false)?;
+    let has_m = ids.iter().take(SNIFF_COMMITS).any(|id| {
+        repo.find_commit(*id)
+            .ok()
+            .and_then(|c| c.tree().ok())
+            .is_some_and(|t| t.find_entry("m").is_some())
+    });
     if !has_m {
         return Err(anyhow!(
             "none of its newest {SNIFF_COMMITS} commits has a blob m"
         ));
     }
-    Ok(format!(
-        "epoch:{}",
-        root.expect("a walk from HEAD has a root")
-    ))
+    let root = ids.last().expect("a walk from HEAD has a root");
+    Ok(format!("epoch:{root}"))
+}
+
+/// Commits read before the reader opens its repository again (see [`open_repo`]).
+const REOPEN_EVERY: usize = 1024;
+
+/// A repository opened for reading an epoch, with a cache of delta bases: public-inbox
+/// writes with `git fast-import`, which stores each message as a delta on the one before,
+/// and without the cache every blob would be rebuilt from the start of its chain (most of an
+/// import's time). gix maps pack files into memory, and a mapping's pages stay resident once
+/// read: reading a 400 MB epoch through one mapping would take 400 MB of RSS, so readers
+/// open the repository again every [`REOPEN_EVERY`] commits, dropping the old mapping.
+fn open_repo(path: &Path) -> anyhow::Result<gix::Repository> {
+    let mut repo = gix::open(path)?;
+    repo.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::StaticLinkedList::<64>::new(
+            16 << 20,
+        ))
+    });
+    Ok(repo)
+}
+
+/// The commits of the history from `tip`, newest first, until `stop` says so (that commit
+/// is left out). public-inbox epochs are linear; any other history is walked depth first,
+/// every commit once.
+fn walk(
+    path: &Path,
+    tip: gix::ObjectId,
+    stop: impl Fn(&gix::ObjectId) -> bool,
+) -> anyhow::Result<Vec<gix::ObjectId>> {
+    let mut repo = open_repo(path).context("cannot open the bare repository")?;
+    let (mut out, mut todo, mut seen) = (Vec::new(), vec![tip], std::collections::HashSet::new());
+    while let Some(id) = todo.pop() {
+        if stop(&id) || !seen.insert(id) {
+            continue;
+        }
+        if out.len() % REOPEN_EVERY == REOPEN_EVERY - 1 {
+            repo = open_repo(path).context("cannot open the bare repository")?;
+        }
+        let commit = repo
+            .find_commit(id)
+            .with_context(|| format!("broken history: commit {id}"))?;
+        let parents: Vec<gix::ObjectId> = commit.parent_ids().map(|p| p.detach()).collect();
+        todo.extend(parents.into_iter().rev());
+        out.push(id);
+    }
+    Ok(out)
 }
 
 /// Read every epoch's commits after its cursor (`done`: epoch → last imported commit), all
@@ -162,6 +196,7 @@ pub struct InboxReader {
 struct ReadEpoch {
     number: i64,
     key: String,
+    path: PathBuf,
     repo: gix::Repository,
     ids: Vec<gix::ObjectId>,
     /// Commits handed out since [`InboxReader::take_cursors`] last looked.
@@ -192,21 +227,12 @@ pub fn open(epochs: Vec<EpochRef>, done: &HashMap<i64, String>) -> anyhow::Resul
 }
 
 fn open_epoch(path: &Path, number: i64, key: &str, after: Option<&str>) -> anyhow::Result<Epoch> {
-    let repo = gix::open(path).context("cannot open the bare repository")?;
+    let repo = open_repo(path).context("cannot open the bare repository")?;
     let mut ids = Vec::new();
     // An epoch without commits yet has no HEAD to walk from.
     if let Ok(tip) = repo.head_id() {
-        for info in repo
-            .rev_walk([tip.detach()])
-            .all()
-            .context("cannot walk history")?
-        {
-            let id = info.context("broken history")?.id;
-            if after == Some(id.to_string().as_str()) {
-                break;
-            }
-            ids.push(id);
-        }
+        let after = after.and_then(|a| gix::ObjectId::from_hex(a.as_bytes()).ok());
+        ids = walk(path, tip.detach(), |id| Some(*id) == after)?;
         ids.reverse();
     }
     Ok(Epoch {
@@ -222,11 +248,12 @@ impl Inbox {
     pub fn reader(self) -> anyhow::Result<InboxReader> {
         let mut epochs = Vec::new();
         for e in self.epochs {
-            let repo = gix::open(&e.path)
+            let repo = open_repo(&e.path)
                 .with_context(|| format!("epoch {} ({})", e.number, e.path.display()))?;
             epochs.push(ReadEpoch {
                 number: e.number,
                 key: e.key,
+                path: e.path,
                 repo,
                 ids: e.ids,
                 moved: false,
@@ -243,15 +270,21 @@ impl InboxReader {
         loop {
             let (e, i) = self.at;
             let epoch = self.epochs.get_mut(e)?;
-            let Some(id) = epoch.ids.get(i) else {
+            let Some(id) = epoch.ids.get(i).copied() else {
                 self.at = (e + 1, 0);
                 continue;
             };
             self.at = (e, i + 1);
             epoch.moved = true;
+            if i % REOPEN_EVERY == REOPEN_EVERY - 1 {
+                // A fresh mapping of the pack (see `open_repo`); the old one stays on failure.
+                if let Ok(repo) = open_repo(&epoch.path) {
+                    epoch.repo = repo;
+                }
+            }
             let (repo, position) = (&epoch.repo, format!("epoch {} commit {id}", epoch.number));
             let blob = repo
-                .find_commit(*id)
+                .find_commit(id)
                 .map_err(anyhow::Error::from)
                 .and_then(|c| c.tree().map_err(anyhow::Error::from))
                 .and_then(|t| {
