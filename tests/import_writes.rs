@@ -133,17 +133,20 @@ async fn web_writes_during_a_mail_import_succeed_or_get_503_with_retry_after() {
             Some(body.as_bytes()),
         );
         tally(&mut api, "a note posted through the API", &r, &[201]);
-        let mut visitor = Client::new(app.url());
-        let csrf = visitor.get("/login").csrf();
-        let r = visitor.form(
-            "/login",
-            &[
-                ("csrf", &csrf),
-                ("email", "hch@lst.de"),
-                ("password", "correct horse 1"),
-            ],
-        );
-        tally(&mut login, "a login", &r, &[303]);
+        // An account gets 10 logins before the rate limit (429) answers: stay under it.
+        if n <= 8 {
+            let mut visitor = Client::new(app.url());
+            let csrf = visitor.get("/login").csrf();
+            let r = visitor.form(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "hch@lst.de"),
+                    ("password", "correct horse 1"),
+                ],
+            );
+            tally(&mut login, "a login", &r, &[303]);
+        }
         std::thread::sleep(Duration::from_millis(50));
     };
     let took = started.elapsed();
