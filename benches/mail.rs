@@ -30,7 +30,6 @@
 //! profile `treewide import mail` on them.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -151,34 +150,9 @@ fn real_mbox(n: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(n * 8000);
     for (i, raw) in msgs.iter().cycle().take(n).enumerate() {
         let copy = i / msgs.len();
-        let split = raw
-            .windows(2)
-            .position(|w| w == b"\n\n")
-            .map_or(raw.len(), |p| p + 1);
-        let (head, body) = raw.split_at(split);
         out.extend_from_slice(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n");
-        let _ = writeln!(out, "X-Bench-Copy: {copy}");
-        let mut in_ids = false;
-        for line in head.split_inclusive(|b| *b == b'\n') {
-            let cont = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
-            if !cont {
-                let l = line.to_ascii_lowercase();
-                in_ids = [&b"message-id:"[..], b"in-reply-to:", b"references:"]
-                    .iter()
-                    .any(|h| l.starts_with(h));
-            }
-            if in_ids {
-                for (k, part) in line.split(|b| *b == b'<').enumerate() {
-                    if k > 0 {
-                        let _ = write!(out, "<c{copy}.");
-                    }
-                    out.extend_from_slice(part);
-                }
-            } else {
-                out.extend_from_slice(line);
-            }
-        }
-        for line in body.split_inclusive(|b| *b == b'\n') {
+        // mboxrd: a line that reads "From " after any number of '>' gets one more.
+        for line in epoch::fresh_ids(raw, copy).split_inclusive(|b| *b == b'\n') {
             let n = line.iter().take_while(|b| **b == b'>').count();
             if line[n..].starts_with(b"From ") {
                 out.push(b'>');

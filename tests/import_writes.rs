@@ -20,16 +20,7 @@ mod real_mail;
 
 /// Invite `email` with the CLI and accept in the browser: a logged-in client.
 fn person(app: &TestApp, email: &str) -> Client {
-    let out = run(
-        &app.db_path,
-        &["user", "add", "--email", email, "--base-url", app.url()],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let link = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let link = common::invite(app, email);
     let path = link.trim_start_matches(app.url()).to_owned();
     let mut c = Client::new(app.url());
     let csrf = c.get(&path).csrf();
