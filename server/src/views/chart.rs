@@ -111,22 +111,22 @@ impl Scale {
         let (first, last) = (days[0], days[days.len() - 1]);
         let span = last - first;
         let long = |g: i32| g >= BREAK_MIN_DAYS && g * 4 > span;
-        let squeezed: i32 = days
+        let long_gaps: Vec<i32> = days
             .windows(2)
             .map(|w| w[1] - w[0])
             .filter(|g| long(*g))
-            .sum();
-        let n_breaks = days.windows(2).filter(|w| long(w[1] - w[0])).count();
+            .collect();
+        let squeezed: i32 = long_gaps.iter().sum();
         // Squeezing needs days left to spread out; two far-apart points stay linear.
-        let (rest_days, rest_w) = if n_breaks > 0 && span > squeezed {
+        let squeeze = !long_gaps.is_empty() && span > squeezed;
+        let (rest_days, rest_w) = if squeeze {
             (
                 f64::from(span - squeezed),
-                plot_width() - BREAK_W * n_breaks as f64,
+                plot_width() - BREAK_W * long_gaps.len() as f64,
             )
         } else {
             (f64::from(span.max(1)), plot_width())
         };
-        let squeeze = n_breaks > 0 && span > squeezed;
         let mut knots = vec![(first, LEFT)];
         let mut breaks = Vec::new();
         let mut x = LEFT;

@@ -65,7 +65,6 @@ impl Feed {
         let updated = events
             .first()
             .map_or_else(|| c.updated_at.clone(), |(e, _)| e.at.clone());
-        let updated_at = updated.clone();
         let link = |path: &str| public_url.map_or_else(|| path.to_owned(), |u| u.join(path));
         // Answers carry their text in their note, not in the event.
         let mut answers = std::collections::HashMap::new();
@@ -73,15 +72,14 @@ impl Feed {
             if e.kind == EventKind::Question && e.new.as_deref() == Some("answered") {
                 if let Ok(q) = e.reason.parse::<i64>() {
                     if let Some(text) = notes::answer_text(db, NoteId(q), &e.actor).await? {
-                        answers.insert(e.id.0, text);
+                        answers.insert(format!("event/{}", e.id.0), text);
                     }
                 }
             }
         }
-        let ids: Vec<i64> = events.iter().map(|(e, _)| e.id.0).collect();
         let mut entries = Feed::entries(&c.slug, events);
-        for (e, id) in entries.iter_mut().zip(ids) {
-            if let Some(text) = answers.remove(&id) {
+        for e in &mut entries {
+            if let Some(text) = answers.remove(&e.id) {
                 e.text = xml_text(&format!("{} — {text}", e.text));
             }
         }
@@ -105,9 +103,7 @@ impl Feed {
             // The newest entry may be a proposal.
             updated: entries
                 .first()
-                .map(|e| e.at.clone())
-                .filter(|at| *at > updated_at)
-                .unwrap_or(updated),
+                .map_or(updated.clone(), |e| e.at.clone().max(updated)),
             entries,
         })
     }
