@@ -2,6 +2,7 @@
 """Rebuild data/demo/iov-iter-{direction,pin}.json from a Linux 6.1 tree.
 
 Usage: scripts/build-demo-json.py /path/to/linux-source-6.1 [outdir]
+       (env TREEWIDE: the treewide command to scan with; default `cargo run --release --quiet --`)
 
 The tree used for the shipped files is Debian's linux-source-6.1 6.1.172-1
 (which carries the ITER_DEST/ITER_SOURCE backport).  For every site the
@@ -11,6 +12,10 @@ scripts/get_maintainer.pl for the most specific subsystem; subsystem
 details (M:/R:/L:/S:) come from the tree's MAINTAINERS.  The curation
 (which calls, which commit fixed which call, notes, verdict groups) is
 written out below by hand from data/seed/seed-mail.txt and seed-facts.md.
+
+The campaigns are the whole tree as `treewide scan --spec NAME --json` finds it (every call,
+code context, MAINTAINERS routing), with each curated site laid over the scanned call it is
+(matched by file, callee and code, the nearest line when the same code repeats).
 """
 import json, os, re, subprocess, sys
 from fnmatch import fnmatchcase

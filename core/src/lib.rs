@@ -26,6 +26,7 @@ pub mod sites;
 pub mod stages;
 pub mod subsystems;
 pub mod transition;
+pub mod tree_links;
 pub mod users;
 pub mod verdicts;
 

@@ -94,6 +94,11 @@ async fn database(dir: &Path) -> SqlitePool {
 
 /// Scan the repository's work tree (as it is now) into the campaign.
 async fn scan_worktree(db: &SqlitePool, tree: &Path) {
+    scan_worktree_named(db, tree, None).await
+}
+
+/// Like [`scan_worktree`], naming the tree as `treewide scan` does from its Makefile.
+async fn scan_worktree_named(db: &SqlitePool, tree: &Path, describe: Option<&str>) {
     let spec = Spec::load("iov-iter-direction").unwrap();
     let result = scan::scan_tree(tree, &spec, &|_| {}).unwrap();
     let specs = scan::to_site_specs(&result, &spec, &|_| Vec::new());
@@ -103,7 +108,7 @@ async fn scan_worktree(db: &SqlitePool, tree: &Path) {
         sha256: String::new(),
         actor: "tester".into(),
     };
-    let batch = scan::to_batch(&result, &spec, None, specs, None, Vec::new(), origin);
+    let batch = scan::to_batch(&result, &spec, describe, specs, None, Vec::new(), origin);
     ingest::store(db, &batch).await.unwrap();
 }
 
@@ -539,4 +544,56 @@ async fn a_fix_walks_from_a_maintainer_branch_to_mainline_to_stable() {
     assert_eq!(stage_of_sites(db.clone()).await, [Some(Stage::Stable); 2]);
     let c = campaigns::meta(&db, "iov-iter-direction").await.unwrap();
     assert_eq!(stages::counts(&db, c.id).await.unwrap(), [0, 0, 0, 0, 2]);
+}
+
+#[tokio::test]
+async fn links_name_the_tag_only_for_files_the_tag_has_as_they_are() {
+    use treewide_core::tree_links::{self, FileAtTag};
+    let dir = tempfile::tempdir().unwrap();
+    let mut repo = Repo::init(&dir.path().join("linux"));
+    let vringh = std::fs::read_to_string(format!("{EXCERPT}/drivers/vhost/vringh.c")).unwrap();
+    let afs = std::fs::read_to_string(format!("{EXCERPT}/fs/afs/dir.c")).unwrap();
+    repo.write("drivers/vhost/vringh.c", &vringh);
+    repo.write("README", "Linux kernel\n");
+    repo.commit("Linux 6.1");
+    repo.git(&["tag", "v6.1"]);
+    // After the tag: a file the tag does not have, and one that is unchanged.
+    repo.write("fs/afs/dir.c", &afs);
+    repo.commit("afs: add directory code");
+    let db = database(dir.path()).await;
+    scan_worktree(&db, &repo.dir).await;
+    // The positions move (a comment above every call), so they become the tip's.
+    repo.edit("fs/afs/dir.c", |t| format!("/* moved */\n{t}"));
+    let tip = repo.commit("afs: comment");
+
+    import(&db, &repo.dir, git::Options::default())
+        .await
+        .unwrap();
+    let c = campaigns::meta(&db, "iov-iter-direction").await.unwrap();
+    assert_eq!(c.tree_commit.as_deref(), Some(tip.as_str()));
+    assert_eq!(c.version_tag().as_deref(), Some("v6.1"));
+    let at = |path: &'static str| {
+        let db = db.clone();
+        async move { tree_links::file_at_tag(&db, c.id, path).await.unwrap() }
+    };
+    assert_eq!(at("fs/afs/dir.c").await, FileAtTag::Absent);
+    assert_eq!(at("drivers/vhost/vringh.c").await, FileAtTag::Same);
+
+    // Tag the tip: every file is as the tag has it again.
+    repo.edit("drivers/vhost/vringh.c", |t| format!("/* moved */\n{t}"));
+    repo.commit("vhost: comment");
+    repo.git(&["tag", "v6.2-rc1"]);
+    repo.edit("drivers/vhost/vringh.c", |t| format!("/* again */\n{t}"));
+    repo.commit("vhost: another comment");
+    import(&db, &repo.dir, git::Options::default())
+        .await
+        .unwrap();
+    let c = campaigns::meta(&db, "iov-iter-direction").await.unwrap();
+    assert_eq!(c.version_tag().as_deref(), Some("v6.2-rc1"));
+    assert_eq!(at("fs/afs/dir.c").await, FileAtTag::Same);
+    assert_eq!(at("drivers/vhost/vringh.c").await, FileAtTag::Changed);
+
+    // A scan names its own tree: nothing is left to say.
+    scan_worktree_named(&db, &repo.dir, Some("v6.2-rc1")).await;
+    assert_eq!(at("drivers/vhost/vringh.c").await, FileAtTag::Same);
 }

@@ -383,6 +383,7 @@ async fn store_vringh_history(app: &TestApp) -> (i64, i64) {
         actor: "test".into(),
         tip: None,
         tip_describe: None,
+        files_at_tag: Vec::new(),
         pages: Vec::new(),
         promotions: Vec::new(),
         commits: vec![

@@ -171,6 +171,9 @@ pub struct HistoryBatch {
     /// what the source calls it: becomes the campaign's tree description when positions
     /// moved, so that links go to the release tag the positions derive from.
     pub tip_describe: Option<String>,
+    /// Site files that differ at the release tag `tip_describe` names from the files at
+    /// `tip` (none when the tip is the tag, or the source knows no tags).
+    pub files_at_tag: Vec<(String, crate::tree_links::FileAtTag)>,
     pub commits: Vec<CommitInfo>,
     pub links: Vec<SiteLink>,
     pub positions: Vec<Position>,

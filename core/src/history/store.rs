@@ -239,6 +239,7 @@ pub async fn store(pool: &SqlitePool, batch: &HistoryBatch) -> Result<HistorySum
         )
         .execute(&mut *tx)
         .await?;
+        crate::tree_links::replace(&mut tx, batch.campaign, &batch.files_at_tag).await?;
     }
     let cursor = batch
         .cursors

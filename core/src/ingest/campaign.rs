@@ -116,6 +116,10 @@ async fn upsert_fields(
         .execute(&mut **tx)
         .await?;
     }
+    if spec.tree.is_some() {
+        // The positions are the stated tree's now, and that tree is what links name.
+        crate::tree_links::clear(&mut **tx, row.id).await?;
+    }
     Ok(row.id)
 }
 

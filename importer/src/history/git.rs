@@ -15,6 +15,7 @@ use anyhow::{anyhow, bail, Context};
 use gix::prelude::FindExt;
 use gix::ObjectId;
 use treewide_core::history::{CommitInfo, Cursor, TrackedSite};
+use treewide_core::tree_links::FileAtTag;
 use treewide_formats::spec::Spec;
 
 use super::{upstream_of, Analyzer, Outcome, SourceCommit};
@@ -39,6 +40,9 @@ pub struct RepoWalk {
     /// That commit as `git describe --tags` names it (`v6.7-rc1-12-g1a2b3c4d5e6f`, or the
     /// branch and id when no tag is reachable).
     pub tip_describe: Option<String>,
+    /// How each site file at the tip is at the tag `tip_describe` names, when the tip is past
+    /// it (links name the tag: `treewide_core::tree_links`).
+    pub files_at_tag: Vec<(String, FileAtTag)>,
     /// The repository's key in cursors: its canonical path.
     pub repo_key: String,
     /// "master at 1a2b3c4d5e6f".
@@ -231,13 +235,20 @@ pub fn read(
         &mut Vec::new(),
         &mut present,
     )?;
+    let mut tip_blobs = Vec::new();
     for ch in present {
         if let Some(id) = ch.new {
-            tip_files.insert(ch.path, reader.blob(id)?);
+            tip_files.insert(ch.path.clone(), reader.blob(id)?);
+            tip_blobs.push((ch.path, id));
         }
     }
     let tip_name = format!("{} at {}", first.label, &first.id.to_string()[..12]);
     let outcome = analyzer.finish(sites, &tip_files, &tip_name);
+    let described = describe(&repo, first.id);
+    let files_at_tag = match described.as_ref().and_then(|d| d.past) {
+        Some(tag) => files_at_tag(&repo, tag, &tip_blobs)?,
+        None => Vec::new(),
+    };
     let promotions = promotions(&repo, &tips, in_flight);
     Ok(RepoWalk {
         outcome,
@@ -250,7 +261,8 @@ pub fn read(
             })
             .collect(),
         tip: Some(first.id.to_string()),
-        tip_describe: Some(describe(&repo, first.id).unwrap_or_else(|| tip_name.clone())),
+        tip_describe: Some(described.map_or_else(|| tip_name.clone(), |d| d.name)),
+        files_at_tag,
         repo_key,
         tip_name,
         promotions,
@@ -662,9 +674,16 @@ fn renames_in(
         .collect())
 }
 
-/// `id` as `git describe --tags` names it: the nearest tag, and how far past it
-/// (`v6.7-rc1-12-g1a2b3c4d5e6f`); `None` when no tag is reachable.
-fn describe(repo: &gix::Repository, id: ObjectId) -> Option<String> {
+/// A commit as `git describe --tags` names it.
+struct Described {
+    /// The nearest tag, and how far past it (`v6.7-rc1-12-g1a2b3c4d5e6f`).
+    name: String,
+    /// The tag's commit, when the described commit is past it.
+    past: Option<ObjectId>,
+}
+
+/// `id` as `git describe --tags` names it; `None` when no tag is reachable.
+fn describe(repo: &gix::Repository, id: ObjectId) -> Option<Described> {
     let commit = repo.find_commit(id).ok()?;
     let found = commit
         .describe()
@@ -672,9 +691,44 @@ fn describe(repo: &gix::Repository, id: ObjectId) -> Option<String> {
         .try_resolve()
         .ok()??;
     let name = found.outcome.name.as_ref()?.to_string();
-    Some(if found.outcome.depth == 0 {
-        name
-    } else {
-        format!("{name}-{}-g{}", found.outcome.depth, &id.to_string()[..12])
+    if found.outcome.depth == 0 {
+        return Some(Described { name, past: None });
+    }
+    let tag = repo
+        .find_reference(format!("refs/tags/{name}").as_str())
+        .ok()?
+        .peel_to_commit()
+        .ok()?
+        .id;
+    Some(Described {
+        name: format!("{name}-{}-g{}", found.outcome.depth, &id.to_string()[..12]),
+        past: Some(tag),
     })
+}
+
+/// How each of the tip's files (`(path, blob)`) is in the tree of the tag's commit.
+fn files_at_tag(
+    repo: &gix::Repository,
+    tag: ObjectId,
+    tip_blobs: &[(String, ObjectId)],
+) -> anyhow::Result<Vec<(String, FileAtTag)>> {
+    let tree = repo
+        .find_commit(tag)
+        .with_context(|| format!("tagged commit {tag}"))?
+        .tree()
+        .with_context(|| format!("the tree of tagged commit {tag}"))?;
+    tip_blobs
+        .iter()
+        .map(|(path, id)| {
+            let state = match tree
+                .lookup_entry_by_path(path)
+                .with_context(|| format!("{path} at tagged commit {tag}"))?
+            {
+                None => FileAtTag::Absent,
+                Some(e) if e.object_id() == *id => FileAtTag::Same,
+                Some(_) => FileAtTag::Changed,
+            };
+            Ok((path.clone(), state))
+        })
+        .collect()
 }

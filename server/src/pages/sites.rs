@@ -10,6 +10,7 @@ use treewide_core::campaigns;
 use treewide_core::model::SiteId;
 use treewide_core::sites::{self, SiteQuery};
 use treewide_core::subsystems;
+use treewide_core::tree_links;
 
 use super::chrome;
 use crate::error::{Failure, PageError};
@@ -158,9 +159,12 @@ async fn file(
     );
     Ok(FilePage {
         chrome: chrome(&auth, &here).await?,
-        source_url: SitePage::source_url(&c, &path, 1)
-            .trim_end_matches("#L1")
-            .to_owned(),
+        source_url: SitePage::source_url(
+            &c,
+            &path,
+            None,
+            tree_links::file_at_tag(&st.db, c.id, &path).await?,
+        ),
         rows: found.into_iter().map(SiteRow::new).collect(),
         c: CampaignHead::new(&c),
         file: path,

@@ -18,6 +18,7 @@ use treewide_core::proposals::{self, Proposal, ProposalState};
 use treewide_core::refs::{self, Reference};
 use treewide_core::routing::{self, SiteRouting};
 use treewide_core::sites::{self, FirstSeen, Site};
+use treewide_core::tree_links::{self, FileAtTag};
 use treewide_core::SqlitePool;
 
 use super::mail::MailView;
@@ -99,6 +100,8 @@ pub struct SiteDetail {
     pub claims: Vec<Claim>,
     /// Where its fix is: posted → applied → linux-next → mainline → stable.
     pub stages: Vec<treewide_core::stages::StageStep>,
+    /// How the site's file is at the release tag its links name.
+    pub at_tag: FileAtTag,
 }
 
 impl SiteDetail {
@@ -126,6 +129,7 @@ impl SiteDetail {
             first_seen: sites::first_seen(db, id).await?,
             proposals: proposals::for_site(db, id).await?,
             claims: claims::for_site(db, id).await?,
+            at_tag: tree_links::file_at_tag(db, campaign.id, &site.file).await?,
             campaign,
             site,
         })
@@ -292,7 +296,10 @@ pub struct SitePage {
     pub column: Option<i64>,
     pub subsystem: Option<(String, String)>,
     pub reason: String,
-    pub source_url: String,
+    /// The file at the campaign's tree, where a link can land (see [`SitePage::source_url`]).
+    pub source_url: Option<String>,
+    /// Why there is no line in `source_url`, or no link at all.
+    pub source_gap: Option<String>,
     pub notes: Vec<NoteView>,
     pub refs: Vec<RefView>,
     pub events: Vec<EventView>,
@@ -418,7 +425,8 @@ impl SitePage {
                 .map(|(n, slug)| (n, subsystem_href(&slug)))
                 .collect(),
             ask_choices,
-            source_url: SitePage::source_url(c, &s.file, s.line),
+            source_url: SitePage::source_url(c, &s.file, Some(s.line), d.at_tag),
+            source_gap: SitePage::source_gap(c, d.at_tag),
             column: s.column,
             subsystem: s
                 .subsystem
@@ -478,17 +486,57 @@ impl SitePage {
 }
 
 impl SitePage {
-    /// Link to the file at the campaign's tree version on elixir.bootlin.com.
-    pub fn source_url(c: &Campaign, file: &str, line: i64) -> String {
-        // elixir serves release tags, not commits: the tree's tag, else the latest release.
-        let version = c.version_tag().unwrap_or_else(|| "latest".into());
+    /// Link to the file (at `line`) at the campaign's tree version on elixir.bootlin.com, or
+    /// in the campaign's own tree browser. None where elixir's tag does not have the file; no
+    /// line where the tag's file differs from the one the positions come from.
+    pub fn source_url(
+        c: &Campaign,
+        file: &str,
+        line: Option<i64>,
+        at: FileAtTag,
+    ) -> Option<String> {
         let path = utf8_percent_encode(file, PATH_SAFE);
+        let anchor = |ok: bool| match line {
+            Some(l) if ok => format!("#L{l}"),
+            _ => String::new(),
+        };
         match &c.tree_url {
-            Some(base) => format!("{}/{path}#L{line}", base.trim_end_matches('/')),
-            None => format!(
-                "https://elixir.bootlin.com/linux/{}/source/{path}#L{line}",
-                enc(&version)
-            ),
+            // The campaign's own browser shows the tree the positions come from.
+            Some(base) => Some(format!(
+                "{}/{path}{}",
+                base.trim_end_matches('/'),
+                anchor(true)
+            )),
+            None => {
+                // elixir serves release tags, not commits: the tree's tag, else the latest
+                // release.
+                let version = c.version_tag().unwrap_or_else(|| "latest".into());
+                (at != FileAtTag::Absent).then(|| {
+                    format!(
+                        "https://elixir.bootlin.com/linux/{}/source/{path}{}",
+                        enc(&version),
+                        anchor(at == FileAtTag::Same)
+                    )
+                })
+            }
+        }
+    }
+
+    /// What the page says when the link is missing or lands on no line.
+    pub fn source_gap(c: &Campaign, at: FileAtTag) -> Option<String> {
+        let tag = c.version_tag()?;
+        let from = c.tree_commit.as_deref().map_or_else(
+            || "the scanned tree".to_owned(),
+            |t| format!("commit {}", &t[..t.len().min(12)]),
+        );
+        match (at, &c.tree_url) {
+            (_, Some(_)) | (FileAtTag::Same, _) => None,
+            (FileAtTag::Absent, None) => Some(format!(
+                "Not linked: the file is not in {tag}, the release elixir serves; the position is from {from}."
+            )),
+            (FileAtTag::Changed, None) => Some(format!(
+                "The file differs in {tag} from {from}, where the position is from: the link opens the file, not the line."
+            )),
         }
     }
 }

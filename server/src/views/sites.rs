@@ -43,8 +43,9 @@ pub struct FilePage {
     pub c: CampaignHead,
     pub file: String,
     pub rows: Vec<SiteRow>,
-    /// The file at the campaign's tree on elixir (or its own tree URL).
-    pub source_url: String,
+    /// The file at the campaign's tree on elixir (or its own tree URL); None where elixir's
+    /// release does not have it.
+    pub source_url: Option<String>,
 }
 
 /// The fix stages the site list filters by, in order.
