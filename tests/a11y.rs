@@ -68,7 +68,7 @@ async fn every_page_kind_passes_axe_light_and_dark_at_desktop_and_phone_widths_i
     let Some(axe) = axe() else { return };
     let app = spawn_app().await;
     let site = app
-        .get("/api/v1/sites?file=drivers/nvme/target/io-cmd-file.c")
+        .get("/api/v1/sites?campaign=iov-iter-pin&file=drivers/nvme/target/io-cmd-file.c")
         .await
         .json()["items"][0]["id"]
         .as_i64()

@@ -166,7 +166,7 @@ async fn pages_fit_a_phone_and_a_wide_screen_without_sideways_scrolling_in_chrom
     let app = spawn_app().await;
     let mut b = common::cdp::Browser::launch(&chromium);
     b.goto(&format!(
-        "{}/api/v1/sites?file=drivers/nvme/target/io-cmd-file.c",
+        "{}/api/v1/sites?campaign=iov-iter-pin&file=drivers/nvme/target/io-cmd-file.c",
         app.url()
     ));
     let v: serde_json::Value =

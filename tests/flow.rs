@@ -15,7 +15,7 @@ async fn an_outsiders_change_waits_for_the_maintainer_who_accepts_it_in_chromium
     let mut outsider = person(&app, &chromium, "someone@example.org");
     let mut hch = person(&app, &chromium, "hch@lst.de");
     let site = format!(
-        "{}/api/v1/sites?file=drivers/nvme/target/io-cmd-file.c",
+        "{}/api/v1/sites?campaign=iov-iter-pin&file=drivers/nvme/target/io-cmd-file.c",
         app.url()
     );
     let id = {

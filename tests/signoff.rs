@@ -56,7 +56,7 @@ fn patch(c: &mut Client, path: &str, auth: Option<&str>, etag: Option<&str>, bod
 }
 
 fn nvme_site(c: &mut Client) -> i64 {
-    c.get("/api/v1/sites?file=drivers/nvme/target/io-cmd-file.c")
+    c.get("/api/v1/sites?campaign=iov-iter-pin&file=drivers/nvme/target/io-cmd-file.c")
         .json()["items"][0]["id"]
         .as_i64()
         .unwrap()

@@ -17,7 +17,7 @@ async fn index_lists_both_demo_campaigns_with_progress() {
     assert!(r.body.contains("href=\"/c/iov-iter-pin\""));
     assert!(r.body.contains("href=\"/c/iov-iter-direction\""));
     assert!(r.body.contains("class=\"seg st-needs_pin\""), "stacked bar");
-    assert!(r.body.contains("<b>15</b> / 37 done"), "pin progress");
+    assert!(r.body.contains("<b>90</b> / 217 done"), "pin progress");
 }
 
 #[tokio::test]
@@ -140,8 +140,8 @@ async fn api_lists_campaigns_and_subsystems() {
         .find(|c| c["slug"] == "iov-iter-pin")
         .unwrap()
         .clone();
-    assert_eq!(pin["counts"]["total"], 37);
-    assert_eq!(pin["counts"]["unreviewed"], 7);
+    assert_eq!(pin["counts"]["total"], 217);
+    assert_eq!(pin["counts"]["unreviewed"], 74);
     let one = app.get("/api/v1/campaigns/iov-iter-pin").await.json();
     assert_eq!(one["verdicts"].as_array().unwrap().len(), 15);
     let subs = app
@@ -156,7 +156,7 @@ async fn api_lists_campaigns_and_subsystems() {
         .unwrap()
         .clone();
     assert_eq!(nvme["open_questions"], 1);
-    assert_eq!(nvme["counts"]["awaiting_owner"], 1);
+    assert_eq!(nvme["counts"]["awaiting_owner"], 2);
 }
 
 #[tokio::test]
@@ -181,17 +181,17 @@ async fn api_sites_filter_and_paginate_with_cursors() {
             );
         }
     }
-    assert_eq!(seen.len(), 37);
+    assert_eq!(seen.len(), 217);
     let mut sorted = seen.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(sorted.len(), 37, "no site twice");
+    assert_eq!(sorted.len(), 217, "no site twice");
 
     let v = app
         .get("/api/v1/sites?campaign=iov-iter-pin&status=needs_pin&limit=500")
         .await
         .json();
-    assert_eq!(v["items"].as_array().unwrap().len(), 10);
+    assert_eq!(v["items"].as_array().unwrap().len(), 47);
     assert!(v["next"].is_null());
     let v = app
         .get("/api/v1/sites?callee=iov_iter_xarray&subsystem=afs-filesystem")
@@ -234,7 +234,7 @@ async fn api_errors_are_problem_json_with_the_right_status() {
 async fn api_site_detail_has_notes_refs_and_events() {
     let app = spawn_app().await;
     let list = app
-        .get("/api/v1/sites?file=drivers/nvme/target/io-cmd-file.c")
+        .get("/api/v1/sites?campaign=iov-iter-pin&file=drivers/nvme/target/io-cmd-file.c")
         .await
         .json();
     let id = list["items"][0]["id"].as_i64().unwrap();
@@ -650,8 +650,8 @@ async fn burndown_for_bots() {
     assert!(!points.is_empty());
     let last = points.last().unwrap();
     let total = last["open"].as_u64().unwrap() + last["done"].as_u64().unwrap();
-    assert_eq!(total, 37, "{v}");
-    assert_eq!(last["done"].as_u64(), Some(15));
+    assert_eq!(total, 217, "{v}");
+    assert_eq!(last["done"].as_u64(), Some(90));
     assert_eq!(last["date"].as_str().unwrap().len(), 10);
     // The demo's facts carry their own dates: the audit mails of September 2022 decided the
     // pin groups, and the direction fixes were in mainline from v6.2-rc1 (2022-12-25).
@@ -677,7 +677,7 @@ async fn burndown_for_bots() {
             .json(),
     );
     assert!(
-        direction.contains(&("2022-12-25".to_owned(), 19)),
+        direction.contains(&("2022-12-25".to_owned(), 170)),
         "{direction:?}"
     );
     // Nothing is dated by the day the demo was loaded.
@@ -691,4 +691,68 @@ async fn burndown_for_bots() {
     );
     let doc = app.get("/api/v1/openapi.json").await.json();
     assert!(doc["paths"]["/api/v1/campaigns/{slug}/burndown"].is_object());
+}
+
+#[tokio::test]
+async fn elixir_links_only_go_where_the_tag_has_the_file_as_positions_see_it() {
+    let app = spawn_app().await;
+    let list = app
+        .get("/api/v1/sites?campaign=iov-iter-direction&file=drivers/vhost/vringh.c")
+        .await
+        .json();
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let line = list["items"][0]["line"].as_i64().unwrap();
+    let page = format!("/c/iov-iter-direction/site/{id}");
+    let file_page = "/c/iov-iter-direction/f/drivers/vhost/vringh.c";
+    let elixir = "https://elixir.bootlin.com/linux/v6.1.172/source/drivers/vhost/vringh.c";
+    assert!(app
+        .get(&page)
+        .await
+        .body
+        .contains(&format!("{elixir}#L{line}")));
+
+    // As `import git` leaves it when the positions come from a commit past the tag.
+    let set = |state: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query(
+                "UPDATE campaigns SET tree_commit = '0123456789abcdef0123456789abcdef01234567'
+                 WHERE slug = 'iov-iter-direction'",
+            )
+            .execute(&db)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT OR REPLACE INTO tree_link_gaps (campaign_id, path, state)
+                 SELECT id, 'drivers/vhost/vringh.c', ?1 FROM campaigns WHERE slug = 'iov-iter-direction'",
+            )
+            .bind(state)
+            .execute(&db)
+            .await
+            .unwrap();
+        }
+    };
+    set("changed").await;
+    let body = app.get(&page).await.body;
+    assert!(body.contains(&format!("href=\"{elixir}\"")), "{body}");
+    assert!(
+        !body.contains(&format!("{elixir}#L")),
+        "no line that may have moved"
+    );
+    assert!(
+        body.contains("the link opens the file, not the line"),
+        "{body}"
+    );
+
+    set("absent").await;
+    let body = app.get(&page).await.body;
+    assert!(!body.contains(elixir), "no link to a 404");
+    assert!(
+        body.contains("Not linked: the file is not in v6.1.172"),
+        "{body}"
+    );
+    assert!(body.contains("commit 0123456789ab"), "{body}");
+    let body = app.get(file_page).await.body;
+    assert!(!body.contains(elixir), "{body}");
+    assert!(body.contains("Not in the release elixir serves"), "{body}");
 }

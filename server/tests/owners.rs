@@ -159,7 +159,8 @@ async fn the_rest_signs_off_a_scanned_site_only_when_the_campaign_takes_any_sect
 async fn a_site_no_scan_mapped_shows_its_primary_subsystem_only() {
     let app = treewide_testing::spawn_app().await;
     let id: i64 = sqlx::query_scalar(
-        "SELECT id FROM sites WHERE file = 'drivers/nvme/target/io-cmd-file.c' LIMIT 1",
+        "SELECT s.id FROM sites s JOIN campaigns c ON c.id = s.campaign_id
+         WHERE c.slug = 'iov-iter-pin' AND s.file = 'drivers/nvme/target/io-cmd-file.c' LIMIT 1",
     )
     .fetch_one(&app.db)
     .await
