@@ -208,7 +208,8 @@ direction = {
   "description": "Al Viro's 2022 sweep of iov_iter constructors whose direction argument was backwards "
                  "(\"we copy data into it, must be WRITE\"), followed by the treewide rename of READ/WRITE "
                  "to ITER_DEST/ITER_SOURCE that landed in v6.2-rc1 through the vfs pull \"pull-iov_iter\". "
-                 "Sites are the calls the eight \"[subsys]\" fixes touched plus their neighbours, as they sit in 6.1.",
+                 "Sites are every constructor call the campaign's spec finds in Debian's 6.1.172 tree; the calls "
+                 "the eight \"[subsys]\" fixes touched carry their commits.",
   "rule": "The direction argument of iov_iter_{init,kvec,bvec,xarray,pipe,discard,ubuf}() and import_*() says "
           "where data goes: ITER_DEST (was READ) or ITER_SOURCE (was WRITE).",
  },

@@ -585,7 +585,8 @@ async fn insert_note(
             .event(kind)
             .site(site)
             .change(None, Some(&n.text))
-            .reason(&what);
+            .reason(&what)
+            .occurred(n.date.as_deref());
         ctx.added(tx, &event).await?;
     }
     Ok(inserted)
