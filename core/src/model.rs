@@ -114,6 +114,15 @@ impl Status {
     pub fn is_done(self) -> bool {
         matches!(self, Status::Fixed | Status::ConfirmedSafe | Status::Gone)
     }
+
+    /// The subsystem's owners are who moves it on: a fix or pin to write, a sign-off to
+    /// give, a proposed fix to take. (Unreviewed waits for the campaign's auditors.)
+    pub fn waits_for_owners(self) -> bool {
+        matches!(
+            self,
+            Status::NeedsFix | Status::NeedsPin | Status::AwaitingOwner | Status::FixProposed
+        )
+    }
 }
 
 impl fmt::Display for Status {

@@ -38,7 +38,7 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
         }
     }
     if info.is_none() && filter.is_none() {
-        // The whole campaign's mail goes to the owners of whatever is still open.
+        // The whole campaign's mail goes to the owners of whatever waits for them.
         let (to, cc) = addressees(db, c.id).await?;
         if !to.is_empty() {
             let _ = writeln!(out, "To: {}", to.join(", "));
@@ -180,8 +180,10 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
     Ok(out)
 }
 
-/// The maintainers and reviewers (To:) and lists (Cc:) of the subsystems with open sites or
-/// open questions, each once, in subsystem order.
+/// The maintainers and reviewers (To:) and lists (Cc:) of the subsystems where something
+/// waits for its owners (a site to fix, pin or sign off, or a question to them), each once,
+/// in subsystem order. Subsystems with only unreviewed sites wait for the campaign's
+/// auditors, not their owners: a treewide scan would otherwise address half of MAINTAINERS.
 async fn addressees(
     db: &SqlitePool,
     campaign: crate::model::CampaignId,
@@ -189,7 +191,12 @@ async fn addressees(
     let open: std::collections::HashSet<_> = subsystems::progress(db, campaign)
         .await?
         .into_iter()
-        .filter(|p| p.counts.done() < p.counts.total() || p.open_questions > 0)
+        .filter(|p| {
+            p.open_questions > 0
+                || Status::ALL
+                    .iter()
+                    .any(|s| s.waits_for_owners() && p.counts.get(*s) > 0)
+        })
         .filter_map(|p| p.id)
         .collect();
     let (mut to, mut cc) = (Vec::new(), Vec::new());
