@@ -423,3 +423,66 @@ async fn extract_pages_conversions_propose_fixes_and_a_touching_patch_does_not()
     assert_eq!(stages::current(&steps), Some(Stage::Posted));
     assert_eq!(stages::counts(&db, pin.id).await.unwrap(), [1, 2, 0, 0, 0]);
 }
+
+#[tokio::test]
+async fn a_trailer_signs_off_only_for_a_section_whose_sign_off_the_campaign_takes() {
+    use treewide_core::mail::TrailerKind;
+    use treewide_core::model::SignoffScope;
+    let Some(tree) = tree() else { return };
+    let db = scanned(&tree).await;
+    // The ceph pin patch, reviewed by a CEPH reviewer and acked by Linus Torvalds, who
+    // maintains THE REST (`F: */`), wider than CEPH's `F: fs/ceph/`.
+    let mbox = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/mail/generated/ceph-pin.mbox"),
+    )
+    .unwrap()
+    .replace(
+        "Acked-by: Ilya Dryomov <idryomov@gmial.com>",
+        "Acked-by: Linus Torvalds <torvalds@linux-foundation.org>",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ceph.mbox");
+    std::fs::write(&path, mbox).unwrap();
+    mail::import(&db, &mail::Source::Mbox(path), &opts())
+        .await
+        .unwrap();
+    let pin = campaigns::meta(&db, "iov-iter-pin").await.unwrap();
+    let q = sites::SiteQuery {
+        campaign: Some(pin.id),
+        file: Some("fs/ceph/file.c".into()),
+        callee: Some("iov_iter_get_pages2".into()),
+        ..Default::default()
+    };
+    let site = sites::list(&db, &q, treewide_core::model::SiteId(0), 10)
+        .await
+        .unwrap()[0]
+        .id;
+    let signoff_of = |kind: TrailerKind| {
+        let db = db.clone();
+        async move {
+            core_mail::trailers_for_site(&db, site)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|t| t.kind == kind)
+                .expect("the trailer")
+                .signoff_for
+        }
+    };
+    assert_eq!(
+        signoff_of(TrailerKind::ReviewedBy).await.as_deref(),
+        Some("CEPH DISTRIBUTED FILE SYSTEM CLIENT (CEPH)")
+    );
+    assert_eq!(
+        signoff_of(TrailerKind::AckedBy).await,
+        None,
+        "a wider section's maintainer reviews, the campaign takes CEPH's sign-off"
+    );
+    campaigns::set_signoff_scope(&db, "iov-iter-pin", SignoffScope::AnySection)
+        .await
+        .unwrap();
+    assert_eq!(
+        signoff_of(TrailerKind::AckedBy).await.as_deref(),
+        Some("THE REST")
+    );
+}

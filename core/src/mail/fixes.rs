@@ -219,8 +219,9 @@ async fn versions_of(db: &SqlitePool, p: Patch) -> Result<Vec<Patch>> {
     Ok(found.into_values().collect())
 }
 
-/// The newest "Applied" note a maintainer of `site`'s subsystems sent about a version of the
-/// patch: a reply to that version, or to its cover letter naming it (or the whole series).
+/// The newest "Applied" note a maintainer of `site`'s signing subsystems
+/// (`routing::signs_for`) sent about a version of the patch: a reply to that version, or to
+/// its cover letter naming it (or the whole series).
 async fn applied_note(
     db: &SqlitePool,
     site: SiteId,
@@ -249,6 +250,11 @@ async fn applied_note(
             let Ok(note) = serde_json::from_str::<AppliedNote>(&n.applied) else {
                 continue;
             };
+            // Only a maintainer of a section whose sign-off the campaign takes applies a
+            // fix for it (not one of a wider section the file is also in).
+            if !crate::routing::signs_for(db, site, &n.from_email).await? {
+                continue;
+            }
             if !note.covers(&p.mail(), &n.in_reply_to) {
                 continue;
             }

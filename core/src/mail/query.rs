@@ -311,14 +311,15 @@ pub struct Trailer {
     pub message_id: String,
     /// The patch it is about, when known.
     pub patch: Option<String>,
-    /// The subsystem it is a sign-off for: the person is an M:/R: of it.
+    /// The subsystem it is a sign-off for: the person is an M:/R: of it, and of a section
+    /// whose sign-off the site's campaign takes (`routing::signs_for`).
     pub signoff_for: Option<String>,
 }
 
 /// Trailers on the patches proposed for a site, with whether each is a sign-off of one of
-/// the site's subsystems.
+/// the site's subsystems whose sign-off its campaign takes.
 pub async fn trailers_for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<Trailer>> {
-    Ok(sqlx::query_as!(
+    let mut trailers = sqlx::query_as!(
         Trailer,
         r#"SELECT DISTINCT t.kind AS "kind: TrailerKind", t.name, t.email, t.raw, m.message_id,
                   pm.message_id AS "patch?: String",
@@ -337,7 +338,15 @@ pub async fn trailers_for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<Trai
         site
     )
     .fetch_all(db)
-    .await?)
+    .await?;
+    // A maintainer of a wider section (VFS for a file under fs/) whose sign-off the campaign
+    // does not take gives a review, not a sign-off.
+    for t in &mut trailers {
+        if t.signoff_for.is_some() && !crate::routing::signs_for(db, site, &t.email).await? {
+            t.signoff_for = None;
+        }
+    }
+    Ok(trailers)
 }
 
 /// Trailers a message carries, with the patches they are about.
