@@ -640,6 +640,46 @@ async fn a_review_imported_before_its_series_signs_only_the_patches_it_quotes() 
     assert_eq!(about, ["review@x about p2@x"]);
 }
 
+#[tokio::test]
+async fn a_whole_series_ack_reaches_a_patch_of_the_series_that_arrives_later() {
+    let db = db::open_memory().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mbox = |name: &str, text: &str| write_file(dir.path(), name, text);
+    let patch = |n: u32, title: &str| {
+        format!(
+            "From A Mon Jan  1 00:00:00 2024\nFrom: A <a@example.org>\nSubject: [PATCH {n}/2] x: {title}\n\
+             Message-ID: <p{n}@x>\nIn-Reply-To: <cover@x>\nReferences: <cover@x>\n\n\
+             diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/x.c\n@@ -1 +1 @@\n-a\n+b\n\n"
+        )
+    };
+    // The cover letter, patch 1 and an ack of the whole series; patch 2 comes in a later run.
+    let first = mbox(
+        "first.mbox",
+        &format!(
+            "From A Mon Jan  1 00:00:00 2024\nFrom: A <a@example.org>\nSubject: [PATCH 0/2] x: things\n\
+             Message-ID: <cover@x>\n\ncover\n\n{}\
+             From R Mon Jan  1 00:00:00 2024\nFrom: R <r@example.org>\nSubject: Re: [PATCH 0/2] x: things\n\
+             Message-ID: <ack@x>\nIn-Reply-To: <cover@x>\nReferences: <cover@x>\n\n\
+             For the series:\n\nAcked-by: R <r@example.org>\n\n",
+            patch(1, "first"),
+        ),
+    );
+    import_file(&db, &first).await;
+    let about = |db: SqlitePool| async move {
+        mail_state(&db)
+            .await
+            .into_iter()
+            .filter(|l| l.contains(" about "))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(about(db.clone()).await, ["ack@x about p1@x"]);
+    import_file(&db, &mbox("later.mbox", &patch(2, "second"))).await;
+    assert_eq!(
+        about(db.clone()).await,
+        ["ack@x about p1@x", "ack@x about p2@x"]
+    );
+}
+
 /// What a mail import leaves in the database, by Message-ID (ids depend on arrival order).
 async fn mail_state(db: &SqlitePool) -> Vec<String> {
     let q = [

@@ -81,8 +81,9 @@ async fn insert_trailer_patches(
     .await
 }
 
-/// Point stored trailers that have no patch yet at theirs: only messages of the threads
-/// loaded (`graph.nodes[..stored]`) can have gained an ancestor or a cover letter's patch.
+/// Point stored trailers at patches that arrived after them: only messages of the threads
+/// loaded (`graph.nodes[..stored]`) can have gained an ancestor, or a cover letter a patch
+/// (a trailer for the whole series is about a patch of it that comes later too).
 pub(super) async fn link_trailers(
     tx: &mut Transaction<'_, Sqlite>,
     graph: &Graph<'_>,
@@ -99,8 +100,7 @@ pub(super) async fn link_trailers(
     )?;
     let open = sqlx::query!(
         r#"SELECT t.id AS "id!: i64", t.message_id AS "message!: i64", t.about FROM message_trailers t
-           WHERE t.message_id IN (SELECT value FROM json_each(?1))
-             AND NOT EXISTS (SELECT 1 FROM trailer_patches p WHERE p.trailer_id = t.id)"#,
+           WHERE t.message_id IN (SELECT value FROM json_each(?1))"#,
         ids
     )
     .fetch_all(&mut **tx)
