@@ -231,11 +231,17 @@ pub fn list_ids_query(q: &SiteQuery, after: SiteId, limit: u32) -> QueryBuilder<
         b.push(" AND s.status = ").push_bind(st.as_str());
     }
     if let Some(f) = q.file.as_deref() {
-        b.push(" AND (s.file = ")
-            .push_bind(f)
-            .push(" OR s.file GLOB ")
-            .push_bind(f)
-            .push(")");
+        if f.contains(['*', '?', '[']) {
+            b.push(" AND (s.file = ")
+                .push_bind(f)
+                .push(" OR s.file GLOB ")
+                .push_bind(f)
+                .push(")");
+        } else {
+            // A path without wildcards (a file's page): equality alone lets SQLite walk
+            // (campaign_id, file), where the OR made it read every site of the campaign.
+            b.push(" AND s.file = ").push_bind(f);
+        }
     }
     if let Some(c) = q.callee.as_deref() {
         b.push(" AND s.callee = ").push_bind(c);
