@@ -64,28 +64,30 @@ impl SubsystemFilter {
 /// Per-subsystem counts for a campaign, by name (unassigned last).
 pub async fn progress(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<SubsystemProgress>> {
     let mut by_id: HashMap<Option<SubsystemId>, SubsystemProgress> = HashMap::new();
+    // One row a subsystem with its counts packed as `status:n,…`: sqlx copies (and later
+    // frees) every value of every row, and a row a (subsystem, status) was 4,000 values for
+    // 200 subsystems, a quarter of the campaign page's time.
     for r in sqlx::query!(
         r#"-- hot: kept by triggers (migration 0020); subsystem 0 is "no subsystem"
            SELECT nullif(k.subsystem_id, 0) AS "subsystem_id?: SubsystemId", ss.name AS "name?", ss.slug AS "slug?",
-                  k.status AS "status: Status", k.n AS "n!: i64"
+                  group_concat(k.status || ':' || k.n) AS "counts!: String"
            FROM site_counts k LEFT JOIN subsystems ss ON ss.id = k.subsystem_id
-           WHERE k.campaign_id = ?1 AND k.n > 0"#,
+           WHERE k.campaign_id = ?1 AND k.n > 0 GROUP BY k.subsystem_id"#,
         campaign
     )
     .fetch_all(db)
     .await?
     {
-        by_id
-            .entry(r.subsystem_id)
-            .or_insert_with(|| SubsystemProgress {
+        by_id.insert(
+            r.subsystem_id,
+            SubsystemProgress {
                 id: r.subsystem_id,
                 name: r.name.unwrap_or_else(|| "(no subsystem)".into()),
                 slug: r.slug.unwrap_or_else(|| UNASSIGNED_SLUG.into()),
-                counts: StatusCounts::default(),
+                counts: packed_counts(&r.counts)?,
                 open_questions: 0,
-            })
-            .counts
-            .add(r.status, r.n as u64);
+            },
+        );
     }
     // Subsystems asked a question show up even when no site of theirs is in the campaign.
     for r in sqlx::query!(
@@ -112,6 +114,21 @@ pub async fn progress(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<Subsy
     let mut out: Vec<_> = by_id.into_values().collect();
     out.sort_by(|a, b| (a.id.is_none(), &a.name).cmp(&(b.id.is_none(), &b.name)));
     Ok(out)
+}
+
+/// `status:n,…` as [`progress`] packs a subsystem's counts.
+fn packed_counts(packed: &str) -> Result<StatusCounts> {
+    let mut c = StatusCounts::default();
+    for part in packed.split(',') {
+        let (status, n) = part.split_once(':').unwrap_or((part, ""));
+        let n = n.parse::<u64>().map_err(|_| Error::Invalid {
+            what: "site count",
+            value: part.to_owned(),
+            expected: "status:number",
+        })?;
+        c.add(status.parse()?, n);
+    }
+    Ok(c)
 }
 
 /// Resolve a subsystem URL slug (or [`UNASSIGNED_SLUG`]).
