@@ -33,6 +33,8 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    // Process-wide SQLite settings go in before any thread or database exists.
+    treewide_core::db::without_memory_statistics();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
