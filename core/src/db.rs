@@ -19,29 +19,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// Rows sqlx's worker thread may hand over before it waits for the reader (sqlx's default is
 /// 50). Past the buffer the worker wakes the reader and waits for it row by row, two thread
 /// switches a row; pages read 200–500 rows and exports 2,000, all collected anyway. (It
-/// pays only without SQLite's memory statistics, [`without_memory_statistics`]: with them,
-/// a worker running ahead fights the reader for their mutex.)
+/// pays only without SQLite's memory statistics, `crate::sqlite_memory`: with them, a
+/// worker running ahead fights the reader for their mutex.)
 const ROW_BUFFER: usize = 1024;
-
-/// Turn SQLite's memory statistics off for the whole process; `true` when it took. Call it
-/// before anything opens a database (`src/main.rs` does, first thing): once SQLite is
-/// initialised it refuses (SQLITE_MISUSE) and nothing changes. With statistics on, every
-/// allocation SQLite makes, including each value sqlx copies out of a row and frees again
-/// on another thread, takes one process-wide mutex, and the server's threads queue on it (a
-/// page of 500 API rows spent a fifth of its time waiting on futexes). treewide reads no
-/// statistic.
-pub fn without_memory_statistics() -> bool {
-    static DONE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *DONE.get_or_init(|| {
-        let off: std::os::raw::c_int = 0;
-        // SAFETY: sqlite3_config takes an int after MEMSTATUS and must not run while another
-        // thread uses SQLite: callers call it before opening any database, and SQLite itself
-        // refuses it once initialised.
-        let rc =
-            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, off) };
-        rc == libsqlite3_sys::SQLITE_OK
-    })
-}
 
 /// Connection options every treewide connection uses.
 pub fn options(path: &Path) -> SqliteConnectOptions {
