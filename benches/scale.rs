@@ -1,13 +1,16 @@
 //! Scale and hostile-load run (issue 15), bounded and on loopback only: the real `treewide
 //! serve` on a 100k-site database.
 //!
-//! 1. every page and API list alone, uncached, 30 times each (p50/p99 per page);
+//! 1. every page and API list alone, `--repeat` times each (100 by default): uncached
+//!    (`Cache-Control: no-cache`), from the page cache, and logged in (a session for pages, a
+//!    token for the API), p50/p99 per page;
 //! 2. `--clients` anonymous readers (page cache) and as many logged-in ones (a session for
 //!    pages, a token for the API; never cached) for `--seconds`, while an import of 50k
 //!    sites into another campaign runs and commits: p50/p99 per page and client kind;
 //! 3. bursts: 300 and then 1,000 simultaneous anonymous requests for the campaign page with
 //!    `Cache-Control: no-cache` (each one costs the server a full page);
 //! 4. 20 simultaneous `export.json` downloads read to the end;
+//! 5. the status mail (`report.txt`, every open site) 10 times in a row, then 20 at once;
 //!
 //! printing the answers by status and the server's peak RSS (VmHWM, reset between phases)
 //! after each. `cargo bench --bench scale` runs it in full; `TREEWIDE_BIN=path` runs another
@@ -190,16 +193,17 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    let (sites, seconds, clients, bursts, exports) = if full {
+    let (sites, seconds, clients, bursts, exports, repeat) = if full {
         (
             100_000,
             arg("--seconds", 20),
             arg("--clients", 8),
             vec![300, 1000],
             20,
+            arg("--repeat", 100),
         )
     } else {
-        (2_000, 2, 2, vec![20], 2)
+        (2_000, 2, 2, vec![20], 2, 5)
     };
     let exe =
         std::env::var("TREEWIDE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_treewide").into());
@@ -288,6 +292,19 @@ fn main() {
 
     // Pages that exist at any size (100k sites: subsystems 0-199, a subsystem of 500 sites).
     let (sub_a, sub_b, site) = ((sites / 500 / 28).max(1), sites / 500 * 3 / 4, sites / 20);
+    // The file of a site, for the file page (generated paths are random per site).
+    let one = request(
+        &addr,
+        "GET",
+        &format!("/api/v1/sites/{site}"),
+        &no_cache,
+        "",
+    );
+    let file = serde_json::from_slice::<serde_json::Value>(&one.body).expect("a site")["site"]
+        ["file"]
+        .as_str()
+        .expect("its file")
+        .to_owned();
     let pages: Vec<String> = vec![
         "/".into(),
         "/c/load".into(),
@@ -295,6 +312,12 @@ fn main() {
         "/c/load/s/generated-subsystem-0".into(),
         format!("/c/load/s/generated-subsystem-{sub_a}?status=needs_fix"),
         format!("/c/load/site/{site}"),
+        "/c/load/sites".into(),
+        format!("/c/load/sites?status=needs_fix&subsystem=generated-subsystem-{sub_b}"),
+        format!("/c/load/sites?q=gen_fn_{}", site / 3),
+        format!("/c/load/f/{file}"),
+        "/c/load/feed.atom".into(),
+        "/c/load/s/generated-subsystem-0/feed.atom".into(),
         "/api/v1/campaigns".into(),
         "/api/v1/campaigns/load".into(),
         "/api/v1/campaigns/load/subsystems".into(),
@@ -308,15 +331,35 @@ fn main() {
     ];
     peak_rss_mb(pid);
 
-    // 1. Alone.
-    let mut alone = Tally::default();
-    for p in &pages {
-        for _ in 0..30 {
-            alone.add(p, &request(&addr, "GET", p, &no_cache, ""));
+    // 1. Alone: uncached, from the page cache (the first answer fills it), logged in.
+    let kinds = [
+        (
+            "uncached (Cache-Control: no-cache)",
+            no_cache.clone(),
+            no_cache.clone(),
+        ),
+        ("from the page cache", Vec::new(), Vec::new()),
+        (
+            "logged in (never cached)",
+            logged_page.clone(),
+            logged_api.clone(),
+        ),
+    ];
+    for (label, page_h, api_h) in kinds {
+        let mut alone = Tally::default();
+        for p in &pages {
+            let h = if p.starts_with("/api/") {
+                &api_h
+            } else {
+                &page_h
+            };
+            for _ in 0..repeat {
+                alone.add(p, &request(&addr, "GET", p, h, ""));
+            }
         }
+        alone.print(&format!("1. each page alone, {label}, {repeat} times"));
+        println!("  server peak RSS {:.0} MB", peak_rss_mb(pid));
     }
-    alone.print("1. each page alone, uncached (Cache-Control: no-cache), 30 times");
-    println!("  server peak RSS {:.0} MB", peak_rss_mb(pid));
 
     // 2. Anonymous and logged-in clients while an import runs.
     let other = dir.path().join("other.json");
@@ -420,6 +463,36 @@ fn main() {
         "4. {exports} simultaneous export.json, in {:.2?} ({} MB each)",
         started.elapsed(),
         sizes.first().copied().unwrap_or(0) >> 20
+    ));
+    println!("  server peak RSS {:.0} MB", peak_rss_mb(pid));
+
+    // 5. The status mail: every open site, streamed.
+    let mut t = Tally::default();
+    let mut size = 0;
+    for _ in 0..10 {
+        let a = request(&addr, "GET", "/c/load/report.txt", &no_cache, "");
+        size = size.max(a.body.len());
+        t.add("/c/load/report.txt", &a);
+    }
+    t.print(&format!(
+        "5. report.txt ({} MB) 10 times in a row",
+        size >> 20
+    ));
+    println!("  server peak RSS {:.0} MB", peak_rss_mb(pid));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..exports)
+        .map(|_| {
+            let (addr, h) = (addr.clone(), no_cache.clone());
+            std::thread::spawn(move || request(&addr, "GET", "/c/load/report.txt", &h, ""))
+        })
+        .collect();
+    let mut t = Tally::default();
+    for th in threads {
+        t.add("/c/load/report.txt", &th.join().unwrap());
+    }
+    t.print(&format!(
+        "5. {exports} simultaneous report.txt, in {:.2?}",
+        started.elapsed()
     ));
     println!("  server peak RSS {:.0} MB", peak_rss_mb(pid));
 

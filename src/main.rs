@@ -33,6 +33,8 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    // SQLite's process-wide settings go in before any thread or database exists.
+    treewide_core::sqlite_memory::configure();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

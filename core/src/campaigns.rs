@@ -144,14 +144,19 @@ pub async fn list(db: &SqlitePool) -> Result<Vec<Campaign>> {
 
 /// One campaign by slug.
 pub async fn get(db: &SqlitePool, slug: &str) -> Result<Campaign> {
-    let mut c = meta(db, slug).await?;
+    get_on(&mut *db.acquire().await?, slug).await
+}
+
+/// [`get`] on one connection (a read transaction's).
+pub async fn get_on(conn: &mut sqlx::SqliteConnection, slug: &str) -> Result<Campaign> {
+    let mut c = meta(&mut *conn, slug).await?;
     for r in sqlx::query!(
         r#"-- hot: kept by triggers (migration 0020)
            SELECT status AS "status: Status", n AS "n!: i64" FROM campaign_counts
            WHERE campaign_id = ?1 AND n > 0"#,
         c.id
     )
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await?
     {
         c.counts.add(r.status, r.n as u64);
@@ -161,14 +166,14 @@ pub async fn get(db: &SqlitePool, slug: &str) -> Result<Campaign> {
            SELECT count(*) AS "n!: i64" FROM notes WHERE campaign_id = ?1 AND question_state = 'open'"#,
         c.id
     )
-    .fetch_one(db)
+    .fetch_one(conn)
     .await? as u64;
     Ok(c)
 }
 
 /// What importers need to tell a fix: the campaign's stored spec (TOML) and start date.
 pub async fn fix_spec(
-    db: &SqlitePool,
+    db: impl sqlx::SqliteExecutor<'_>,
     campaign: CampaignId,
 ) -> Result<(Option<String>, Option<String>)> {
     let r = sqlx::query!("SELECT spec, start FROM campaigns WHERE id = ?1", campaign)
@@ -180,7 +185,7 @@ pub async fn fix_spec(
 
 /// One campaign by slug without its counts (cheap: for pages and queries that only need its
 /// id, title and tree; `counts` stays empty).
-pub async fn meta(db: &SqlitePool, slug: &str) -> Result<Campaign> {
+pub async fn meta(db: impl sqlx::SqliteExecutor<'_>, slug: &str) -> Result<Campaign> {
     let row = sqlx::query_as!(
         Row,
         r#"SELECT id AS "id!: CampaignId", slug, title, description, rule, tree_describe, tree_commit, tree_url,

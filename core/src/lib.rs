@@ -23,6 +23,7 @@ pub mod routing;
 pub mod scan_files;
 pub mod signoff;
 pub mod sites;
+pub mod sqlite_memory;
 pub mod stages;
 pub mod subsystems;
 pub mod transition;

@@ -45,7 +45,10 @@ pub async fn for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<Note>> {
 }
 
 /// Campaign-level notes (not on a site), oldest first.
-pub async fn for_campaign(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<Note>> {
+pub async fn for_campaign(
+    db: impl sqlx::SqliteExecutor<'_>,
+    campaign: CampaignId,
+) -> Result<Vec<Note>> {
     Ok(sqlx::query_as!(
         Note,
         r#"SELECT n.id AS "id!: NoteId", n.site_id AS "site_id: SiteId",
@@ -63,7 +66,7 @@ pub async fn for_campaign(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<N
 
 /// Notes touching a subsystem in a campaign: on its sites, about it, or asking it.
 pub async fn for_subsystem(
-    db: &SqlitePool,
+    db: impl sqlx::SqliteExecutor<'_>,
     campaign: CampaignId,
     subsystem: Option<SubsystemId>,
 ) -> Result<Vec<Note>> {
@@ -87,11 +90,12 @@ pub async fn for_subsystem(
     .await?)
 }
 
-/// Every site note of a campaign (export), by site then time.
-pub async fn all_site_notes(
-    db: impl sqlx::SqliteExecutor<'_>,
-    campaign: CampaignId,
-) -> Result<Vec<Note>> {
+/// The notes on sites `ids` (an export's page of sites), by site then time.
+pub async fn for_sites(db: impl sqlx::SqliteExecutor<'_>, ids: &[SiteId]) -> Result<Vec<Note>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = crate::db::json_list(ids)?;
     Ok(sqlx::query_as!(
         Note,
         r#"SELECT n.id AS "id!: NoteId", n.site_id AS "site_id: SiteId",
@@ -101,7 +105,30 @@ pub async fn all_site_notes(
            FROM notes n
            LEFT JOIN subsystems ab ON ab.id = n.subsystem_id
            LEFT JOIN subsystems ask ON ask.id = n.ask_subsystem_id
-           WHERE n.campaign_id = ?1 AND n.site_id IS NOT NULL ORDER BY n.site_id, n.created_at, n.id"#,
+           WHERE n.site_id IN (SELECT value FROM json_each(?1)) ORDER BY n.site_id, n.created_at, n.id"#,
+        ids
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// A campaign's open questions (the status mail): those on the campaign by time, then those
+/// on sites by site and time, each with its site's `file:line`.
+pub async fn open_questions(
+    db: impl sqlx::SqliteExecutor<'_>,
+    campaign: CampaignId,
+) -> Result<Vec<Note>> {
+    Ok(sqlx::query_as!(
+        Note,
+        r#"SELECT n.id AS "id!: NoteId", n.site_id AS "site_id: SiteId",
+                  CASE WHEN s.id IS NULL THEN NULL ELSE s.file || ':' || s.line END AS "site_label?: String",
+                  n.author, n.body, n.created_at, ab.name AS "about?", ask.name AS "ask?", ask.slug AS "ask_slug?",
+                  n.question_state AS "question_state: QuestionState", n.answers AS "answers: NoteId"
+           FROM notes n LEFT JOIN sites s ON s.id = n.site_id
+           LEFT JOIN subsystems ab ON ab.id = n.subsystem_id
+           LEFT JOIN subsystems ask ON ask.id = n.ask_subsystem_id
+           WHERE n.campaign_id = ?1 AND n.question_state = 'open'
+           ORDER BY n.site_id IS NOT NULL, n.site_id, n.created_at, n.id"#,
         campaign
     )
     .fetch_all(db)

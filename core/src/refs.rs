@@ -40,7 +40,10 @@ pub async fn for_site(db: &SqlitePool, site: SiteId) -> Result<Vec<Reference>> {
 }
 
 /// Campaign-level references.
-pub async fn for_campaign(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<Reference>> {
+pub async fn for_campaign(
+    db: impl sqlx::SqliteExecutor<'_>,
+    campaign: CampaignId,
+) -> Result<Vec<Reference>> {
     Ok(sqlx::query_as!(
         Reference,
         r#"SELECT kind AS "kind: RefKind", target, title, author, date, tag FROM refs
@@ -51,15 +54,19 @@ pub async fn for_campaign(db: &SqlitePool, campaign: CampaignId) -> Result<Vec<R
     .await?)
 }
 
-/// Every site reference of a campaign (export), with its site.
-pub async fn all_site_refs(
+/// The references on sites `ids` (an export's page of sites) with their site, by site.
+pub async fn for_sites(
     db: impl sqlx::SqliteExecutor<'_>,
-    campaign: CampaignId,
+    ids: &[SiteId],
 ) -> Result<Vec<(SiteId, Reference)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = crate::db::json_list(ids)?;
     Ok(sqlx::query!(
         r#"SELECT site_id AS "site_id!: SiteId", kind AS "kind: RefKind", target, title, author, date, tag
-           FROM refs WHERE campaign_id = ?1 AND site_id IS NOT NULL ORDER BY site_id, id"#,
-        campaign
+           FROM refs WHERE site_id IN (SELECT value FROM json_each(?1)) ORDER BY site_id, id"#,
+        ids
     )
     .fetch_all(db)
     .await?

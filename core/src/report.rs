@@ -3,19 +3,128 @@
 
 use std::fmt::Write;
 
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 
-use crate::model::{SiteId, Status};
-use crate::sites::{self, SiteQuery};
+use crate::db::Snapshot;
+use crate::model::{CampaignId, Status};
+use crate::sites::{self, SiteLine, TreeCursor};
 use crate::subsystems::{self, SubsystemFilter};
 use crate::{campaigns, notes, Result};
 
-/// Render the report of a campaign, or of one subsystem (by slug) in it.
+/// The lists of open sites, in the order the mail gives them.
+const LISTS: [(Status, &str); 5] = [
+    (Status::NeedsFix, "Needs fixing"),
+    (Status::NeedsPin, "Needs pinning"),
+    (Status::AwaitingOwner, "Awaiting owners"),
+    (Status::FixProposed, "Fix proposed"),
+    (Status::Unreviewed, "Haven't done yet"),
+];
+
+/// Sites read and written per chunk of a list.
+const PAGE: u32 = 1000;
+
+/// Render the report of a campaign, or of one subsystem (by slug) in it, whole (the CLI and
+/// tests; the server streams [`Report`]).
 pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) -> Result<String> {
-    let c = campaigns::get(db, campaign).await?;
+    let mut r = Report::start(db, campaign, subsystem).await?;
+    let mut out = String::new();
+    while let Some(chunk) = r.next_chunk().await? {
+        out.push_str(&chunk);
+    }
+    Ok(out)
+}
+
+/// The status mail in chunks: the head (addressees, progress, fixing commits, questions),
+/// then each list of open sites a page at a time in tree order, all read in one read
+/// transaction. It lists every open site, so at 100k sites it is megabytes: memory holds a
+/// page, and the first bytes go out before the last site is read.
+pub struct Report {
+    snap: Snapshot,
+    campaign: CampaignId,
+    filter: Option<SubsystemFilter>,
+    /// The head, until the first chunk takes it.
+    head: Option<String>,
+    /// The list being written (an index into [`LISTS`]).
+    list: usize,
+    /// Where the list goes on: `None` before its first page.
+    after: Option<TreeCursor>,
+}
+
+impl Report {
+    /// Begin the read transaction and write the head; the lists are read as chunks are asked
+    /// for. NotFound for an unknown campaign or subsystem.
+    pub async fn start(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) -> Result<Report> {
+        let mut snap = Snapshot::begin(db).await?;
+        let (head, campaign, filter) = head(snap.conn(), campaign, subsystem).await?;
+        Ok(Report {
+            snap,
+            campaign,
+            filter,
+            head: Some(head),
+            list: 0,
+            after: None,
+        })
+    }
+
+    /// The next text of the mail, `None` after the last.
+    pub async fn next_chunk(&mut self) -> Result<Option<String>> {
+        if let Some(head) = self.head.take() {
+            return Ok(Some(head));
+        }
+        while let Some((status, heading)) = LISTS.get(self.list).copied() {
+            let first = self.after.is_none();
+            let after = self.after.take().unwrap_or_else(TreeCursor::start);
+            let page = sites::lines_with_status(
+                self.snap.conn(),
+                self.campaign,
+                self.filter,
+                status,
+                &after,
+                PAGE,
+            )
+            .await?;
+            match page.last() {
+                Some(last) if page.len() == PAGE as usize => {
+                    self.after = Some(TreeCursor::after_line(last))
+                }
+                _ => self.list += 1,
+            }
+            if page.is_empty() {
+                continue;
+            }
+            let mut out = String::with_capacity(page.len() * 100);
+            if first {
+                let _ = writeln!(out, "\n{heading}:");
+            }
+            for s in &page {
+                let _ = writeln!(out, "{}:{}: {}", s.file, s.line, code_of(s));
+            }
+            return Ok(Some(out));
+        }
+        Ok(None)
+    }
+}
+
+/// A listed site's code on one line, or its callee when the scan kept no code.
+fn code_of(s: &SiteLine) -> String {
+    if s.code.is_empty() {
+        format!("{}()", s.callee)
+    } else {
+        one_line(&s.code, 160)
+    }
+}
+
+/// The mail down to its lists: title, addressees, rule, tree, progress, fixing commits, the
+/// per-subsystem table and open questions. Also the campaign and the subsystem filter.
+async fn head(
+    conn: &mut SqliteConnection,
+    campaign: &str,
+    subsystem: Option<&str>,
+) -> Result<(String, CampaignId, Option<SubsystemFilter>)> {
+    let c = campaigns::get_on(&mut *conn, campaign).await?;
     let (filter, info) = match subsystem {
         Some(s) => {
-            let (f, i) = subsystems::filter(db, s).await?;
+            let (f, i) = subsystems::filter_on(&mut *conn, s).await?;
             (Some(f), i)
         }
         None => (None, None),
@@ -37,9 +146,10 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
             let _ = writeln!(out, "Cc: {}", i.lists.join(", "));
         }
     }
+    let progress = subsystems::progress_on(&mut *conn, c.id).await?;
     if info.is_none() && filter.is_none() {
         // The whole campaign's mail goes to the owners of whatever waits for them.
-        let (to, cc) = addressees(db, c.id).await?;
+        let (to, cc) = addressees(&mut *conn, c.id, &progress).await?;
         if !to.is_empty() {
             let _ = writeln!(out, "To: {}", to.join(", "));
         }
@@ -53,7 +163,6 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
     if let Some(t) = &c.tree_describe {
         let _ = writeln!(out, "Tree: {t}");
     }
-    let progress = subsystems::progress(db, c.id).await?;
     let rows: Vec<_> = progress
         .iter()
         .filter(|p| match filter {
@@ -78,7 +187,7 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
         total.get(Status::ConfirmedSafe),
         total.get(Status::Gone)
     );
-    let fixes = fixing_commits(db, c.id, filter).await?;
+    let fixes = fixing_commits(&mut *conn, c.id, filter).await?;
     if !fixes.is_empty() {
         let _ = writeln!(out, "\nFixed by:");
         for f in fixes {
@@ -112,21 +221,20 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
 
     // Questions still open, grouped by the subsystem asked.
     let mut qs: Vec<notes::Note> = match filter {
-        Some(SubsystemFilter::Id(id)) => notes::for_subsystem(db, c.id, Some(id)).await?,
-        _ => {
-            let mut all = notes::for_campaign(db, c.id).await?;
-            all.extend(notes::all_site_notes(db, c.id).await?);
-            all
+        Some(SubsystemFilter::Id(id)) => {
+            let mut qs = notes::for_subsystem(&mut *conn, c.id, Some(id)).await?;
+            qs.retain(|n| n.question_state == Some(crate::model::QuestionState::Open));
+            qs
         }
+        _ => notes::open_questions(&mut *conn, c.id).await?,
     };
-    qs.retain(|n| n.question_state == Some(crate::model::QuestionState::Open));
     if !qs.is_empty() {
         let _ = writeln!(out, "\nOpen questions to owners:");
         qs.sort_by(|a, b| (&a.ask, &a.created_at).cmp(&(&b.ask, &b.created_at)));
         for n in qs {
-            let label = match n.site_id {
-                Some(id) => site_label(db, id).await?,
-                None => "(campaign)".into(),
+            let label = match (n.site_id, n.site_label) {
+                (Some(_), Some(l)) => l,
+                _ => "(campaign)".into(),
             };
             // Whole questions, wrapped for mail: a cut question is no question.
             let _ = writeln!(out, "  {} — {}:", n.ask.as_deref().unwrap_or("?"), label);
@@ -141,43 +249,7 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
             );
         }
     }
-
-    for (status, heading) in [
-        (Status::NeedsFix, "Needs fixing"),
-        (Status::NeedsPin, "Needs pinning"),
-        (Status::AwaitingOwner, "Awaiting owners"),
-        (Status::FixProposed, "Fix proposed"),
-        (Status::Unreviewed, "Haven't done yet"),
-    ] {
-        let q = SiteQuery {
-            campaign: Some(c.id),
-            subsystem: filter,
-            status: Some(status),
-            ..Default::default()
-        };
-        let mut list = Vec::new();
-        let mut after = SiteId(0);
-        loop {
-            let page = sites::list(db, &q, after, 1000).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id;
-            list.extend(page);
-        }
-        if list.is_empty() {
-            continue;
-        }
-        list.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        let _ = writeln!(out, "\n{heading}:");
-        for s in list {
-            let code = if s.code.is_empty() {
-                format!("{}()", s.callee)
-            } else {
-                one_line(&s.code, 160)
-            };
-            let _ = writeln!(out, "{}:{}: {}", s.file, s.line, code);
-        }
-    }
-    Ok(out)
+    Ok((out, c.id, filter))
 }
 
 /// The maintainers and reviewers (To:) and lists (Cc:) of the subsystems where something
@@ -185,12 +257,12 @@ pub async fn render(db: &SqlitePool, campaign: &str, subsystem: Option<&str>) ->
 /// in subsystem order. Subsystems with only unreviewed sites wait for the campaign's
 /// auditors, not their owners: a treewide scan would otherwise address half of MAINTAINERS.
 async fn addressees(
-    db: &SqlitePool,
-    campaign: crate::model::CampaignId,
+    conn: &mut SqliteConnection,
+    campaign: CampaignId,
+    progress: &[subsystems::SubsystemProgress],
 ) -> Result<(Vec<String>, Vec<String>)> {
-    let open: std::collections::HashSet<_> = subsystems::progress(db, campaign)
-        .await?
-        .into_iter()
+    let open: std::collections::HashSet<_> = progress
+        .iter()
         .filter(|p| {
             p.open_questions > 0
                 || Status::ALL
@@ -200,7 +272,7 @@ async fn addressees(
         .filter_map(|p| p.id)
         .collect();
     let (mut to, mut cc) = (Vec::new(), Vec::new());
-    for s in subsystems::used_by(db, campaign).await? {
+    for s in subsystems::used_by(&mut *conn, campaign).await? {
         if !open.contains(&s.id) {
             continue;
         }
@@ -221,15 +293,15 @@ async fn addressees(
 /// The commits that fixed sites (from history) and the commits the campaign names
 /// (`[vhost] fix …` references), oldest first: "[vhost] subject (1a2b3c4d5e6f)".
 async fn fixing_commits(
-    db: &SqlitePool,
-    campaign: crate::model::CampaignId,
+    conn: &mut SqliteConnection,
+    campaign: CampaignId,
     filter: Option<SubsystemFilter>,
 ) -> Result<Vec<String>> {
     let sub = filter.map(|f| f.sql());
     let rows = sqlx::query!(
         r#"SELECT oid AS "oid!: String", subject AS "subject!: String", tag, at FROM (
              SELECT DISTINCT c.oid, c.subject, c.subject_tag AS tag, c.commit_date AS at
-             FROM site_commits sc JOIN commits c ON c.id = sc.commit_id JOIN sites s ON s.id = sc.site_id
+             FROM site_commits sc CROSS JOIN sites s ON s.id = sc.site_id JOIN commits c ON c.id = sc.commit_id
              WHERE s.campaign_id = ?1 AND sc.role = 'fix' AND c.upstream_oid IS NULL
                AND (?2 IS NULL OR (?2 = 0 AND s.subsystem_id IS NULL) OR s.subsystem_id = ?2)
              UNION
@@ -239,7 +311,7 @@ async fn fixing_commits(
         campaign,
         sub
     )
-    .fetch_all(db)
+    .fetch_all(conn)
     .await?;
     let mut seen = std::collections::HashSet::new();
     Ok(rows
@@ -280,11 +352,6 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
     }
     lines
-}
-
-async fn site_label(db: &SqlitePool, id: SiteId) -> Result<String> {
-    let s = sites::get(db, id).await?;
-    Ok(format!("{}:{}", s.file, s.line))
 }
 
 fn one_line(s: &str, max: usize) -> String {

@@ -146,6 +146,81 @@ pub async fn export_page(
     .await?)
 }
 
+/// A site as the status mail lists it: `file:line: code`.
+#[derive(Debug, Clone)]
+pub struct SiteLine {
+    pub id: SiteId,
+    pub file: String,
+    pub line: i64,
+    pub callee: String,
+    pub code: String,
+}
+
+impl TreeCursor {
+    /// Just after the listed site `s`.
+    pub fn after_line(s: &SiteLine) -> TreeCursor {
+        TreeCursor {
+            file: s.file.clone(),
+            line: s.line,
+            id: s.id,
+        }
+    }
+}
+
+/// Up to `limit` of a campaign's sites with `status` (in one subsystem) after `after`, in
+/// tree order (file, line, id): the status mail's lists, page by page on its read
+/// transaction. The campaign's walk one status's sites in the order of
+/// `sites_campaign_status_file` (migration 0024); a subsystem's walk the subsystem's sites
+/// in file order (`+s.status` keeps SQLite from the status index, which would read every
+/// site of that status in the campaign).
+pub async fn lines_with_status(
+    conn: &mut SqliteConnection,
+    campaign: CampaignId,
+    subsystem: Option<SubsystemFilter>,
+    status: Status,
+    after: &TreeCursor,
+    limit: u32,
+) -> Result<Vec<SiteLine>> {
+    let limit = i64::from(limit);
+    Ok(match subsystem {
+        None => {
+            sqlx::query_as!(
+                SiteLine,
+                r#"SELECT s.id AS "id!: SiteId", s.file, s.line, s.callee, s.code FROM sites s
+                   WHERE s.campaign_id = ?1 AND s.status = ?2 AND (s.file, s.line, s.id) > (?3, ?4, ?5)
+                   ORDER BY s.file, s.line, s.id LIMIT ?6"#,
+                campaign,
+                status,
+                after.file,
+                after.line,
+                after.id,
+                limit
+            )
+            .fetch_all(conn)
+            .await?
+        }
+        Some(sub) => {
+            let sub = sub.is_value();
+            sqlx::query_as!(
+                SiteLine,
+                r#"SELECT s.id AS "id!: SiteId", s.file, s.line, s.callee, s.code FROM sites s
+                   WHERE s.campaign_id = ?1 AND s.subsystem_id IS ?2 AND +s.status = ?3
+                     AND (s.file, s.line, s.id) > (?4, ?5, ?6)
+                   ORDER BY s.file, s.line, s.id LIMIT ?7"#,
+                campaign,
+                sub,
+                status,
+                after.file,
+                after.line,
+                after.id,
+                limit
+            )
+            .fetch_all(conn)
+            .await?
+        }
+    })
+}
+
 /// What an export writes of a site beyond its row: its code context and when its current
 /// status became true (the fact time of its latest status event, when one was given).
 #[derive(Debug, Clone, Default)]
@@ -231,11 +306,17 @@ pub fn list_ids_query(q: &SiteQuery, after: SiteId, limit: u32) -> QueryBuilder<
         b.push(" AND s.status = ").push_bind(st.as_str());
     }
     if let Some(f) = q.file.as_deref() {
-        b.push(" AND (s.file = ")
-            .push_bind(f)
-            .push(" OR s.file GLOB ")
-            .push_bind(f)
-            .push(")");
+        if f.contains(['*', '?', '[']) {
+            b.push(" AND (s.file = ")
+                .push_bind(f)
+                .push(" OR s.file GLOB ")
+                .push_bind(f)
+                .push(")");
+        } else {
+            // A path without wildcards (a file's page): equality alone lets SQLite walk
+            // (campaign_id, file), where the OR made it read every site of the campaign.
+            b.push(" AND s.file = ").push_bind(f);
+        }
     }
     if let Some(c) = q.callee.as_deref() {
         b.push(" AND s.callee = ").push_bind(c);

@@ -469,12 +469,20 @@ pub async fn create_token(
     Ok((id, token))
 }
 
-/// The user and scopes of a valid (unrevoked) token; records its use.
+/// How often a token's use is recorded: its `last_used_at` is true to this many seconds.
+const TOKEN_USE_PRECISION: i64 = 3600;
+
+/// The user and scopes of a valid (unrevoked) token; records its use, at most once an hour
+/// ([`TOKEN_USE_PRECISION`]). Writing it on every call made every API request a write
+/// transaction: each waited for the write lock behind an import's chunk and emptied the page
+/// cache for everyone (the cache empties on any commit).
 pub async fn check_token(db: &SqlitePool, token: &str) -> Result<Option<(User, Vec<Scope>)>> {
     let hash = token_hash(token);
     let Some(r) = sqlx::query!(
-        r#"SELECT id AS "id!: i64", user_id AS "user_id!: UserId", scopes FROM api_tokens
-           WHERE token_hash = ?1 AND revoked_at IS NULL"#,
+        r#"SELECT t.id AS "id!: i64", t.scopes, t.last_used_at, u.id AS "user_id!: UserId", u.email,
+                  u.name, u.is_admin AS "is_admin: bool", u.password_hash
+           FROM api_tokens t JOIN users u ON u.id = t.user_id
+           WHERE t.token_hash = ?1 AND t.revoked_at IS NULL"#,
         hash
     )
     .fetch_optional(db)
@@ -482,20 +490,34 @@ pub async fn check_token(db: &SqlitePool, token: &str) -> Result<Option<(User, V
     else {
         return Ok(None);
     };
-    let at = now();
-    sqlx::query!(
-        "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
-        r.id,
-        at
-    )
-    .execute(db)
-    .await?;
+    let now_t = time::OffsetDateTime::now_utc();
+    let recent = crate::model::format_time(now_t - time::Duration::seconds(TOKEN_USE_PRECISION));
+    if r.last_used_at
+        .as_deref()
+        .is_none_or(|t| t < recent.as_str())
+    {
+        let at = crate::model::format_time(now_t);
+        sqlx::query!(
+            "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
+            r.id,
+            at
+        )
+        .execute(db)
+        .await?;
+    }
     let scopes = r
         .scopes
         .split_whitespace()
         .filter_map(|s| Scope::parse(s).ok())
         .collect();
-    Ok(get(db, r.user_id).await?.map(|u| (u, scopes)))
+    let user = User {
+        id: r.user_id,
+        email: r.email,
+        name: r.name,
+        is_admin: r.is_admin,
+        password_hash: r.password_hash.unwrap_or_default(),
+    };
+    Ok(Some((user, scopes)))
 }
 
 /// A user's tokens, newest first.

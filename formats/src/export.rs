@@ -22,9 +22,8 @@ use crate::audit::{
 /// campaign back (statuses decided by verdict groups stay decided by them). Every value goes
 /// through the check an import runs, so what export writes imports again.
 pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
-    let (mut doc, c) = head(db, slug).await?;
     let mut snap = Snapshot::begin(db).await?;
-    let (mut site_notes, mut site_refs) = site_extras(snap.conn(), c).await?;
+    let (mut doc, c) = head(snap.conn(), slug).await?;
     let q = sites::SiteQuery {
         campaign: Some(c),
         ..Default::default()
@@ -36,6 +35,7 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
         after = last.id;
         let ids: Vec<SiteId> = page.iter().map(|s| s.id).collect();
         let mut facts = sites::export_facts(snap.conn(), &ids).await?;
+        let (mut site_notes, mut site_refs) = site_extras(snap.conn(), &ids).await?;
         for s in page {
             let f = facts.remove(&s.id).unwrap_or_default();
             doc.sites
@@ -48,29 +48,31 @@ pub async fn document(db: &SqlitePool, slug: &str) -> anyhow::Result<Document> {
     Ok(doc)
 }
 
-/// The notes and references of a campaign's sites, by site.
+/// The notes and references of a page of sites, by site: read with the page, so that memory
+/// holds a page's, not the campaign's.
 async fn site_extras(
     conn: &mut SqliteConnection,
-    c: CampaignId,
+    ids: &[SiteId],
 ) -> anyhow::Result<(SiteNotes, SiteRefs)> {
     let mut site_notes = SiteNotes::new();
-    for n in notes::all_site_notes(&mut *conn, c).await? {
+    for n in notes::for_sites(&mut *conn, ids).await? {
         if let Some(s) = n.site_id {
             site_notes.entry(s).or_default().push(n);
         }
     }
     let mut site_refs = SiteRefs::new();
-    for (s, r) in refs::all_site_refs(&mut *conn, c).await? {
+    for (s, r) in refs::for_sites(&mut *conn, ids).await? {
         site_refs.entry(s).or_default().push(r);
     }
     Ok((site_notes, site_refs))
 }
 
-/// The document without its sites, and the campaign's id.
-async fn head(db: &SqlitePool, slug: &str) -> anyhow::Result<(Document, CampaignId)> {
-    let c = campaigns::meta(db, slug).await?;
-    let vs = verdicts::list_in(db, c.id).await?;
-    let subsystems = subsystems::used_by(db, c.id)
+/// The document without its sites, and the campaign's id, read on `conn` (the export's read
+/// transaction, so that the head and the sites are one state of the database).
+async fn head(conn: &mut SqliteConnection, slug: &str) -> anyhow::Result<(Document, CampaignId)> {
+    let c = campaigns::meta(&mut *conn, slug).await?;
+    let vs = verdicts::list_in(&mut *conn, c.id).await?;
+    let subsystems = subsystems::used_by(&mut *conn, c.id)
         .await?
         .into_iter()
         .map(|s| -> anyhow::Result<SubsystemDoc> {
@@ -88,12 +90,12 @@ async fn head(db: &SqlitePool, slug: &str) -> anyhow::Result<(Document, Campaign
             })
         })
         .collect::<anyhow::Result<_>>()?;
-    let campaign_notes = notes::for_campaign(db, c.id)
+    let campaign_notes = notes::for_campaign(&mut *conn, c.id)
         .await?
         .into_iter()
         .map(|n| CampaignNoteDoc::new(note_doc(&n)?, n.about.as_deref()))
         .collect::<Result<_, _>>()?;
-    let (spec, start) = treewide_core::campaigns::fix_spec(db, c.id).await?;
+    let (spec, start) = treewide_core::campaigns::fix_spec(&mut *conn, c.id).await?;
     let id = c.id;
     let doc = Document {
         format: FormatTag,
@@ -132,7 +134,7 @@ async fn head(db: &SqlitePool, slug: &str) -> anyhow::Result<(Document, Campaign
             })
             .transpose()?,
         notes: campaign_notes,
-        refs: refs::for_campaign(db, c.id)
+        refs: refs::for_campaign(&mut *conn, c.id)
             .await?
             .into_iter()
             .map(ref_doc)
@@ -230,16 +232,15 @@ const CHUNK_SITES: u32 = 2000;
 
 /// A campaign's `treewide-audit/1` document in chunks: the head (everything but the sites),
 /// then the sites page by page in tree order, then the closing brackets. The bytes are those
-/// of `audit::write(&document(…))`; memory holds one page of sites (and the notes and
-/// references of the campaign's sites), whatever the campaign's size. The sites, their notes
-/// and references are read in one read transaction, so a write during the export does not
-/// make it skip or repeat a site.
+/// of `audit::write(&document(…))`; memory holds one page of sites with their notes and
+/// references, whatever the campaign's size. The head and the sites are read in one read
+/// transaction, so a write during the export does not make it skip or repeat a site, or
+/// name a subsystem or verdict group the sites do not match.
 pub struct JsonExport {
     campaign: CampaignId,
     /// The head, until the first chunk takes it.
     head: Option<Vec<u8>>,
     snap: Snapshot,
-    extras: Option<(SiteNotes, SiteRefs)>,
     after: sites::TreeCursor,
     any: bool,
     done: bool,
@@ -249,7 +250,8 @@ impl JsonExport {
     /// Read the campaign's head and begin the read transaction; sites are read as chunks
     /// are asked for.
     pub async fn start(db: &SqlitePool, slug: &str) -> anyhow::Result<JsonExport> {
-        let (doc, campaign) = head(db, slug).await?;
+        let mut snap = Snapshot::begin(db).await?;
+        let (doc, campaign) = head(snap.conn(), slug).await?;
         let mut head = serde_json::to_vec_pretty(&doc)?;
         // `"sites": []\n}` closes the pretty document without sites; keep up to `"sites": `.
         let closing = b"[]\n}";
@@ -259,8 +261,7 @@ impl JsonExport {
         Ok(JsonExport {
             campaign,
             head: Some(head),
-            snap: Snapshot::begin(db).await?,
-            extras: None,
+            snap,
             after: sites::TreeCursor::start(),
             any: false,
             done: false,
@@ -275,9 +276,6 @@ impl JsonExport {
         if self.done {
             return Ok(None);
         }
-        if self.extras.is_none() {
-            self.extras = Some(site_extras(self.snap.conn(), self.campaign).await?);
-        }
         let page =
             sites::export_page(self.snap.conn(), self.campaign, &self.after, CHUNK_SITES).await?;
         let Some(last) = page.last() else {
@@ -286,15 +284,13 @@ impl JsonExport {
             return Ok(Some(tail.to_vec()));
         };
         self.after = sites::TreeCursor::after(last);
-        let Some((notes, refs)) = self.extras.as_mut() else {
-            return Ok(None);
-        };
         let ids: Vec<SiteId> = page.iter().map(|s| s.id).collect();
         let mut facts = sites::export_facts(self.snap.conn(), &ids).await?;
+        let (mut notes, mut refs) = site_extras(self.snap.conn(), &ids).await?;
         let mut out = Vec::with_capacity(page.len() * 400);
         for s in page {
             let f = facts.remove(&s.id).unwrap_or_default();
-            let doc = site_doc(s, f, notes, refs)?;
+            let doc = site_doc(s, f, &mut notes, &mut refs)?;
             out.extend_from_slice(if self.any { b",\n    " } else { b"\n    " });
             self.any = true;
             // One site as serde_json pretty-prints it two levels deep: every line indented

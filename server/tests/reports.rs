@@ -49,6 +49,103 @@ async fn the_status_mail_lists_what_is_left_like_the_seed() {
     assert!(fixed.lines().any(|l| l.contains("[xen]")), "{d}");
 }
 
+/// 4,200 sites in one campaign (2,100 needing a fix), two calls on some lines: the status
+/// mail is streamed a page (1,000 sites) at a time, and still lists each open site once, status by status, in
+/// tree order (file, line, then the order the sites were stored), whole and per subsystem.
+#[tokio::test]
+async fn a_long_status_mail_lists_each_open_site_once_in_tree_order() {
+    use treewide_core::ingest;
+    use treewide_importer::auditor;
+
+    let app = spawn_app().await;
+    let statuses = [
+        "needs_fix",
+        "needs_pin",
+        "needs_fix",
+        "unreviewed",
+        "needs_fix",
+        "fixed",
+    ];
+    let sites: Vec<serde_json::Value> = (0..4200)
+        .map(|i| {
+            // Files of ten sites; the sixth of each shares its line with the fifth.
+            let line = if i % 10 == 5 { i } else { i + 1 };
+            serde_json::json!({
+                "file": format!("fs/f{}.c", (i / 10) % 7),
+                "line": line,
+                "callee": "iov_iter_bvec",
+                "function": format!("fn{i}"),
+                "code": format!("iov_iter_bvec(&it, WRITE, bv{i}, 1, len);"),
+                "status": statuses[(i / 3) % 6],
+                "subsystem": format!("LONG MAIL {}", i % 2),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "format": "treewide-audit/1",
+        "campaign": {"slug": "long", "title": "Long mail"},
+        "sites": sites,
+    });
+    let batch = auditor::parse_bytes(
+        "long.json",
+        doc.to_string().as_bytes(),
+        EventSource::Import,
+        "t",
+    )
+    .unwrap();
+    ingest::store(&app.db, &batch).await.unwrap();
+    // What each list must be: the sites of its status (and subsystem) by file and line, the
+    // earlier-stored first on a shared line.
+    let expected = |status: &str, sub: Option<usize>| -> Vec<String> {
+        let mut v: Vec<(String, u64, usize, String)> = sites
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| s["status"] == status && sub.is_none_or(|n| i % 2 == n))
+            .map(|(i, s)| {
+                let (file, line) = (s["file"].as_str().unwrap(), s["line"].as_u64().unwrap());
+                let code = s["code"].as_str().unwrap();
+                (file.to_owned(), line, i, format!("{file}:{line}: {code}"))
+            })
+            .collect();
+        v.sort();
+        v.into_iter().map(|x| x.3).collect()
+    };
+    let list = |mail: &str, heading: &str| -> Vec<String> {
+        mail.split(&format!("\n{heading}:\n"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {heading} list"))
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    for (uri, sub) in [
+        ("/c/long/report.txt", None),
+        ("/c/long/report.txt?subsystem=long-mail-1", Some(1)),
+    ] {
+        let r = app.get(uri).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        let mail = &r.body;
+        assert_eq!(
+            list(mail, "Needs fixing"),
+            expected("needs_fix", sub),
+            "{uri}"
+        );
+        assert_eq!(
+            list(mail, "Needs pinning"),
+            expected("needs_pin", sub),
+            "{uri}"
+        );
+        assert_eq!(
+            list(mail, "Haven't done yet"),
+            expected("unreviewed", sub),
+            "{uri}"
+        );
+        assert!(!mail.contains("Awaiting owners:") && !mail.contains("Fix proposed:"));
+        assert!(mail.ends_with(";\n"), "the last list ends the mail");
+    }
+}
+
 #[tokio::test]
 async fn atom_feeds_follow_campaigns_and_subsystems() {
     let app = spawn_app().await;

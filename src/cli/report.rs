@@ -1,5 +1,6 @@
 //! `treewide report`: a campaign's plain-text status mail, ready to paste into a reply.
 
+use std::io::Write;
 use std::path::Path;
 
 use crate::cli;
@@ -27,9 +28,11 @@ pub async fn run(path: &Path, args: Args) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    print!(
-        "{}",
-        treewide_core::report::render(&db, &args.campaign, sub.as_deref()).await?
-    );
+    // Written as it is read: at 100k sites the mail is megabytes.
+    let mut report =
+        treewide_core::report::Report::start(&db, &args.campaign, sub.as_deref()).await?;
+    while let Some(chunk) = report.next_chunk().await? {
+        std::io::stdout().write_all(chunk.as_bytes())?;
+    }
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::error::{Failure, PageError};
 use crate::state::AppState;
-use crate::views::export::{csv_download, json_download, ExportQuery};
+use crate::views::export::{csv_download, json_download, report_download, ExportQuery};
 use crate::views::feed::Feed;
 
 /// The report, feed and export routes of a campaign.
@@ -23,19 +23,16 @@ pub fn router() -> Router<AppState> {
         .route("/c/{campaign}/export.json", get(export_json))
 }
 
-/// `GET /c/{campaign}/report.txt?subsystem=`: the status mail as plain text.
+/// `GET /c/{campaign}/report.txt?subsystem=`: the status mail as plain text, streamed.
 async fn report(
     State(st): State<AppState>,
     Path(slug): Path<String>,
     Query(q): Query<ReportQuery>,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let text = treewide_core::report::render(
-        &st.db,
-        &slug,
-        q.subsystem.as_deref().filter(|s| !s.is_empty()),
-    )
-    .await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+    let sub = q.subsystem.as_deref().filter(|s| !s.is_empty());
+    Ok(report_download(&st, &slug, sub, &uri, &headers).await?)
 }
 
 #[derive(Deserialize)]

@@ -11,16 +11,18 @@ use treewide_formats::export::{CsvExport, JsonExport};
 
 use serde::Deserialize;
 use treewide_core::model::CampaignId;
+use treewide_core::report::Report;
 use treewide_core::{campaigns, sites, subsystems};
 
 use crate::error::Failure;
 use crate::params;
 use crate::state::AppState;
 
-/// An export being written.
+/// An export (or the status mail) being written.
 pub enum Export {
     Json(JsonExport),
     Csv(CsvExport),
+    Report(Report),
 }
 
 impl Export {
@@ -28,6 +30,7 @@ impl Export {
         match self {
             Export::Json(e) => e.next_chunk().await,
             Export::Csv(e) => e.next_chunk().await,
+            Export::Report(r) => Ok(r.next_chunk().await?.map(String::into_bytes)),
         }
     }
 }
@@ -44,7 +47,8 @@ pub fn failure(e: anyhow::Error) -> Failure {
 /// What the client asked for, for the ETag: `key` names the resource (path and query).
 pub struct Download<'a> {
     pub key: &'a str,
-    pub file: &'a str,
+    /// The file name to save it as; `None` shows it in the browser.
+    pub file: Option<&'a str>,
     pub content_type: &'static str,
 }
 
@@ -95,7 +99,10 @@ where
         header::CONTENT_TYPE,
         HeaderValue::from_static(d.content_type),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", d.file)) {
+    if let Some(Ok(v)) = d
+        .file
+        .map(|f| HeaderValue::from_str(&format!("attachment; filename=\"{f}\"")))
+    {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     if let Some(v) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
@@ -160,7 +167,7 @@ pub async fn csv_download(
     let file = format!("{}.csv", c.slug);
     let d = Download {
         key: &uri.to_string(),
-        file: &file,
+        file: Some(&file),
         content_type: "text/csv; charset=utf-8",
     };
     let db = st.db.clone();
@@ -181,12 +188,34 @@ pub async fn json_download(
     let file = format!("{}.json", c.slug);
     let d = Download {
         key: &uri.to_string(),
-        file: &file,
+        file: Some(&file),
         content_type: "application/json",
     };
     let db = st.db.clone();
     respond(st, headers, d, async move {
         Ok(Export::Json(JsonExport::start(&db, &c.slug).await?))
+    })
+    .await
+}
+
+/// The status mail of campaign `slug` (of one subsystem with `subsystem`), streamed as text:
+/// it lists every open site, megabytes at 100k sites, so it is written as it is read and
+/// counts as an export (`--max-exports`).
+pub async fn report_download(
+    st: &AppState,
+    slug: &str,
+    subsystem: Option<&str>,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, Failure> {
+    let d = Download {
+        key: &uri.to_string(),
+        file: None,
+        content_type: "text/plain; charset=utf-8",
+    };
+    let db = st.db.clone();
+    respond(st, headers, d, async move {
+        Ok(Export::Report(Report::start(&db, slug, subsystem).await?))
     })
     .await
 }

@@ -84,26 +84,79 @@ pub struct Progress {
 impl Progress {
     /// The bar of `c`.
     pub fn new(c: &StatusCounts) -> Progress {
+        let total = c.total();
+        let mut at = 0;
         Progress {
             segments: c
                 .segments()
                 .into_iter()
-                .scan(0.0_f64, |at, (s, n, w)| {
+                .map(|(s, n, _)| {
                     let seg = Segment {
                         status: s.as_str(),
                         label: s.label(),
                         count: n,
-                        offset: format!("{:.3}", *at),
-                        width: format!("{w:.3}"),
+                        offset: percent(at, total, 3),
+                        width: percent(n, total, 3),
                     };
-                    *at += w;
-                    Some(seg)
+                    at += n;
+                    seg
                 })
                 .collect(),
             done: c.done(),
-            total: c.total(),
-            percent: format!("{:.0}", c.percent_done()),
+            total,
+            percent: percent(c.done(), total, 0),
         }
+    }
+}
+
+/// `n` of `total` in percent with `decimals` (0 or 3) decimals, rounded half to even as
+/// `format!("{:.3}", …)` rounds, "0" of nothing. Integer arithmetic: formatting floats was a
+/// twentieth of the campaign page's time (a bar of 4 segments a row, 200 rows).
+fn percent(n: u64, total: u64, decimals: u32) -> String {
+    if total == 0 {
+        return if decimals == 0 {
+            "0".into()
+        } else {
+            "0.000".into()
+        };
+    }
+    let scale = 10u128.pow(decimals);
+    let (num, den) = (u128::from(n) * 100 * scale, u128::from(total));
+    let (mut q, r) = (num / den, num % den);
+    if 2 * r > den || (2 * r == den && q % 2 == 1) {
+        q += 1;
+    }
+    if decimals == 0 {
+        q.to_string()
+    } else {
+        format!("{}.{:0w$}", q / scale, q % scale, w = decimals as usize)
+    }
+}
+
+#[cfg(test)]
+mod percent_tests {
+    use super::percent;
+
+    #[test]
+    fn percents_read_as_float_formatting_writes_them() {
+        for (n, total) in [
+            (0, 1),
+            (1, 3),
+            (2, 3),
+            (1, 8),
+            (254, 500),
+            (131, 500),
+            (1, 200),
+            (3, 200),
+            (15, 37),
+            (99_999, 100_000),
+            (7, 7),
+        ] {
+            let f = n as f64 * 100.0 / total as f64;
+            assert_eq!(percent(n, total, 3), format!("{f:.3}"), "{n}/{total}");
+            assert_eq!(percent(n, total, 0), format!("{f:.0}"), "{n}/{total}");
+        }
+        assert_eq!(percent(0, 0, 0), "0");
     }
 }
 
