@@ -32,8 +32,26 @@ struct Cli {
     command: cli::Command,
 }
 
+/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_t`, the same in mimalloc v2 and
+/// v3; libmimalloc-sys names no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Give freed memory back to the OS 10 ms after it is freed, not mimalloc's 1 s: an import
+/// frees a chunk of parsed mail every few hundred milliseconds, and with the default the
+/// chunks freed in the last second stayed resident (a 100k-message epoch: 186 → 158 MB peak
+/// RSS, same time). `MIMALLOC_PURGE_DELAY` in the environment still wins.
+fn purge_freed_memory_soon() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets one of mimalloc's options (a plain integer), before any other thread
+        // exists.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+    }
+}
+
 fn main() -> ExitCode {
-    // SQLite's process-wide settings go in before any thread or database exists.
+    // Process-wide allocator settings (mimalloc's and SQLite's) go in before any thread or
+    // database exists.
+    purge_freed_memory_soon();
     treewide_core::sqlite_memory::configure();
     let cli = Cli::parse();
     tracing_subscriber::fmt()

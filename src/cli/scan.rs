@@ -100,8 +100,8 @@ impl scan::Progress for ScanProgress {
             );
             if c.files_read < c.files || c.files_parsed < c.files_matched {
                 eprintln!(
-                    "treewide: incremental: {} files read, {} parsed, {} routed through MAINTAINERS (the rest unchanged since the last scan)",
-                    c.files_read, c.files_parsed, c.files_routed
+                    "treewide: incremental: {} files read, {} parsed, {} routed through MAINTAINERS, {} of {} directories listed (the rest unchanged since the last scan)",
+                    c.files_read, c.files_parsed, c.files_routed, c.dirs_listed, c.dirs
                 );
             }
         }

@@ -8,6 +8,7 @@ use sqlx::{Sqlite, Transaction};
 use super::decide::LoadedVerdict;
 use super::store::{EventCtx, Writes};
 use super::{CampaignInput, SubsystemInput, VerdictInput};
+use crate::db::json_list;
 use crate::events;
 use crate::model::{subsystem_slug, CampaignId, EventKind, SubsystemId};
 use crate::Result;
@@ -203,26 +204,38 @@ impl SubsystemCache {
             .rows_affected();
             writes.0 += n;
         }
-        for (role, people) in [("maintainer", &s.maintainers), ("reviewer", &s.reviewers)] {
-            for p in people {
-                let n = sqlx::query!(
-                    "INSERT OR IGNORE INTO subsystem_people (subsystem_id, role, name, email) VALUES (?1, ?2, ?3, ?4)",
-                    id,
-                    role,
-                    p.name,
-                    p.email
-                )
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                writes.0 += n;
-            }
-        }
-        for l in &s.lists {
+        // One statement for the people and one for the lists (JSON rows, in order): a scan
+        // names a few dozen subsystems, and a statement a person cost a re-scan more than
+        // the rest of storing it.
+        let people: Vec<serde_json::Value> =
+            [("maintainer", &s.maintainers), ("reviewer", &s.reviewers)]
+                .into_iter()
+                .flat_map(|(role, people)| {
+                    people
+                        .iter()
+                        .map(move |p| serde_json::json!([role, p.name, p.email]))
+                })
+                .collect();
+        if !people.is_empty() {
+            let people = serde_json::Value::Array(people).to_string();
             let n = sqlx::query!(
-                "INSERT OR IGNORE INTO subsystem_lists (subsystem_id, list) VALUES (?1, ?2)",
+                "INSERT OR IGNORE INTO subsystem_people (subsystem_id, role, name, email)
+                 SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?2) AS j",
                 id,
-                l
+                people
+            )
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            writes.0 += n;
+        }
+        if !s.lists.is_empty() {
+            let lists = json_list(&s.lists)?;
+            let n = sqlx::query!(
+                "INSERT OR IGNORE INTO subsystem_lists (subsystem_id, list)
+                 SELECT ?1, value FROM json_each(?2)",
+                id,
+                lists
             )
             .execute(&mut **tx)
             .await?

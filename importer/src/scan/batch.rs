@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use treewide_core::ingest::{
-    Batch, CampaignInput, ExcludedSection, Origin, ScanInfo, SectionInput, SiteInput, TreeInput,
+    Batch, CampaignInput, ExcludedSection, Origin, ScanInfo, SectionInput, SiteInput,
+    SubsystemInput, TreeInput,
 };
 use treewide_core::model::{is_c_identifier, SourcePath};
 use treewide_formats::spec::Spec;
@@ -25,12 +26,7 @@ pub fn to_batch(
     exclusions: Vec<ExcludedSection>,
     origin: Origin,
 ) -> Batch {
-    let mut used: Vec<&str> = sites
-        .iter()
-        .flat_map(|(_, subs)| subs.iter().map(String::as_str))
-        .collect();
-    used.sort_unstable();
-    used.dedup();
+    let used = used_subsystems(&sites);
     let subsystems = maintainers
         .map(|m| {
             m.to_specs()
@@ -39,6 +35,32 @@ pub fn to_batch(
                 .collect()
         })
         .unwrap_or_default();
+    batch_of(
+        result, spec, describe, sites, subsystems, exclusions, origin,
+    )
+}
+
+/// The names of the subsystems `sites` name, sorted, once each.
+pub(super) fn used_subsystems(sites: &[(SiteInput, Vec<String>)]) -> Vec<&str> {
+    let mut used: Vec<&str> = sites
+        .iter()
+        .flat_map(|(_, subs)| subs.iter().map(String::as_str))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    used
+}
+
+/// [`to_batch`] with the subsystems' specs already picked.
+pub(super) fn batch_of(
+    result: &ScanResult,
+    spec: &Spec,
+    describe: Option<&str>,
+    sites: Vec<(SiteInput, Vec<String>)>,
+    subsystems: Vec<SubsystemInput>,
+    exclusions: Vec<ExcludedSection>,
+    origin: Origin,
+) -> Batch {
     Batch {
         origin,
         campaign: CampaignInput {
@@ -145,8 +167,19 @@ pub fn file_routing(
     tree: &Path,
     file: &str,
 ) -> (Vec<SectionInput>, Vec<ExcludedSection>) {
+    file_routing_keywords(m, tree, file).0
+}
+
+/// [`file_routing`], and the `K:` patterns the file's content matched
+/// ([`Maintainers::keyword_matches`]).
+pub(super) fn file_routing_keywords(
+    m: &Maintainers,
+    tree: &Path,
+    file: &str,
+) -> ((Vec<SectionInput>, Vec<ExcludedSection>), Vec<usize>) {
     let content = std::fs::read(tree.join(file)).ok();
     let content = content.as_deref().map(String::from_utf8_lossy);
+    let keywords = m.keyword_matches(file, content.as_deref());
     let lines = |ls: &[maintainers::MatchedLine]| -> String {
         ls.iter()
             .map(ToString::to_string)
@@ -172,5 +205,11 @@ pub fn file_routing(
             });
         }
     }
-    (sections, excluded)
+    ((sections, excluded), keywords)
+}
+
+/// The text of `file` as routing reads it (`K:` patterns), `None` when it cannot be read.
+pub(super) fn routing_text(tree: &Path, file: &str) -> Option<String> {
+    let bytes = std::fs::read(tree.join(file)).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -17,13 +17,14 @@ pub mod cache;
 mod source;
 mod walk;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use treewide_core::ingest::{self, Batch, ExcludedSection, Origin, SectionInput, SiteInput};
+use treewide_core::ingest::{self, Batch, Origin, SiteInput, SubsystemInput};
 use treewide_core::model::EventSource;
+use treewide_core::scan_files::listing::{self, ListingWriter};
 use treewide_core::scan_files::{self, ScannedFile, Update};
 use treewide_core::SqlitePool;
 use treewide_formats::audit::Document;
@@ -33,10 +34,10 @@ pub use batch::{file_routing, load_maintainers, subsystem_names, to_batch, to_si
 pub use source::{
     new_parser, scan_source, scan_source_explained, FoundSite, NotACall, Problem, CONTEXT_LINES,
 };
-pub use walk::{describe, scan_tree, scan_tree_with, ScanResult};
+pub use walk::{describe, scan_tree, scan_tree_with, DirRecord, ScanResult};
 
-use crate::maintainers::Maintainers;
-use cache::{How, Previous};
+use crate::maintainers::{Keywords, Maintainers};
+use cache::{How, Previous, Routing, RoutingCache, StoredSection};
 
 /// What to scan, and for whom.
 #[derive(Debug, Clone)]
@@ -73,6 +74,10 @@ pub struct ScanCounts {
     pub files_parsed: u64,
     /// Site files routed through MAINTAINERS (the others' routing was reused).
     pub files_routed: u64,
+    /// Directories walked.
+    pub dirs: u64,
+    /// Directories listed (the others' entries had not changed since the last scan).
+    pub dirs_listed: u64,
 }
 
 /// What a scan tells its caller while it runs.
@@ -108,6 +113,7 @@ pub async fn run(
     if let Some(c) = req.campaign.as_deref().filter(|c| *c != slug) {
         anyhow::bail!("--campaign {c} does not match the spec's campaign {slug}");
     }
+    let t = Instant::now();
     let previous = if req.full {
         None
     } else {
@@ -116,15 +122,19 @@ pub async fn run(
             .context("reading the last scan's files")?
             .and_then(|c| Previous::from_cache(c, &req.spec, &tree_key(&req.tree)))
     };
+    tracing::debug!(elapsed = ?t.elapsed(), "last scan's files loaded");
     let scanned = scan(req, previous.as_ref(), progress)?;
+    tracing::debug!(elapsed = ?t.elapsed(), "tree scanned");
     let summary = ingest::store(db, &scanned.batch)
         .await
         .context("storing the scan failed, nothing stored")?;
+    tracing::debug!(elapsed = ?t.elapsed(), "sites stored");
     // After the sites: the stored files describe what this scan read, and a lost update only
     // costs the next scan a re-read.
     scan_files::save(db, slug, &scanned.files)
         .await
         .context("recording the scanned files")?;
+    tracing::debug!(elapsed = ?t.elapsed(), "scanned files recorded");
     Ok(ScanReport {
         counts: scanned.counts,
         summary,
@@ -153,8 +163,24 @@ fn tree_key(tree: &Path) -> String {
         .into_owned()
 }
 
-/// A file's MAINTAINERS sections and the sections `X:` lines took off it.
-type Routing = (Vec<SectionInput>, Vec<ExcludedSection>);
+/// A file's routing, and the `K:` patterns its content matched when known.
+type FileRoute = (Routing, Option<Vec<usize>>);
+
+/// MAINTAINERS, parsed when the scan first needs it (and only then: a re-scan that reuses
+/// every routing does not).
+struct LazyMaintainers<'a> {
+    tree: &'a Path,
+    parsed: Option<Maintainers>,
+}
+
+impl LazyMaintainers<'_> {
+    fn get(&mut self) -> anyhow::Result<&Maintainers> {
+        if self.parsed.is_none() {
+            self.parsed = Some(crate::maintainers::from_tree(self.tree)?);
+        }
+        Ok(self.parsed.as_ref().expect("parsed above"))
+    }
+}
 
 /// Walk, parse, classify and map to subsystems; with `previous`, reuse what it found in the
 /// files that did not change.
@@ -172,6 +198,7 @@ fn scan(
     let describe = req.describe.clone().or_else(|| result.describe.clone());
     tracing::debug!(elapsed = ?started.elapsed(), "scanned");
     let maintainers_file = tree.join("MAINTAINERS");
+    let has_maintainers = maintainers_file.is_file();
     let maintainers_key = match std::fs::read(&maintainers_file) {
         Ok(text) => cache::sha256_hex(&text),
         Err(_) if !maintainers_file.exists() => String::new(),
@@ -179,15 +206,16 @@ fn scan(
             return Err(e).with_context(|| format!("cannot read {}", maintainers_file.display()))
         }
     };
-    let maintainers = load_maintainers(tree)?;
-    tracing::debug!(elapsed = ?started.elapsed(), "MAINTAINERS loaded");
     // Stored routing holds while MAINTAINERS and the set of files stay the same (a directory
-    // pattern's meaning depends on which directories exist) and the file's content too (K:).
-    let same_files = previous.is_some_and(|p| {
-        p.len() == result.files.len() && result.files.iter().all(|f| p.get(&f.path).is_some())
-    });
+    // pattern's meaning depends on which directories exist) and, for a file whose content
+    // changed, while it matches the same K: patterns.
     let reuse_routing =
-        same_files && previous.is_some_and(|p| p.maintainers_key() == maintainers_key);
+        result.same_files && previous.is_some_and(|p| p.maintainers_key() == maintainers_key);
+    let routing_cache = previous
+        .filter(|_| reuse_routing)
+        .and_then(Previous::routing);
+    let mut keywords: Option<Option<Keywords>> = None;
+    let mut maintainers = LazyMaintainers { tree, parsed: None };
     let how: HashMap<&str, How> = result
         .files
         .iter()
@@ -195,30 +223,96 @@ fn scan(
         .collect();
     // Each file with sites is routed once: its sections for the sites, its exclusions for
     // the batch.
-    let mut routes: HashMap<&str, Routing> = HashMap::new();
+    let mut routes: HashMap<&str, FileRoute> = HashMap::new();
     let mut routed: HashSet<&str> = HashSet::new();
     let mut exclusions = Vec::new();
-    if let Some(m) = &maintainers {
+    if has_maintainers {
         for s in &result.sites {
             let file = s.file.as_str();
-            if let std::collections::hash_map::Entry::Vacant(v) = routes.entry(file) {
-                let stored = reuse_routing
-                    .then(|| matches!(how.get(file), Some(How::Unchanged | How::SameContent)))
-                    .filter(|same| *same)
-                    .and_then(|_| previous?.get(file)?.routing.as_deref())
-                    .and_then(|j| cache::routing_from_json(file, j));
-                let routing = stored.unwrap_or_else(|| {
+            let std::collections::hash_map::Entry::Vacant(v) = routes.entry(file) else {
+                continue;
+            };
+            let stored = previous
+                .filter(|_| reuse_routing)
+                .and_then(|p| p.get(file)?.routing.as_deref())
+                .and_then(|j| cache::routing_from_json(file, j));
+            let reused = match (stored, how.get(file)) {
+                (Some(r), Some(How::Unchanged | How::SameContent)) => Some(r),
+                (Some((r, Some(kw))), Some(How::Parsed)) => {
+                    let compiled = keywords.get_or_insert_with(|| {
+                        routing_cache
+                            .as_ref()
+                            .and_then(|c| Keywords::new(&c.keywords).ok())
+                    });
+                    compiled
+                        .as_ref()
+                        .map(|k| k.matches(file, batch::routing_text(tree, file).as_deref()))
+                        .filter(|now| *now == kw)
+                        .map(|_| (r, Some(kw)))
+                }
+                _ => None,
+            };
+            let route = match reused {
+                Some(r) => r,
+                None => {
                     routed.insert(file);
-                    file_routing(m, tree, file)
-                });
-                exclusions.extend(routing.1.iter().cloned());
-                v.insert(routing);
-            }
+                    let (r, kw) = batch::file_routing_keywords(maintainers.get()?, tree, file);
+                    (r, Some(kw))
+                }
+            };
+            exclusions.extend(route.0 .1.iter().cloned());
+            v.insert(route);
         }
     }
-    let subsystems_of = |f: &str| routes.get(f).map(|r| r.0.clone()).unwrap_or_default();
+    let subsystems_of = |f: &str| routes.get(f).map(|r| r.0 .0.clone()).unwrap_or_default();
     let sites: Vec<(SiteInput, Vec<String>)> = to_site_specs(&result, spec, &subsystems_of);
     tracing::debug!(elapsed = ?started.elapsed(), "sites classified and mapped to subsystems");
+    // The specs of the sections the sites name: from the stored routing cache when it has
+    // them all (MAINTAINERS is the one they were taken from), else from MAINTAINERS.
+    let used = batch::used_subsystems(&sites);
+    let from_cache = routing_cache
+        .as_ref()
+        .filter(|_| maintainers.parsed.is_none())
+        .map(|c| {
+            let sections: Vec<&StoredSection> = c
+                .sections
+                .iter()
+                .filter(|s| used.binary_search(&s.name()).is_ok())
+                .collect();
+            let all = used.iter().all(|u| sections.iter().any(|s| s.name() == *u));
+            (all, sections)
+        })
+        .filter(|(all, _)| *all)
+        .map(|(_, sections)| sections.into_iter().cloned().collect::<Vec<_>>());
+    let (subsystems, new_cache): (Vec<SubsystemInput>, Option<RoutingCache>) =
+        match (has_maintainers, from_cache) {
+            (false, _) => (Vec::new(), None),
+            (true, Some(sections)) => (
+                sections.iter().map(StoredSection::to_input).collect(),
+                Some(RoutingCache {
+                    keywords: routing_cache.map(|c| c.keywords).unwrap_or_default(),
+                    sections,
+                }),
+            ),
+            (true, None) => {
+                let m = maintainers.get()?;
+                let specs: Vec<SubsystemInput> = m
+                    .to_specs()
+                    .into_iter()
+                    .filter(|s| used.binary_search(&s.name.as_str()).is_ok())
+                    .collect();
+                let cache = RoutingCache {
+                    keywords: m.keyword_patterns(),
+                    sections: specs.iter().map(StoredSection::from).collect(),
+                };
+                (specs, Some(cache))
+            }
+        };
+    tracing::debug!(
+        elapsed = ?started.elapsed(),
+        parsed = maintainers.parsed.is_some(),
+        "MAINTAINERS consulted"
+    );
     for p in &result.problems {
         tracing::debug!(file = %p.file, reason = %p.reason, "parse problem");
     }
@@ -227,9 +321,11 @@ fn scan(
         files_matched: result.files_matched,
         sites: sites.len(),
         problems: result.problems.len(),
-        files_read: result.files_read(),
-        files_parsed: result.files_parsed(),
+        files_read: result.files_read,
+        files_parsed: result.files_parsed,
         files_routed: routed.len() as u64,
+        dirs: result.dirs.len() as u64,
+        dirs_listed: result.dirs_listed,
     };
     progress.scanned(&counts);
     let origin = Origin {
@@ -247,15 +343,20 @@ fn scan(
         previous,
         &routes,
         &routed,
-        cache::state(&tree_key(tree), spec, &maintainers_key, started_ns),
+        cache::state(
+            &tree_key(tree),
+            spec,
+            &maintainers_key,
+            started_ns,
+            new_cache.as_ref(),
+        ),
     );
-    let m: Option<&Maintainers> = maintainers.as_ref();
-    let batch = to_batch(
+    let batch = batch::batch_of(
         &result,
         spec,
         describe.as_deref(),
         sites,
-        m,
+        subsystems,
         exclusions,
         origin,
     );
@@ -266,12 +367,13 @@ fn scan(
     })
 }
 
-/// What changes in the stored files: every file read again or routed again, the files gone
-/// from the tree; all of them without a previous scan.
+/// What changes in the stored files: the tree's listing when a directory changed, every file
+/// with a candidate call read or routed again, the ones gone from the tree (or without a
+/// candidate call now); all of them without a previous scan.
 fn files_update(
     result: &ScanResult,
     previous: Option<&Previous>,
-    routes: &HashMap<&str, Routing>,
+    routes: &HashMap<&str, FileRoute>,
     routed: &HashSet<&str>,
     state: treewide_core::scan_files::ScanState,
 ) -> Update {
@@ -285,11 +387,56 @@ fn files_update(
             path: f.path.clone(),
             size: i64::try_from(f.size).unwrap_or(i64::MAX),
             mtime_ns: f.mtime_ns,
-            sha256: f.sha256.clone(),
-            found: f.found_json.clone(),
+            sha256: Some(f.sha256.clone()),
+            found: Some(f.found_json.clone()),
             routing: routes
                 .get(f.path.as_str())
-                .map(|(sections, excluded)| cache::routing_to_json(sections, excluded)),
+                .map(|((sections, excluded), kw)| {
+                    cache::routing_to_json(sections, excluded, kw.as_deref())
+                }),
+        })
+        .collect();
+    // The groups of directories to write again: those with a directory that changed, came or
+    // went; the others' records stay as stored, and so do the unchanged directories' records
+    // in the groups written again.
+    let mut groups: BTreeMap<&str, (bool, Vec<&DirRecord>)> = BTreeMap::new();
+    for d in &result.dirs {
+        let g = groups.entry(listing::group_of(&d.dir)).or_default();
+        g.0 |= previous.is_none() || d.changed.is_some();
+        g.1.push(d);
+    }
+    let mut gone_groups = Vec::new();
+    if let Some(p) = previous {
+        let mut before: HashMap<&str, usize> = HashMap::new();
+        for d in p.dirs() {
+            *before.entry(listing::group_of(d)).or_default() += 1;
+        }
+        for (group, n) in before {
+            match groups.get_mut(group) {
+                Some(g) => g.0 |= g.1.len() != n,
+                None => gone_groups.push(group.to_owned()),
+            }
+        }
+        for g in groups.values_mut() {
+            g.0 |= g.1.iter().any(|d| p.dir_body(&d.dir).is_none());
+        }
+    }
+    let listings = groups
+        .into_iter()
+        .filter(|(_, (dirty, _))| *dirty)
+        .map(|(group, (_, dirs))| {
+            let mut w = ListingWriter::new();
+            for d in dirs {
+                let body = d
+                    .changed
+                    .as_deref()
+                    .or_else(|| previous.and_then(|p| p.dir_body(&d.dir)));
+                // Always one or the other; without either the directory is listed next time.
+                if let Some(body) = body {
+                    w.push(&d.dir, body);
+                }
+            }
+            (group.to_owned(), w.finish())
         })
         .collect();
     let delete = match previous {
@@ -305,6 +452,8 @@ fn files_update(
     Update {
         state,
         replace: previous.is_none(),
+        listings,
+        gone_groups,
         upsert,
         delete,
     }
