@@ -21,7 +21,8 @@
 //! written with `git fast-import` into a temporary folder): `treewide import mail
 //! --public-inbox` run as a child process of the built binary, and `public-inbox-index -L
 //! basic` on a copy of the same epoch, each one's time and peak RSS (`wait4`'s `ru_maxrss`:
-//! the largest of the process and the children it waited for). Target (issue 15): treewide's
+//! the largest of the process and the children it waited for, taken by a fresh copy of this
+//! bench that runs the command, see `run_measured`). Target (issue 15): treewide's
 //! peak RSS ≤ 200 MB. Without `public-inbox-index` (Debian package `public-inbox`) that line
 //! says SKIPPED.
 //!
@@ -280,6 +281,9 @@ fn treewide_import(
 }
 
 fn main() {
+    if std::env::var_os(MEASURE).is_some() {
+        measure_child();
+    }
     let full = std::env::args().any(|a| a == "--bench");
     let n = if full { 50_000 } else { 2_000 };
     let runs = if full { 3 } else { 1 };
@@ -307,29 +311,90 @@ fn main() {
     epoch_comparison(if full { 100_000 } else { 2_000 });
 }
 
-/// Run `cmd` to its end: its time and peak RSS in MB (`ru_maxrss` of `wait4`, which covers the
-/// children it waited for), or why it failed.
+/// Set in a copy of this bench that only runs one command and reports on it
+/// ([`measure_child`]).
+const MEASURE: &str = "TREEWIDE_BENCH_MEASURE";
+
+/// Run `cmd` to its end: its time and peak RSS in MB, or why it failed.
+///
+/// The command runs under a fresh copy of this bench ([`measure_child`]), which reports its
+/// child's `ru_maxrss` from `wait4`. Run directly, the command's `ru_maxrss` would start from
+/// this process's own peak: a child spawned with `vfork` (as `std::process::Command` does)
+/// shares this process's memory until it execs, and the kernel keeps that memory's high-water
+/// mark as the child's maximum, so after the 50k-message parts (1.8 GB here) every child
+/// "peaked" at 1.8 GB.
 fn run_measured(cmd: &mut std::process::Command) -> Result<(Duration, f64), String> {
-    let t = Instant::now();
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
-    let pid = child.id() as libc::pid_t;
-    let mut stderr = String::new();
-    if let Some(mut e) = child.stderr {
-        let _ = std::io::Read::read_to_string(&mut e, &mut stderr);
+    let exe = std::env::current_exe().map_err(|e| format!("no current exe: {e}"))?;
+    let mut m = std::process::Command::new(exe);
+    m.env(MEASURE, "1")
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => m.env(k, v),
+            None => m.env_remove(k),
+        };
     }
+    if let Some(dir) = cmd.get_current_dir() {
+        m.current_dir(dir);
+    }
+    let out = m
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut fields = text.split_whitespace().map(|f| f.parse::<f64>());
+    match (fields.next(), fields.next()) {
+        (Some(Ok(secs)), Some(Ok(kb))) => Ok((Duration::from_secs_f64(secs), kb / 1024.0)),
+        _ => Err(format!("{cmd:?}: no measurement in {text:?}")),
+    }
+}
+
+/// The copy of this bench [`run_measured`] starts: run the command after `--`, its output
+/// dropped and its standard error passed on, and print its time in seconds and its peak RSS
+/// in KB (`ru_maxrss` of `wait4`, which covers the children it waited for); exit as it did.
+fn measure_child() -> ! {
+    let args: Vec<std::ffi::OsString> = std::env::args_os()
+        .skip_while(|a| a != "--")
+        .skip(1)
+        .collect();
+    let Some((program, args)) = args.split_first() else {
+        eprintln!("{MEASURE}: no command after --");
+        std::process::exit(2);
+    };
+    let t = Instant::now();
+    let child = match std::process::Command::new(program)
+        .args(args)
+        .env_remove(MEASURE)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cannot start {program:?}: {e}");
+            std::process::exit(2);
+        }
+    };
+    let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: an all-zero rusage is valid, and `pid` is our own child, not yet waited for.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let took = t.elapsed();
     if waited != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(format!("{cmd:?} failed (status {status}): {stderr}"));
+        eprintln!("{program:?} failed (status {status})");
+        std::process::exit(1);
     }
-    Ok((took, usage.ru_maxrss as f64 / 1024.0))
+    println!("{:.3} {}", took.as_secs_f64(), usage.ru_maxrss);
+    std::process::exit(0);
 }
 
 /// treewide and public-inbox-index on the same `n`-message public-inbox v2 epoch.
@@ -447,8 +512,13 @@ fn measure(rt: &tokio::runtime::Runtime, what: &str, text: Vec<u8>, n: usize, ru
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("bench.mbox");
     std::fs::write(&file, &text).expect("write mbox");
-    if let Ok(keep) = std::env::var("KEEP_MBOX") {
-        std::fs::write(format!("{keep}-{}", text.len()), &text).expect("keep");
+    if let Some(keep) = std::env::var_os("TREEWIDE_BENCH_MBOX_DIR") {
+        let name = if what.starts_with("real") {
+            "real.mbox"
+        } else {
+            "small.mbox"
+        };
+        std::fs::write(Path::new(&keep).join(name), &text).expect("keep the mbox");
     }
     println!(
         "mail import of {n} messages, {what} ({:.1} MB mbox), best of {runs}:",
