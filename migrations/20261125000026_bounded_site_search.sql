@@ -18,11 +18,11 @@ SELECT s.id,
        s.file || ' ' || ifnull(s.function, '') || ' ' || s.callee || ' ' || s.code
        || ifnull((SELECT ' ' || group_concat(n.body, ' ') FROM notes n WHERE n.site_id = s.id), '')
        || ifnull((SELECT ' ' || group_concat(subject, ' ') FROM
-                    (SELECT DISTINCT m.subject AS subject
+                    (SELECT m.subject AS subject, max(ms.message_id) AS last
                      FROM (SELECT message_id FROM message_sites WHERE site_id = s.id
                            ORDER BY message_id DESC LIMIT 64) ms
                      JOIN messages m ON m.id = ms.message_id
-                     LIMIT 32)), '')
+                     GROUP BY m.subject ORDER BY last DESC LIMIT 32)), '')
 FROM sites s;
 
 CREATE TRIGGER site_search_insert AFTER INSERT ON sites BEGIN
