@@ -6,11 +6,14 @@
 //! keep identities and mark removed calls gone). [`document`] runs the same steps up to the
 //! batch and gives it as a `treewide-audit/1` document instead (`treewide scan --json`).
 //!
-//! A stored scan is incremental (`cache.rs`): what the campaign's last scan found in each file
-//! is kept in `scan_files`, so a re-scan reads only files whose size or mtime changed, parses
-//! only those whose content changed, and routes through MAINTAINERS only the files it parsed
-//! (every site file when MAINTAINERS changed or a file came or went). The batch it stores is
-//! the one a full scan would build; `ScanRequest::full` ignores the stored files.
+//! A stored scan is incremental (`cache.rs`): how the campaign's last scan listed the tree
+//! and what it found in each file with a candidate call are kept (`core::scan_files`), so a
+//! re-scan lists only directories whose entries changed, reads only files whose size or mtime
+//! changed, parses only those whose content changed, and routes through MAINTAINERS only the
+//! parsed files whose content matches other `K:` patterns than before (every site file when
+//! MAINTAINERS changed or a file came or went); MAINTAINERS is not even parsed when no file
+//! needs routing. The batch it stores is the one a full scan would build;
+//! `ScanRequest::full` ignores the stored files.
 
 mod batch;
 pub mod cache;
