@@ -445,3 +445,161 @@ fn the_campaign_lead_widens_and_narrows_who_signs_off() {
     assert!(!missing.status.success());
     assert!(stderr(&missing).contains("nope"), "{}", stderr(&missing));
 }
+
+/// A tree with one legacy vhost file (`READ`/`WRITE` where the fix has ITER_DEST/ITER_SOURCE):
+/// its root, the file, and the fixed text.
+fn legacy_vhost_tree(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let fixed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/importer/tests/data/tree/drivers/vhost/vringh.c"
+    ))
+    .unwrap();
+    let tree = dir.join("linux");
+    std::fs::create_dir_all(tree.join("drivers/vhost")).unwrap();
+    std::fs::create_dir_all(tree.join("lib")).unwrap();
+    std::fs::write(tree.join("lib/other.c"), "int other;\n").unwrap();
+    let file = tree.join("drivers/vhost/vringh.c");
+    std::fs::write(
+        &file,
+        fixed
+            .replace("ITER_DEST", "READ")
+            .replace("ITER_SOURCE", "WRITE"),
+    )
+    .unwrap();
+    (tree, file, fixed)
+}
+
+#[test]
+fn scan_changed_checks_only_the_paths_a_hook_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let (tree, file, fixed) = legacy_vhost_tree(dir.path());
+    // Past the 2 s in which a file's mtime is not trusted (see below).
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let scan = [
+        "scan",
+        "--tree",
+        tree.to_str().unwrap(),
+        "--campaign",
+        "iov-iter-direction",
+    ];
+    let out = run(&db, &scan);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(&file, &fixed).unwrap();
+    // As a git hook would: `git diff --name-only ORIG_HEAD HEAD | treewide scan ... --changed -`.
+    let mut child = treewide()
+        .arg("--db")
+        .arg(&db)
+        .args(scan)
+        .args(["--changed", "-"])
+        .env("TREEWIDE_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"drivers/vhost/vringh.c\n\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    // Only the file named is looked at: the other one is as the last scan stored it. (A file
+    // written less than 2 s before a scan would be looked at again whatever the list says:
+    // its mtime may not move when it changes again.)
+    assert!(
+        err.contains("incremental: 1 files stat-ed, 1 read, 1 parsed"),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).contains("2 status changes"),
+        "{}",
+        stdout(&out)
+    );
+
+    let mut bad = scan.to_vec();
+    bad.extend(["--changed", "../outside.c"]);
+    let out = run(&db, &bad);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--changed: changed path ../outside.c is not inside the tree"),
+        "{}",
+        stderr(&out)
+    );
+    let mut both = scan.to_vec();
+    both.extend(["--changed", "lib/other.c", "--full"]);
+    let out = run(&db, &both);
+    assert!(!out.status.success(), "--changed with --full is refused");
+}
+
+#[test]
+fn scan_watch_rescans_what_is_written_until_interrupted() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let (tree, file, fixed) = legacy_vhost_tree(dir.path());
+    // Past the 2 s in which a file's mtime is not trusted: the first re-scan looks only at
+    // the file written.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let mut child = treewide()
+        .arg("--db")
+        .arg(&db)
+        .args(["scan", "--tree", tree.to_str().unwrap(), "--campaign"])
+        .args(["iov-iter-direction", "--watch", "--quiet"])
+        .env("TREEWIDE_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Its standard error, a line at a time, on a thread (a line that never comes must not
+    // hang the test).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let wait_for = |what: &str| -> String {
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(line) if line.contains(what) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no line with {what:?} from scan --watch: {e}"),
+            }
+        }
+    };
+    wait_for("treewide: watching");
+    std::fs::write(&file, &fixed).unwrap();
+    let line = wait_for("re-scanned");
+    assert!(
+        line.contains("re-scanned 1 changed paths in ")
+            && line.contains(": 1 files stat-ed, 1 read, 1 parsed"),
+        "{line}"
+    );
+    // A file that is not C source changes nothing; a new C file is found.
+    std::fs::write(tree.join("lib/README"), "notes\n").unwrap();
+    std::fs::write(
+        tree.join("lib/new.c"),
+        "void f(struct iov_iter *i, struct kvec *k)\n{\n\tiov_iter_kvec(i, READ, k, 1, 1);\n}\n",
+    )
+    .unwrap();
+    let line = wait_for("re-scanned");
+    assert!(line.contains(" read, 1 parsed"), "{line}");
+    let pid = child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "Ctrl-C ends the watch cleanly: {status}");
+    let out = run(&db, &["sites", "--campaign", "iov-iter-direction"]);
+    let text = stdout(&out);
+    assert_eq!(text.matches(" fixed ").count(), 2, "{text}");
+    assert!(text.contains("lib/new.c"), "{text}");
+}

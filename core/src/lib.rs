@@ -21,6 +21,7 @@ pub mod refs;
 pub mod report;
 pub mod routing;
 pub mod scan_files;
+pub mod search;
 pub mod signoff;
 pub mod sites;
 pub mod sqlite_memory;

@@ -43,6 +43,7 @@ async fn scanned(tree: &Path) -> SqlitePool {
             describe: None,
             actor: "test".into(),
             full: false,
+            changed: None,
         };
         scan::run(&db, &req, &()).await.unwrap();
     }

@@ -32,6 +32,7 @@ async fn scan_into(db: &SqlitePool, tree: &Path) -> ingest::Summary {
         describe: Some("v6.1.172".into()),
         actor: "tester".into(),
         full: false,
+        changed: None,
     };
     scan::run(db, &req, &()).await.unwrap().summary
 }

@@ -30,6 +30,7 @@ async fn scanned() -> Option<(SqlitePool, tempfile::TempDir)> {
         describe: None,
         actor: "test".into(),
         full: false,
+        changed: None,
     };
     scan::run(&pool, &req, &()).await.unwrap();
     Some((pool, dir))

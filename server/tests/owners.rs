@@ -25,6 +25,7 @@ async fn scan_into(db: &SqlitePool, tree: &Path, campaign: &str) {
         describe: None,
         actor: "tester".into(),
         full: false,
+        changed: None,
     };
     scan::run(db, &req, &()).await.unwrap();
 }

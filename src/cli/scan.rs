@@ -1,14 +1,18 @@
 //! `treewide scan`: scan a kernel tree for a campaign's calls and store them, or print them
 //! as a treewide-audit/1 document (`--json`). The pipeline is the importer's `scan` entry
-//! point; this module draws its progress and prints its summary.
+//! point; this module draws its progress and prints its summary. `--changed` and `--watch`
+//! tell the scan which paths changed (a hook's list, a file watcher), so a re-scan checks
+//! only those.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use treewide_core::ingest::Summary;
 use treewide_formats::{audit, spec::Spec};
-use treewide_importer::scan::{self, ScanCounts, ScanRequest};
+use treewide_importer::scan::watch::{Pending, Watcher};
+use treewide_importer::scan::{self, Changed, ScanCounts, ScanRequest};
 
 use crate::cli::{self, progress};
 
@@ -40,7 +44,23 @@ pub struct Args {
     /// default only files whose content changed are parsed again).
     #[arg(long)]
     full: bool,
+    /// Only these paths (files or directories, relative to --tree or absolute; `-` reads
+    /// them from standard input, one a line) may have changed since the campaign's last scan
+    /// of this tree: nothing else is even stat-ed. For a hook that knows, e.g. `git diff
+    /// --name-only ORIG_HEAD HEAD | treewide scan ... --changed -`; a changed path left out
+    /// stays as the last scan saw it until a scan without --changed.
+    #[arg(long, value_name = "PATH", num_args = 1.., conflicts_with_all = ["full", "json", "watch"])]
+    changed: Vec<PathBuf>,
+    /// Keep running: watch the tree (inotify) and, after each burst of writes, re-scan
+    /// checking only the paths written (everything if the watcher lost events). Ctrl-C stops.
+    #[arg(long, conflicts_with = "json")]
+    watch: bool,
 }
+
+/// A burst of writes (an editor's save, a checkout) is over after this long without one.
+const QUIET: Duration = Duration::from_millis(200);
+/// A re-scan starts at most this long after the first write of a burst.
+const SETTLE: Duration = Duration::from_secs(5);
 
 /// Scan, then store (or write the document).
 pub async fn run(path: &Path, args: Args) -> anyhow::Result<()> {
@@ -57,6 +77,10 @@ pub async fn run(path: &Path, args: Args) -> anyhow::Result<()> {
         ),
         quiet: args.quiet,
     };
+    let changed = match args.changed.as_slice() {
+        [] => None,
+        paths => Some(changed_paths(&args.tree, paths)?),
+    };
     let req = ScanRequest {
         tree: args.tree,
         spec,
@@ -64,6 +88,7 @@ pub async fn run(path: &Path, args: Args) -> anyhow::Result<()> {
         describe: args.describe,
         actor: cli::actor(None),
         full: args.full,
+        changed,
     };
     if args.json {
         let doc = scan::document(&req, &progress)?;
@@ -73,11 +98,101 @@ pub async fn run(path: &Path, args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     let db = cli::open(path).await?;
+    if args.watch {
+        return watch(&db, req, &progress).await;
+    }
     let report = scan::run(&db, &req, &progress).await?;
     if !args.quiet {
         print_summary(&report.summary);
     }
     Ok(())
+}
+
+/// The paths of `--changed`, `-` standing for those on standard input.
+fn changed_paths(tree: &Path, args: &[PathBuf]) -> anyhow::Result<Changed> {
+    let mut paths = Vec::new();
+    for a in args {
+        if a.as_os_str() == "-" {
+            for (i, line) in std::io::stdin().lock().lines().enumerate() {
+                let line = line.map_err(|e| {
+                    anyhow::anyhow!("--changed -: standard input, line {}: {e}", i + 1)
+                })?;
+                if !line.trim().is_empty() {
+                    paths.push(PathBuf::from(line.trim_end_matches(['\r', '\n'])));
+                }
+            }
+        } else {
+            paths.push(a.clone());
+        }
+    }
+    Changed::new(tree, &paths).map_err(|e| anyhow::anyhow!("--changed: {e:#}"))
+}
+
+/// `scan --watch`: the scan asked for, then a re-scan of what the watcher saw after each
+/// burst of writes, until Ctrl-C. The watch starts before the first scan, so nothing written
+/// meanwhile is missed; after a failed re-scan (say, the database was busy) the next one
+/// checks everything.
+async fn watch(
+    db: &treewide_core::SqlitePool,
+    mut req: ScanRequest,
+    progress: &ScanProgress,
+) -> anyhow::Result<()> {
+    let watcher = Watcher::new(&req.tree)?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // A thread of its own (not the runtime's blocking pool, which would wait for it at exit).
+    std::thread::spawn(move || {
+        while let Some(p) = watcher.wait(QUIET, SETTLE) {
+            if tx.send(p).is_err() {
+                break;
+            }
+        }
+    });
+    let report = scan::run(db, &req, progress).await?;
+    if !progress.quiet {
+        print_summary(&report.summary);
+    }
+    eprintln!("treewide: watching {} (Ctrl-C stops)", req.tree.display());
+    req.full = false;
+    let mut check_all = false;
+    loop {
+        let pending = tokio::select! {
+            p = rx.recv() => p,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let (what, changed) = match pending {
+            None => anyhow::bail!("the file watcher stopped"),
+            Some(Pending::Paths(c)) if !check_all => {
+                (format!("{} changed paths", c.len()), Some(c))
+            }
+            Some(Pending::Paths(_)) => ("everything (the last re-scan failed)".to_owned(), None),
+            Some(Pending::Everything(why)) => (format!("everything ({why})"), None),
+        };
+        req.changed = changed;
+        let t = Instant::now();
+        match scan::run(db, &req, &()).await {
+            Ok(report) => {
+                check_all = false;
+                let c = report.counts;
+                eprintln!(
+                    "treewide: re-scanned {what} in {:.1} ms: {} files stat-ed, {} read, {} parsed",
+                    t.elapsed().as_secs_f64() * 1e3,
+                    c.files_checked,
+                    c.files_read,
+                    c.files_parsed
+                );
+                if !progress.quiet {
+                    print_summary(&report.summary);
+                }
+            }
+            Err(e) => {
+                check_all = true;
+                eprintln!(
+                    "treewide: re-scan of {what} failed (the next one checks everything): {e:#}"
+                );
+            }
+        }
+        let _ = std::io::stdout().flush();
+    }
 }
 
 /// The scan's spinner, and the count line once the tree is read.
@@ -98,10 +213,13 @@ impl scan::Progress for ScanProgress {
                 "treewide: {} files, {} with candidate calls, {} sites, {} files not fully parsed",
                 c.files, c.files_matched, c.sites, c.problems
             );
-            if c.files_read < c.files || c.files_parsed < c.files_matched {
+            if c.files_checked < c.files
+                || c.files_read < c.files
+                || c.files_parsed < c.files_matched
+            {
                 eprintln!(
-                    "treewide: incremental: {} files read, {} parsed, {} routed through MAINTAINERS, {} of {} directories listed (the rest unchanged since the last scan)",
-                    c.files_read, c.files_parsed, c.files_routed, c.dirs_listed, c.dirs
+                    "treewide: incremental: {} files stat-ed, {} read, {} parsed, {} routed through MAINTAINERS, {} of {} directories listed (the rest unchanged since the last scan)",
+                    c.files_checked,                     c.files_read, c.files_parsed, c.files_routed, c.dirs_listed, c.dirs
                 );
             }
         }

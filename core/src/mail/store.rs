@@ -416,9 +416,10 @@ async fn store_answers(
     Ok(pending.len())
 }
 
-/// Link the chunk's messages to sites (`id_of` gives a message's database id). Counts new
-/// links per campaign in `per_campaign`; returns how many links are new and the new patch
-/// links, as (message, link) indexes into `msgs`.
+/// Link the chunk's messages to sites (`id_of` gives a message's database id), then
+/// re-index the search text of the sites newly linked, once each. Counts new links per
+/// campaign in `per_campaign`; returns how many links are new and the new patch links, as
+/// (message, link) indexes into `msgs`.
 async fn store_links(
     tx: &mut Transaction<'_, Sqlite>,
     msgs: &[&NewMessage],
@@ -444,6 +445,7 @@ async fn store_links(
         }
     }
     let (mut links_new, mut new_patches) = (0, Vec::new());
+    let mut linked: HashSet<SiteId> = HashSet::new();
     for chunk in rows.chunks(CHUNK * 4) {
         let rows = serde_json::Value::Array(chunk.to_vec()).to_string();
         for r in sqlx::query!(
@@ -456,6 +458,7 @@ async fn store_links(
         .await?
         {
             links_new += 1;
+            linked.insert(r.site_id);
             if let Some(c) = campaign_of.get(&r.site_id) {
                 *per_campaign.entry(*c).or_default() += 1;
             }
@@ -466,6 +469,8 @@ async fn store_links(
             }
         }
     }
+    let linked: Vec<SiteId> = linked.into_iter().collect();
+    crate::search::reindex(tx, &linked).await?;
     Ok((links_new, new_patches))
 }
 

@@ -5,6 +5,7 @@
 //! content hash did not change is not parsed: their stored findings are reused.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use treewide_formats::calls::CallMatcher;
 use treewide_formats::spec::Spec;
 
 use super::cache::{self, FileRecord, FileScan, How, Previous};
+use super::changed::Changed;
 use super::source::{new_parser, scan_source, FoundSite, Problem};
 
 /// The result of scanning a tree.
@@ -36,6 +38,8 @@ pub struct ScanResult {
     pub dirs: Vec<DirRecord>,
     /// Files read from disk this time (all of them without a previous scan).
     pub files_read: u64,
+    /// Files stat-ed this time (all of them, unless the caller said what changed).
+    pub files_checked: u64,
     /// Files parsed this time.
     pub files_parsed: u64,
     /// Directories listed this time (the others' entries were as the last scan listed them).
@@ -60,12 +64,13 @@ pub fn scan_tree(
     spec: &Spec,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<ScanResult> {
-    scan_tree_with(root, spec, None, cache::now_ns(), progress)
+    scan_tree_with(root, spec, None, None, cache::now_ns(), progress)
 }
 
 /// [`scan_tree`], reusing what `previous` (the last scan of the same campaign, with the same
 /// spec) found in files that did not change. `started_ns` is when this scan started: files
-/// modified since (or just before) get no trusted mtime.
+/// modified since (or just before) get no trusted mtime. With `changed` (and `previous`),
+/// only the listed paths are checked, the rest is as `previous` stored it ([`Changed`]).
 ///
 /// The walk is parallel by directory (rayon tasks, one per directory, so listing, stat-ing
 /// and reading overlap on every core, as ripgrep's parallel walker does). A directory whose
@@ -77,6 +82,7 @@ pub fn scan_tree_with(
     root: &Path,
     spec: &Spec,
     previous: Option<&Previous>,
+    changed: Option<&Changed>,
     started_ns: i64,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<ScanResult> {
@@ -88,6 +94,7 @@ pub fn scan_tree_with(
         spec,
         matcher,
         previous,
+        changed: changed.filter(|_| previous.is_some()),
         started_ns,
         progress,
         done: AtomicU64::new(0),
@@ -103,7 +110,7 @@ pub fn scan_tree_with(
     )
     .map_err(std::io::Error::from)
     .with_context(|| format!("cannot list {}", root.display()))?;
-    rayon::scope(|s| walk.dir(s, root_fd, root.to_path_buf(), String::new()));
+    rayon::scope(|s| walk.dir(s, Some(root_fd), root.to_path_buf(), String::new()));
     if let Some(e) = walk.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(e);
     }
@@ -117,6 +124,7 @@ pub fn scan_tree_with(
     for d in dirs {
         out.files_total += d.files;
         out.files_read += d.read;
+        out.files_checked += d.checked;
         out.dirs_listed += u64::from(d.listed);
         names_changed |= d.names_changed;
         for (record, (sites, problem)) in d.visited {
@@ -147,8 +155,9 @@ type Visited = (FileRecord, FileScan);
 /// One directory's share of the result.
 struct DirOut {
     record: DirRecord,
-    /// Its `.c`/`.h` files, and how many of them were read.
+    /// Its `.c`/`.h` files, how many of them were stat-ed and how many read.
     files: u64,
+    checked: u64,
     read: u64,
     /// Its `.c`/`.h` files are not the ones the last scan found there (or it is new).
     names_changed: bool,
@@ -172,6 +181,8 @@ struct Walk<'a> {
     spec: &'a Spec,
     matcher: CallMatcher,
     previous: Option<&'a Previous>,
+    /// What may have changed since `previous`, when the caller knows.
+    changed: Option<&'a Changed>,
     started_ns: i64,
     progress: &'a (dyn Fn(u64) + Sync),
     done: AtomicU64,
@@ -186,11 +197,12 @@ struct Walk<'a> {
 impl<'a> Walk<'a> {
     /// Scan the directory `name` of `parent` in a task of its own. The child opens it: a
     /// handle is held only while its directory is worked on or has children still to open,
-    /// never for every directory waiting in the queue.
+    /// never for every directory waiting in the queue. Without `parent` (nothing listed as
+    /// changed at or below it) it is opened only if it needs checking after all.
     fn spawn_dir<'s>(
         &'s self,
         scope: &rayon::Scope<'s>,
-        parent: Arc<OwnedFd>,
+        parent: Option<Arc<OwnedFd>>,
         name: Vec<u8>,
         path: PathBuf,
         rel: String,
@@ -199,10 +211,13 @@ impl<'a> Walk<'a> {
             if self.failed.load(Ordering::Relaxed) {
                 return;
             }
+            let Some(parent) = parent else {
+                return self.dir(s, None, path, rel);
+            };
             match rustix::fs::openat(&*parent, name.as_slice(), DIR_FLAGS, Mode::empty()) {
                 Ok(fd) => {
                     drop(parent);
-                    self.dir(s, fd, path, rel);
+                    self.dir(s, Some(fd), path, rel);
                 }
                 Err(e) => self.fail(
                     anyhow::Error::new(std::io::Error::from(e))
@@ -214,7 +229,13 @@ impl<'a> Walk<'a> {
 
     /// Scan the directory open at `fd` (`rel` relative to the root): hand its subdirectories
     /// to other tasks and scan its `.c`/`.h` files.
-    fn dir<'s>(&'s self, scope: &rayon::Scope<'s>, fd: OwnedFd, path: PathBuf, rel: String) {
+    fn dir<'s>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        fd: Option<OwnedFd>,
+        path: PathBuf,
+        rel: String,
+    ) {
         match self.dir_files(scope, fd, &path, rel) {
             Ok(out) => lock(&self.out).push(out),
             Err(e) => self.fail(e),
@@ -229,32 +250,47 @@ impl<'a> Walk<'a> {
     fn dir_files<'s>(
         &'s self,
         scope: &rayon::Scope<'s>,
-        fd: OwnedFd,
+        fd: Option<OwnedFd>,
         path: &Path,
         rel: String,
     ) -> anyhow::Result<DirOut> {
         let list = || format!("cannot list {}", path.display());
-        let st = rustix::fs::statx(
-            &fd,
-            "",
-            AtFlags::EMPTY_PATH,
-            StatxFlags::INO | StatxFlags::CTIME,
-        )
-        .map_err(std::io::Error::from)
-        .with_context(list)?;
-        let key = cache::stable_ns(
-            st.stx_ctime.tv_sec,
-            i64::from(st.stx_ctime.tv_nsec),
-            self.started_ns,
-        )
-        .map(|ctime| (st.stx_ino, ctime));
+        let fd = Handle {
+            fd: fd.map(Arc::new).map(OnceCell::from).unwrap_or_default(),
+            path,
+        };
+        // What the caller listed as changed, unless everything here is to be checked.
+        let hint = self.changed.filter(|c| !c.whole(&rel));
         let stored = self
             .previous
             .and_then(|p| p.dir(&rel))
             .and_then(listing::decode_dir);
+        // No listed path directly in it: its entries are the stored ones, if trusted then.
+        let trusted = stored
+            .as_ref()
+            .filter(|s| s.key.is_some() && hint.is_some_and(|c| !c.in_dir(&rel)));
+        let key = match trusted {
+            Some(s) => s.key,
+            None => {
+                let st = rustix::fs::statx(
+                    fd.get()?.as_ref(),
+                    "",
+                    AtFlags::EMPTY_PATH,
+                    StatxFlags::INO | StatxFlags::CTIME,
+                )
+                .map_err(std::io::Error::from)
+                .with_context(list)?;
+                cache::stable_ns(
+                    st.stx_ctime.tv_sec,
+                    i64::from(st.stx_ctime.tv_nsec),
+                    self.started_ns,
+                )
+                .map(|ctime| (st.stx_ino, ctime))
+            }
+        };
         // The same directory, its entries untouched since it was listed: its names are the
         // stored ones (no listing), though each file is still stat-ed (a file written in
-        // place does not touch its directory).
+        // place does not touch its directory) unless the caller said which files changed.
         let same_listing = stored.as_ref().filter(|s| key.is_some() && s.key == key);
         let (files, subdirs, key): (Vec<Name<'_>>, Vec<Name<'_>>, _) = match same_listing {
             Some(s) => (
@@ -263,26 +299,33 @@ impl<'a> Walk<'a> {
                 key,
             ),
             None => {
-                let (files, subdirs, all_text) = list_dir(&fd).with_context(list)?;
+                let (files, subdirs, all_text) = list_dir(fd.get()?).with_context(list)?;
                 // Names that are not UTF-8 cannot be stored as they are: list it again.
                 (files, subdirs, key.filter(|_| all_text))
             }
         };
-        let fd = Arc::new(fd);
         for (sub, raw) in &subdirs {
             let sub_rel = if rel.is_empty() {
                 sub.to_string()
             } else {
                 format!("{rel}/{sub}")
             };
+            // Nothing listed in it or below: not even opened, unless it needs checking.
+            let untouched = hint.is_some_and(|c| !c.below(&sub_rel) && !c.file(&sub_rel));
+            let parent = match untouched {
+                true => None,
+                false => Some(Arc::clone(fd.get()?)),
+            };
             self.spawn_dir(
                 scope,
-                Arc::clone(&fd),
+                parent,
                 raw.to_vec(),
                 path.join(sub.as_ref()),
                 sub_rel,
             );
         }
+        // Whether this directory's files were listed as changed (else none of them was).
+        let files_listed = hint.is_none_or(|c| c.in_dir(&rel));
         // The stored entry of the `i`th file: the same place when the names are the stored
         // ones, else found by name (stored in name order).
         let stored_of = |i: usize, name: &str| {
@@ -306,6 +349,7 @@ impl<'a> Walk<'a> {
                 changed: None,
             },
             files: files.len() as u64,
+            checked: 0,
             read: 0,
             names_changed,
             listed: same_listing.is_none(),
@@ -323,20 +367,6 @@ impl<'a> Walk<'a> {
                 (self.progress)(n);
             }
             let file_path = || path.join(name.as_ref());
-            let st = rustix::fs::statx(
-                &*fd,
-                raw.as_ref(),
-                AtFlags::SYMLINK_NOFOLLOW,
-                StatxFlags::TYPE | StatxFlags::SIZE | StatxFlags::MTIME,
-            )
-            .map_err(std::io::Error::from)
-            .with_context(|| format!("cannot read {}", file_path().display()))?;
-            let size = st.stx_size;
-            let mtime_ns = cache::stable_ns(
-                st.stx_mtime.tv_sec,
-                i64::from(st.stx_mtime.tv_nsec),
-                self.started_ns,
-            );
             let rel_file = || {
                 if rel.is_empty() {
                     name.to_string()
@@ -344,12 +374,38 @@ impl<'a> Walk<'a> {
                     format!("{rel}/{name}")
                 }
             };
-            let old = stored_of(i, name).filter(|old| {
-                old.name == name.as_ref()
-                    && mtime_ns.is_some()
-                    && old.mtime_ns == mtime_ns
-                    && old.size == size
-            });
+            // Not listed as changed, and known with a trusted mtime: as stored, not stat-ed.
+            let unlisted =
+                hint.is_some() && !(files_listed && hint.is_some_and(|c| c.file(&rel_file())));
+            let as_stored = stored_of(i, name)
+                .filter(|old| unlisted && old.name == name.as_ref() && old.mtime_ns.is_some());
+            let (size, mtime_ns, old) = match as_stored {
+                Some(old) => (old.size, old.mtime_ns, Some(old)),
+                None => {
+                    out.checked += 1;
+                    let st = rustix::fs::statx(
+                        fd.get()?.as_ref(),
+                        raw.as_ref(),
+                        AtFlags::SYMLINK_NOFOLLOW,
+                        StatxFlags::TYPE | StatxFlags::SIZE | StatxFlags::MTIME,
+                    )
+                    .map_err(std::io::Error::from)
+                    .with_context(|| format!("cannot read {}", file_path().display()))?;
+                    let size = st.stx_size;
+                    let mtime_ns = cache::stable_ns(
+                        st.stx_mtime.tv_sec,
+                        i64::from(st.stx_mtime.tv_nsec),
+                        self.started_ns,
+                    );
+                    let old = stored_of(i, name).filter(|old| {
+                        old.name == name.as_ref()
+                            && mtime_ns.is_some()
+                            && old.mtime_ns == mtime_ns
+                            && old.size == size
+                    });
+                    (size, mtime_ns, old)
+                }
+            };
             if let Some(old) = old {
                 if !old.candidate {
                     if let Some(now) = &mut now_files {
@@ -394,7 +450,7 @@ impl<'a> Walk<'a> {
             });
             buf.clear();
             rustix::fs::openat(
-                &*fd,
+                fd.get()?.as_ref(),
                 raw.as_ref(),
                 OFlags::RDONLY | OFlags::CLOEXEC,
                 Mode::empty(),
@@ -451,6 +507,25 @@ impl<'a> Walk<'a> {
         }
         out.record.dir = rel;
         Ok(out)
+    }
+}
+
+/// A directory's handle, opened when first needed (by its path: a directory nothing was
+/// listed in is reached without opening its parents).
+struct Handle<'p> {
+    fd: OnceCell<Arc<OwnedFd>>,
+    path: &'p Path,
+}
+
+impl Handle<'_> {
+    fn get(&self) -> anyhow::Result<&Arc<OwnedFd>> {
+        if let Some(fd) = self.fd.get() {
+            return Ok(fd);
+        }
+        let fd = rustix::fs::open(self.path, DIR_FLAGS, Mode::empty())
+            .map_err(std::io::Error::from)
+            .with_context(|| format!("cannot list {}", self.path.display()))?;
+        Ok(self.fd.get_or_init(|| Arc::new(fd)))
     }
 }
 
