@@ -122,9 +122,11 @@ impl ImportCache {
         sqlx::query(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
             .execute(&mut *conn)
             .await?;
-        sqlx::query(&format!("PRAGMA wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}"))
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(&format!(
+            "PRAGMA wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}"
+        ))
+        .execute(&mut *conn)
+        .await?;
         Ok(ImportCache { before })
     }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
+use tokio::signal::unix::{signal, SignalKind};
 use treewide_core::ingest::Summary;
 use treewide_formats::{audit, spec::Spec};
 use treewide_importer::scan::watch::{Pending, Watcher};
@@ -151,13 +152,19 @@ async fn watch(
     if !progress.quiet {
         print_summary(&report.summary);
     }
+    // From here on Ctrl-C (or SIGTERM) ends the watch between re-scans: one that arrives
+    // during a re-scan waits for its transaction. (During the first scan it still ends the
+    // process at once, which stores nothing of that scan.)
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     eprintln!("treewide: watching {} (Ctrl-C stops)", req.tree.display());
     req.full = false;
     let mut check_all = false;
     loop {
         let pending = tokio::select! {
             p = rx.recv() => p,
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = interrupt.recv() => return Ok(()),
+            _ = terminate.recv() => return Ok(()),
         };
         let (what, changed) = match pending {
             None => anyhow::bail!("the file watcher stopped"),
