@@ -382,4 +382,20 @@ async fn incremental_rescans_store_what_full_scans_store() {
         .rescan_told_and_compare("told of a new directory", &other, Some(dir_told))
         .await;
     assert_eq!(new_dir.files_parsed, 1, "{new_dir:?}");
+
+    // A directory deleted, and only its files named (as `git diff --name-only` names them).
+    let files: Vec<String> = std::fs::read_dir(tree.join("net/ceph"))
+        .unwrap()
+        .map(|e| format!("net/ceph/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    std::fs::remove_dir_all(tree.join("net/ceph")).unwrap();
+    let files_told = scan::Changed::new(&tree, &files).unwrap();
+    let gone = dbs
+        .rescan_told_and_compare(
+            "told of a deleted directory's files",
+            &other,
+            Some(files_told),
+        )
+        .await;
+    assert!(gone.files < new_dir.files, "{gone:?}");
 }

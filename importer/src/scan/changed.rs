@@ -4,9 +4,9 @@
 //!
 //! With such a list, a re-scan does not stat every file of the tree: a directory with no
 //! listed path at or below it is taken as the last scan stored it (no handle opened, no
-//! listing, no stat), an ancestor of a listed path is opened to reach it, the parent of a
-//! listed path is listed again when its entries changed (a file added, deleted or renamed),
-//! and a listed file, or everything under a listed directory, is checked as a re-scan
+//! listing, no stat), a directory on the way to a listed path is opened and listed again
+//! when its entries changed (a file added, deleted or renamed; a directory created or
+//! deleted along with the files a hook lists), and a listed file, or everything under a listed directory, is checked as a re-scan
 //! without a list checks it. A file whose stored mtime was too recent to trust is checked
 //! wherever it is. The result is the full scan's as long as the list holds every path that
 //! changed; a path listed but unchanged costs a stat.

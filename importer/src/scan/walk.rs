@@ -265,10 +265,12 @@ impl<'a> Walk<'a> {
             .previous
             .and_then(|p| p.dir(&rel))
             .and_then(listing::decode_dir);
-        // No listed path directly in it: its entries are the stored ones, if trusted then.
+        // No listed path in it or below it: its entries are the stored ones, if trusted
+        // then. (A directory on the way to a listed path is checked too: a hook lists the
+        // files of a deleted or new directory, not the directory.)
         let trusted = stored
             .as_ref()
-            .filter(|s| s.key.is_some() && hint.is_some_and(|c| !c.in_dir(&rel)));
+            .filter(|s| s.key.is_some() && hint.is_some_and(|c| !c.below(&rel)));
         let key = match trusted {
             Some(s) => s.key,
             None => {
