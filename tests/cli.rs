@@ -431,6 +431,23 @@ fn the_campaign_lead_widens_and_narrows_who_signs_off() {
         stdout(&again).trim(),
         "iov-iter-pin: sign-off scope already any-section"
     );
+    // The change is in the campaign's event log, once, with who made it.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let scope: Vec<(String, String, String)> = conn
+        .prepare("SELECT old, new, source FROM events WHERE kind = 'scope'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        scope,
+        [(
+            "specific".to_owned(),
+            "any_section".to_owned(),
+            "cli".to_owned()
+        )]
+    );
     let bad = run(
         &db,
         &["campaign", "set-signoff-scope", "iov-iter-pin", "all"],

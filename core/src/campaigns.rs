@@ -199,25 +199,46 @@ pub async fn meta(db: impl sqlx::SqliteExecutor<'_>, slug: &str) -> Result<Campa
     Ok(row.into_campaign(StatusCounts::default(), 0))
 }
 
-/// Set whose sign-off campaign `slug` takes. Returns the scope it had.
+/// Set whose sign-off campaign `slug` takes, recording who changed it (a `scope` event).
+/// Returns the scope it had.
 pub async fn set_signoff_scope(
     db: &SqlitePool,
     slug: &str,
     scope: SignoffScope,
+    actor: &str,
+    source: crate::model::EventSource,
 ) -> Result<SignoffScope> {
-    let old = meta(db, slug).await?.signoff_scope;
-    if old != scope {
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let row = sqlx::query!(
+        r#"SELECT id AS "id!: CampaignId", signoff_scope AS "scope: SignoffScope"
+           FROM campaigns WHERE slug = ?1"#,
+        slug
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::NotFound(format!("campaign {slug:?}")))?;
+    if row.scope != scope {
         let at = crate::model::now();
         sqlx::query!(
-            "UPDATE campaigns SET signoff_scope = ?2, updated_at = ?3 WHERE slug = ?1",
-            slug,
+            "UPDATE campaigns SET signoff_scope = ?2, updated_at = ?3 WHERE id = ?1",
+            row.id,
             scope,
             at
         )
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
+        let stamp = crate::events::Stamp {
+            actor,
+            source,
+            source_ref: None,
+            at: &at,
+        };
+        let event = crate::events::NewEvent::new(row.id, crate::model::EventKind::Scope, stamp)
+            .change(Some(row.scope.as_str()), Some(scope.as_str()));
+        crate::events::append(&mut *tx, &event).await?;
     }
-    Ok(old)
+    tx.commit().await?;
+    Ok(row.scope)
 }
 
 /// True when the database holds no campaign at all (the demo may load).

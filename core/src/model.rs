@@ -481,6 +481,13 @@ pub enum EventKind {
     Question,
     Verdicts,
     Import,
+    /// Whose sign-off the campaign takes changed (`old` → `new` scope; no site).
+    Scope,
+    /// A status change proposed to a site's owners (`old` → `new` status, the proposal's
+    /// number and reason), or how a proposal ended without a status event (`old` `open`,
+    /// `new` `rejected`, `withdrawn` or `superseded`). An accepted one is the status event
+    /// that names it (migration 0028).
+    Proposal,
 }
 
 /// Who decided a site's status.

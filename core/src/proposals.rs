@@ -10,8 +10,8 @@
 use serde::Serialize;
 use sqlx::{SqliteConnection, SqlitePool};
 
-use crate::events::Stamp;
-use crate::model::{now, CampaignId, EventSource, SiteId, Status};
+use crate::events::{self, NewEvent, Stamp};
+use crate::model::{now, CampaignId, EventKind, EventSource, SiteId, Status};
 use crate::transition::{self, change_status_in, Authority, StatusChange, StatusRequest};
 use crate::{Error, Result};
 
@@ -144,7 +144,50 @@ pub async fn request_in(
     )
     .fetch_one(&mut *conn)
     .await?;
+    let why = format!("proposal #{id}: {}", r.reason);
+    let stamp = Stamp {
+        actor: r.actor,
+        source,
+        source_ref: None,
+        at: &at,
+    };
+    log(
+        conn,
+        row.campaign,
+        r.site,
+        (row.status.as_str(), r.to.as_str()),
+        &why,
+        stamp,
+    )
+    .await?;
     Ok(Outcome::Proposed { id })
+}
+
+/// Record what happened to a proposal on `site` in the event log (kind `proposal`): made
+/// (`old` → `new` are statuses) or ended without a status change (`open` → its end).
+async fn log(
+    conn: &mut SqliteConnection,
+    campaign: CampaignId,
+    site: SiteId,
+    (old, new): (&str, &str),
+    reason: &str,
+    stamp: Stamp<'_>,
+) -> Result<()> {
+    let e = NewEvent::new(campaign, EventKind::Proposal, stamp)
+        .site(site)
+        .change(Some(old), Some(new))
+        .reason(reason);
+    events::append(&mut *conn, &e).await
+}
+
+/// The campaign of `site`.
+async fn campaign_of(conn: &mut SqliteConnection, site: SiteId) -> Result<CampaignId> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT campaign_id AS "c!: CampaignId" FROM sites WHERE id = ?1"#,
+        site
+    )
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// An owner's decision on proposal `id`: accept (the status moves from what the proposer saw
@@ -207,6 +250,25 @@ pub async fn decide(
     )
     .execute(&mut *tx)
     .await?;
+    let campaign = campaign_of(&mut tx, p.site).await?;
+    let stamp = Stamp {
+        actor,
+        source,
+        source_ref: None,
+        at: &at,
+    };
+    if state != ProposalState::Accepted {
+        let why = format!("proposal #{id} by {}: {note}", p.author);
+        log(
+            &mut tx,
+            campaign,
+            p.site,
+            ("open", state.as_str()),
+            &why,
+            stamp,
+        )
+        .await?;
+    }
     if state == ProposalState::Superseded {
         tx.commit().await?;
         return Err(Error::Conflict(format!(
@@ -221,31 +283,35 @@ pub async fn decide(
                 p.author, p.reason
             ),
         };
-        let campaign = sqlx::query_scalar!(
-            r#"SELECT campaign_id AS "c!: CampaignId" FROM sites WHERE id = ?1"#,
-            p.site
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let stamp = Stamp {
-            actor,
-            source,
-            source_ref: None,
-            at: &at,
-        };
         let change = StatusChange::new(campaign, p.site, p.from, p.to, &why, by, stamp);
         transition::apply(&mut tx, change).await?;
         // Other open proposals on the site were made against the old status.
-        sqlx::query!(
-            "UPDATE proposals SET state = 'superseded', decided_by = ?2, decided_at = ?3,
+        let others = sqlx::query!(
+            r#"UPDATE proposals SET state = 'superseded', decided_by = ?2, decided_at = ?3,
                     decision_reason = 'another proposal was accepted first'
-             WHERE site_id = ?1 AND state = 'open'",
+             WHERE site_id = ?1 AND state = 'open'
+             RETURNING id AS "id!: i64", author"#,
             p.site,
             actor,
             at
         )
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        for o in others {
+            let why = format!(
+                "proposal #{} by {}: proposal #{id} was accepted first",
+                o.id, o.author
+            );
+            log(
+                &mut tx,
+                campaign,
+                p.site,
+                ("open", "superseded"),
+                &why,
+                stamp,
+            )
+            .await?;
+        }
     }
     let out = get_in(&mut tx, id).await?;
     tx.commit().await?;
@@ -280,6 +346,23 @@ pub async fn withdraw(db: &SqlitePool, id: i64, author: &str) -> Result<Proposal
             state_word(p.state)
         )));
     }
+    let campaign = campaign_of(&mut tx, p.site).await?;
+    let stamp = Stamp {
+        actor: author,
+        source: p.source,
+        source_ref: None,
+        at: &at,
+    };
+    let why = format!("proposal #{id} withdrawn by its author");
+    log(
+        &mut tx,
+        campaign,
+        p.site,
+        ("open", "withdrawn"),
+        &why,
+        stamp,
+    )
+    .await?;
     let out = get_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(out)

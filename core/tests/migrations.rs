@@ -10,6 +10,8 @@ const HONEST_IMPORTS: i64 = 20261125000008;
 const REVISIONS: i64 = 20261125000009;
 /// The migration that narrows sign-off to the most specific MAINTAINERS sections.
 const SIGNOFF_SCOPE: i64 = 20261125000011;
+/// The migration that rebuilds the event log for two more kinds.
+const EVENT_KINDS: i64 = 20261130000028;
 
 /// A pool on a fresh database in `dir`, migrated up to (not including) `upto`.
 async fn migrated_before(dir: &std::path::Path, upto: i64) -> sqlx::SqlitePool {
@@ -215,4 +217,86 @@ async fn sites_scanned_before_depths_were_kept_sign_off_by_their_primary_section
         .execute(&pool)
         .await;
     assert!(bad.is_err(), "the CHECK constraint holds");
+}
+
+#[tokio::test]
+async fn the_event_log_rebuilt_for_more_kinds_keeps_its_rows_ids_and_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = migrated_before(dir.path(), EVENT_KINDS).await;
+    sqlx::raw_sql(
+        "INSERT INTO campaigns (id, slug, title, created_at, updated_at) VALUES (1, 'c', 'C', 'now', 'now');
+         INSERT INTO sites (id, campaign_id, identity, file, line, callee, iter_kind, status, decided_by,
+                            created_at, updated_at)
+         VALUES (1, 1, 'i1', 'fs/a.c', 10, 'iov_iter_bvec', 'ITER_BVEC', 'unreviewed', 'default', 'now', 'now');
+         INSERT INTO events (id, campaign_id, site_id, at, actor, source, kind, old, new, reason, occurred_at)
+         VALUES (7, 1, 1, '2026-01-02T00:00:00Z', 'al', 'web', 'status', 'unreviewed', 'needs_fix', 'why', '2022-09-16'),
+                (9, 1, NULL, '2026-01-03T00:00:00Z', 'al', 'cli', 'import', NULL, 'a.json', '', NULL);",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    MIGRATOR.run(&pool).await.unwrap();
+
+    type Row = (i64, Option<i64>, String, Option<String>, Option<String>);
+    let rows: Vec<Row> =
+        sqlx::query_as("SELECT id, site_id, kind, new, occurred_at FROM events ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (
+                7,
+                Some(1),
+                "status".into(),
+                Some("needs_fix".into()),
+                Some("2022-09-16".into())
+            ),
+            (9, None, "import".into(), Some("a.json".into()), None),
+        ]
+    );
+    // The new kinds go in; the log stays append-only; a done status still dates the site.
+    sqlx::raw_sql(
+        "INSERT INTO events (campaign_id, at, actor, source, kind, old, new)
+         VALUES (1, 'now', 'al', 'cli', 'scope', 'specific', 'any_section');
+         INSERT INTO events (campaign_id, site_id, at, actor, source, kind, old, new)
+         VALUES (1, 1, 'now', 'x', 'web', 'proposal', 'unreviewed', 'confirmed_safe');
+         UPDATE sites SET status = 'fixed' WHERE id = 1;
+         INSERT INTO events (campaign_id, site_id, at, actor, source, kind, old, new, occurred_at)
+         VALUES (1, 1, '2026-01-04T00:00:00Z', 'al', 'web', 'status', 'needs_fix', 'fixed', '2022-12-25');",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let day: (String,) = sqlx::query_as("SELECT day FROM site_done WHERE site_id = 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(day.0, "2022-12-25");
+    assert!(sqlx::query("UPDATE events SET reason = 'x' WHERE id = 7")
+        .execute(&pool)
+        .await
+        .is_err());
+    assert!(sqlx::query("DELETE FROM events WHERE id = 7")
+        .execute(&pool)
+        .await
+        .is_err());
+    assert!(sqlx::query(
+        "INSERT INTO events (campaign_id, at, actor, source, kind) VALUES (1, 'now', 'al', 'cli', 'nonsense')"
+    )
+    .execute(&pool)
+    .await
+    .is_err());
+    let indexes: Vec<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'events' ORDER BY name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        vec![("events_campaign".to_owned(),), ("events_site".to_owned(),)]
+    );
 }

@@ -271,6 +271,31 @@ async fn a_signed_off_site_changes_only_by_its_owners_others_make_proposals() {
         "{}",
         last.reason
     );
+    // The proposals are in the event log too: made (each time asked), and rejected.
+    let made: Vec<(String, String)> = ev
+        .iter()
+        .filter(|e| e.kind == treewide_core::model::EventKind::Proposal)
+        .map(|e| (e.old.clone().unwrap(), e.new.clone().unwrap()))
+        .collect();
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        made,
+        [
+            pair("confirmed_safe", "needs_fix"),
+            pair("confirmed_safe", "needs_fix"),
+            pair("confirmed_safe", "needs_pin"),
+            pair("open", "rejected"),
+        ]
+    );
+    let rejected = ev
+        .iter()
+        .find(|e| e.new.as_deref() == Some("rejected"))
+        .unwrap();
+    assert_eq!(rejected.actor, "hch@lst.de");
+    assert_eq!(
+        rejected.reason,
+        format!("proposal #{id} by someone@example.org: no")
+    );
     // Decided is decided.
     let e = proposals::decide(
         &pool,

@@ -139,9 +139,15 @@ async fn the_rest_signs_off_a_scanned_site_only_when_the_campaign_takes_any_sect
     );
 
     // The lead widens the campaign: the page says so and Linus's sign-off counts.
-    campaigns::set_signoff_scope(&app.db, "iov-iter-direction", SignoffScope::AnySection)
-        .await
-        .unwrap();
+    campaigns::set_signoff_scope(
+        &app.db,
+        "iov-iter-direction",
+        SignoffScope::AnySection,
+        "lead",
+        treewide_core::model::EventSource::Cli,
+    )
+    .await
+    .unwrap();
     let c = app.get("/c/iov-iter-direction").await;
     assert!(
         c.body

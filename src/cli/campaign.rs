@@ -27,7 +27,14 @@ pub async fn run(path: &Path, command: Command) -> anyhow::Result<()> {
     let db = cli::open(path).await?;
     match command {
         Command::SetSignoffScope { campaign, scope } => {
-            let old = campaigns::set_signoff_scope(&db, &campaign, scope).await?;
+            let old = campaigns::set_signoff_scope(
+                &db,
+                &campaign,
+                scope,
+                &cli::actor(None),
+                treewide_core::model::EventSource::Cli,
+            )
+            .await?;
             let name = |s: SignoffScope| s.as_str().replace('_', "-");
             if old == scope {
                 println!("{campaign}: sign-off scope already {}", name(scope));

@@ -61,7 +61,10 @@ impl Feed {
             }
             None => (None, None, format!("/c/{}", enc(&c.slug))),
         };
-        let events = events::latest(db, c.id, subsystem, ENTRIES).await?;
+        let mut events = events::latest(db, c.id, subsystem, ENTRIES).await?;
+        // Proposals get their entries from their own rows below (made and decided, with the
+        // proposer's and the owner's words); their events would say it twice.
+        events.retain(|(e, _)| e.kind != EventKind::Proposal);
         let updated = events
             .first()
             .map_or_else(|| c.updated_at.clone(), |(e, _)| e.at.clone());

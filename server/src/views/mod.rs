@@ -403,6 +403,19 @@ impl EventView {
             EventKind::Ref => format!("reference {}", e.new.as_deref().unwrap_or("")),
             EventKind::Verdicts => "verdict groups replaced".into(),
             EventKind::Import => format!("imported {}", e.new.as_deref().unwrap_or("")),
+            EventKind::Scope => format!(
+                "sign-off scope {} → {}",
+                e.old.as_deref().unwrap_or("?"),
+                e.new.as_deref().unwrap_or("?")
+            ),
+            EventKind::Proposal => match (e.old.as_deref(), e.new.as_deref()) {
+                (Some("open"), Some(end)) => format!("proposal {end}"),
+                (from, to) => format!(
+                    "proposed {} → {}",
+                    from.unwrap_or("?"),
+                    to.unwrap_or("?")
+                ),
+            },
         };
         EventView {
             at: when(&e.at),
