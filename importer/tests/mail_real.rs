@@ -479,9 +479,15 @@ async fn a_trailer_signs_off_only_for_a_section_whose_sign_off_the_campaign_take
         None,
         "a wider section's maintainer reviews, the campaign takes CEPH's sign-off"
     );
-    campaigns::set_signoff_scope(&db, "iov-iter-pin", SignoffScope::AnySection)
-        .await
-        .unwrap();
+    campaigns::set_signoff_scope(
+        &db,
+        "iov-iter-pin",
+        SignoffScope::AnySection,
+        "lead",
+        treewide_core::model::EventSource::Cli,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         signoff_of(TrailerKind::AckedBy).await.as_deref(),
         Some("THE REST")

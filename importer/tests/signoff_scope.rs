@@ -130,9 +130,15 @@ async fn after_a_real_scan_only_the_most_specific_sections_sign_off_until_widene
     assert!(matches!(err, Error::Transition { .. }), "{err}");
 
     // The lead widens the campaign: every section's people sign.
-    let old = campaigns::set_signoff_scope(&pool, "iov-iter-pin", SignoffScope::AnySection)
-        .await
-        .unwrap();
+    let old = campaigns::set_signoff_scope(
+        &pool,
+        "iov-iter-pin",
+        SignoffScope::AnySection,
+        "lead",
+        treewide_core::model::EventSource::Cli,
+    )
+    .await
+    .unwrap();
     assert_eq!(old, SignoffScope::Specific);
     assert!(may(&pool, &kuba, libceph).await);
     assert!(may(&pool, &linus, cephfs).await);
@@ -142,9 +148,15 @@ async fn after_a_real_scan_only_the_most_specific_sections_sign_off_until_widene
     change_status(&pool, confirm(by, "kuba")).await.unwrap();
 
     // And narrows it again.
-    campaigns::set_signoff_scope(&pool, "iov-iter-pin", SignoffScope::Specific)
-        .await
-        .unwrap();
+    campaigns::set_signoff_scope(
+        &pool,
+        "iov-iter-pin",
+        SignoffScope::Specific,
+        "lead",
+        treewide_core::model::EventSource::Cli,
+    )
+    .await
+    .unwrap();
     assert!(!may(&pool, &linus, cephfs).await);
 }
 

@@ -545,4 +545,26 @@ async fn a_proposal_is_a_feed_entry_with_its_reason_and_so_is_its_decision() {
         "{xml}"
     );
     assert!(xml.contains("rejected — not yet"), "{xml}");
+    // Once in the feed, not twice: the proposal's events stay out of it.
+    assert_eq!(xml.matches("not yet").count(), 1, "{xml}");
+    // The site's history has both, with who and why.
+    let page = app
+        .get(&format!("/c/iov-iter-pin/site/{}", site.0))
+        .await
+        .body;
+    assert!(
+        page.contains("proposed awaiting_owner → confirmed_safe"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("proposal #{id}: sgl_alloc() pages: anonymous")),
+        "{page}"
+    );
+    assert!(page.contains("proposal rejected"), "{page}");
+    assert!(
+        page.contains(&format!(
+            "proposal #{id} by Someone &#60;someone@example.org&#62;: not yet"
+        )),
+        "{page}"
+    );
 }

@@ -410,11 +410,7 @@ impl EventView {
             ),
             EventKind::Proposal => match (e.old.as_deref(), e.new.as_deref()) {
                 (Some("open"), Some(end)) => format!("proposal {end}"),
-                (from, to) => format!(
-                    "proposed {} → {}",
-                    from.unwrap_or("?"),
-                    to.unwrap_or("?")
-                ),
+                (from, to) => format!("proposed {} → {}", from.unwrap_or("?"), to.unwrap_or("?")),
             },
         };
         EventView {
