@@ -94,6 +94,19 @@ impl Browser {
     }
 
     fn send(&mut self, session: Option<&str>, method: &str, params: Value) -> Value {
+        match self.try_send(session, method, params) {
+            Ok(v) => v,
+            Err(e) => panic!("{method}: {e}"),
+        }
+    }
+
+    /// [`Browser::send`], giving Chromium's error instead of failing on it.
+    fn try_send(
+        &mut self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, Value> {
         self.next += 1;
         let id = self.next;
         let mut msg = json!({"id": id, "method": method, "params": params});
@@ -118,8 +131,10 @@ impl Browser {
             buf.pop();
             let v: Value = serde_json::from_slice(&buf).expect("chromium json");
             if v["id"] == json!(id) {
-                assert!(v.get("error").is_none(), "{method}: {}", v["error"]);
-                return v["result"].clone();
+                return match v.get("error") {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(v["result"].clone()),
+                };
             }
         }
     }
@@ -180,19 +195,48 @@ impl Browser {
     /// Run `js` that navigates (submits a form, follows a link) and wait for the new page.
     pub fn navigate_by(&mut self, js: &str) {
         let before = self.eval("performance.timeOrigin");
-        self.eval(js);
+        // The page may go away while the script runs: that is the point.
+        if let Err(e) = self.try_eval(js) {
+            assert!(is_navigation(&e), "{js}: {e}");
+        }
         self.wait_loaded(Some(before));
+    }
+
+    /// [`Browser::eval`], giving Chromium's error (say, the page navigated meanwhile).
+    fn try_eval(&mut self, js: &str) -> Result<Value, Value> {
+        let s = self.session.clone();
+        let r = self.try_send(
+            Some(&s),
+            "Runtime.evaluate",
+            json!({"expression": js, "returnByValue": true, "awaitPromise": true}),
+        )?;
+        if let Some(e) = r.get("exceptionDetails") {
+            let message = e.to_string();
+            let gone = json!({ "message": message });
+            assert!(is_navigation(&gone), "{js}: {e}");
+            return Err(gone);
+        }
+        Ok(r["result"]["value"].clone())
     }
 
     fn wait_loaded(&mut self, before: Option<Value>) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let state = self.eval("[document.readyState, performance.timeOrigin]");
-            let fresh = before.as_ref().is_none_or(|b| &state[1] != b);
-            if fresh && state[0] == "complete" {
-                return;
+            // Asked while the old page goes and the new one comes, Chromium may answer that
+            // the page navigated: ask again.
+            match self.try_eval("[document.readyState, performance.timeOrigin]") {
+                Ok(state) => {
+                    let fresh = before.as_ref().is_none_or(|b| &state[1] != b);
+                    if fresh && state[0] == "complete" {
+                        return;
+                    }
+                    assert!(Instant::now() < deadline, "the page did not load: {state}");
+                }
+                Err(e) => {
+                    assert!(is_navigation(&e), "the page did not load: {e}");
+                    assert!(Instant::now() < deadline, "the page did not load: {e}");
+                }
             }
-            assert!(Instant::now() < deadline, "the page did not load: {state}");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -250,4 +294,13 @@ impl Drop for Browser {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Chromium's answer to a call made while the page navigated away (or its context was not
+/// there yet).
+fn is_navigation(error: &Value) -> bool {
+    let m = error["message"].as_str().unwrap_or_default();
+    m.contains("navigated or closed")
+        || m.contains("Cannot find context")
+        || m.contains("Execution context was destroyed")
 }
