@@ -101,7 +101,8 @@ pub async fn open_memory() -> Result<SqlitePool> {
 /// 200 MB memory budget (before: 64 MB for one transaction of the whole import; 256 MB was
 /// slower still, faulting in and zeroing a fresh page for every page written).
 pub struct ImportCache {
-    before: i64,
+    /// The connection's page cache size and checkpoint interval before the import.
+    before: (i64, i64),
 }
 
 /// The import's page cache, in KiB (see [`ImportCache`]).
@@ -114,9 +115,13 @@ const IMPORT_CACHE_KIB: i64 = 32 * 1024;
 const IMPORT_CHECKPOINT_PAGES: i64 = 4000;
 
 impl ImportCache {
-    /// Grow the connection's page cache for an import, remembering its size before.
+    /// Grow the connection's page cache for an import and space its checkpoints out,
+    /// remembering both settings as they were.
     pub async fn grow(conn: &mut SqliteConnection) -> Result<ImportCache> {
-        let before: i64 = sqlx::query_scalar("PRAGMA cache_size")
+        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut *conn)
+            .await?;
+        let checkpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
             .fetch_one(&mut *conn)
             .await?;
         sqlx::query(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
@@ -127,15 +132,18 @@ impl ImportCache {
         ))
         .execute(&mut *conn)
         .await?;
-        Ok(ImportCache { before })
+        Ok(ImportCache {
+            before: (cache, checkpoint),
+        })
     }
 
-    /// Give the memory back: the connection returns to the pool.
+    /// Give the memory back and checkpoint as before: the connection returns to the pool.
     pub async fn restore(self, conn: &mut SqliteConnection) -> Result<()> {
-        sqlx::query(&format!("PRAGMA cache_size = {}", self.before))
+        let (cache, checkpoint) = self.before;
+        sqlx::query(&format!("PRAGMA cache_size = {cache}"))
             .execute(&mut *conn)
             .await?;
-        sqlx::query("PRAGMA wal_autocheckpoint = 1000")
+        sqlx::query(&format!("PRAGMA wal_autocheckpoint = {checkpoint}"))
             .execute(&mut *conn)
             .await?;
         Ok(())

@@ -213,7 +213,7 @@ pub async fn decide(
     if p.state != ProposalState::Open {
         return Err(Error::Conflict(format!(
             "proposal #{id} is {} already",
-            state_word(p.state)
+            p.state.as_str()
         )));
     }
     let at = now();
@@ -343,7 +343,7 @@ pub async fn withdraw(db: &SqlitePool, id: i64, author: &str) -> Result<Proposal
     if n == 0 {
         return Err(Error::Conflict(format!(
             "proposal #{id} is {} already",
-            state_word(p.state)
+            p.state.as_str()
         )));
     }
     let campaign = campaign_of(&mut tx, p.site).await?;
@@ -366,16 +366,6 @@ pub async fn withdraw(db: &SqlitePool, id: i64, author: &str) -> Result<Proposal
     let out = get_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(out)
-}
-
-fn state_word(s: ProposalState) -> &'static str {
-    match s {
-        ProposalState::Open => "open",
-        ProposalState::Accepted => "accepted",
-        ProposalState::Rejected => "rejected",
-        ProposalState::Withdrawn => "withdrawn",
-        ProposalState::Superseded => "superseded",
-    }
 }
 
 /// One proposal.

@@ -118,8 +118,9 @@ fn changed_paths(tree: &Path, args: &[PathBuf]) -> anyhow::Result<Changed> {
                 let line = line.map_err(|e| {
                     anyhow::anyhow!("--changed -: standard input, line {}: {e}", i + 1)
                 })?;
+                // `lines` has taken the line end off (`\r\n` too).
                 if !line.trim().is_empty() {
-                    paths.push(PathBuf::from(line.trim_end_matches(['\r', '\n'])));
+                    paths.push(PathBuf::from(line));
                 }
             }
         } else {
@@ -226,7 +227,12 @@ impl scan::Progress for ScanProgress {
             {
                 eprintln!(
                     "treewide: incremental: {} files stat-ed, {} read, {} parsed, {} routed through MAINTAINERS, {} of {} directories listed (the rest unchanged since the last scan)",
-                    c.files_checked,                     c.files_read, c.files_parsed, c.files_routed, c.dirs_listed, c.dirs
+                    c.files_checked,
+                    c.files_read,
+                    c.files_parsed,
+                    c.files_routed,
+                    c.dirs_listed,
+                    c.dirs
                 );
             }
         }

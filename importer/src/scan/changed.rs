@@ -6,8 +6,8 @@
 //! listed path at or below it is taken as the last scan stored it (no handle opened, no
 //! listing, no stat), a directory on the way to a listed path is opened and listed again
 //! when its entries changed (a file added, deleted or renamed; a directory created or
-//! deleted along with the files a hook lists), and a listed file, or everything under a listed directory, is checked as a re-scan
-//! without a list checks it. A file whose stored mtime was too recent to trust is checked
+//! deleted along with the files a hook lists), and a listed file, or everything under a
+//! listed directory, is checked as a re-scan without a list checks it. A file whose stored mtime was too recent to trust is checked
 //! wherever it is. The result is the full scan's as long as the list holds every path that
 //! changed; a path listed but unchanged costs a stat.
 

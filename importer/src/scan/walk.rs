@@ -326,8 +326,8 @@ impl<'a> Walk<'a> {
                 sub_rel,
             );
         }
-        // Whether this directory's files were listed as changed (else none of them was).
-        let files_listed = hint.is_none_or(|c| c.in_dir(&rel));
+        // Whether a file of this directory may be listed as changed (its parent is then).
+        let files_listed = hint.is_some_and(|c| c.in_dir(&rel));
         // The stored entry of the `i`th file: the same place when the names are the stored
         // ones, else found by name (stored in name order).
         let stored_of = |i: usize, name: &str| {
@@ -377,8 +377,7 @@ impl<'a> Walk<'a> {
                 }
             };
             // Not listed as changed, and known with a trusted mtime: as stored, not stat-ed.
-            let unlisted =
-                hint.is_some() && !(files_listed && hint.is_some_and(|c| c.file(&rel_file())));
+            let unlisted = hint.is_some_and(|c| !(files_listed && c.file(&rel_file())));
             let as_stored = stored_of(i, name)
                 .filter(|old| unlisted && old.name == name.as_ref() && old.mtime_ns.is_some());
             let (size, mtime_ns, old) = match as_stored {
